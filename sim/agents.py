@@ -1,0 +1,124 @@
+"""Mesa agents: firms, institutions and the outside world.
+
+The agents are thin handles onto the whole-population arrays of
+:class:`sim.population.Population`: ``firm.size`` reads
+``model.pop.size[firm.idx]``.  The processes of :mod:`sim.processes` act on the
+arrays for all agents at once; the handles give Mesa users the familiar API
+(``model.agents``, ``model.agents_by_type[Firm]``, ``agent.remove()``,
+``AgentSet.select`` / ``get`` / ``shuffle_do``) and keep Mesa's agent registry in
+step with entry and exit.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from .population import ROLE_NAMES
+from .technology import SECTOR_FAMILIES
+
+
+class _Handle(mesa.Agent):
+    """Common part of every node handle: an index into the population arrays."""
+
+    def __init__(self, model, idx: int):
+        super().__init__(model)
+        self.idx = int(idx)
+
+    def _get(self, field):
+        return getattr(self.model.pop, field)[self.idx]
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._get("alive"))
+
+    @property
+    def role(self) -> str:
+        return ROLE_NAMES[int(self._get("role"))]
+
+    @property
+    def cluster(self) -> int:
+        """Cluster number (index into ``model.cluster_ids``); -1 for the outside world."""
+        return int(self._get("cluster"))
+
+    @property
+    def cluster_id(self) -> str:
+        c = self.cluster
+        return "outside" if c < 0 else self.model.cluster_ids[c]
+
+    @property
+    def position(self) -> np.ndarray:
+        """Position in technology space (a copy)."""
+        return self.model.pop.x[self.idx].copy()
+
+    @property
+    def fine_sector(self) -> int:
+        return int(self._get("fine"))
+
+    @property
+    def sector(self) -> str:
+        return SECTOR_FAMILIES[int(self._get("coarse"))]
+
+    @property
+    def partners(self) -> list[int]:
+        """Ids (population indices) of current partners."""
+        e = self.model.edges
+        return sorted(np.concatenate([e.v[e.u == self.idx], e.u[e.v == self.idx]]).tolist())
+
+    @property
+    def degree(self) -> int:
+        e = self.model.edges
+        return int((e.u == self.idx).sum() + (e.v == self.idx).sum())
+
+    def step(self):
+        """Agents have no individual step: the model's processes act on all of them at once."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.unique_id} idx={self.idx} {self.role} in {self.cluster_id}>"
+
+
+class Firm(_Handle):
+    """A firm: sector (coarse and fine), technology position, size, age, role, parent."""
+
+    @property
+    def size(self) -> float:
+        """Employees."""
+        return float(self._get("size"))
+
+    @property
+    def age(self) -> float:
+        """Age in years."""
+        return float(self._get("age")) / 4.0
+
+    @property
+    def quality(self) -> float:
+        return float(self._get("quality"))
+
+    @property
+    def performance(self) -> float:
+        return float(self._get("perf"))
+
+    @property
+    def parent(self) -> int | None:
+        """Population index of the parent of a spin-off (firm or institution), else ``None``."""
+        p = int(self._get("parent"))
+        return None if p < 0 else p
+
+
+class Institution(_Handle):
+    """A university, research institute, intermediary (cluster agency) or gatekeeper."""
+
+
+class OutsideWorld(mesa.Agent):
+    """The rest of the country and abroad: one agent standing for the outside firm pool."""
+
+    def __init__(self, model, idx: np.ndarray):
+        super().__init__(model)
+        self.members = np.asarray(idx)
+
+    @property
+    def size(self) -> int:
+        return int(len(self.members))
+
+    def step(self):
+        """The outside world is passive: it is a pool of partners for external ties."""

@@ -1,0 +1,38 @@
+"""The default cluster set: the 38 observed Korean clusters, sized from 2020 data.
+
+Firm counts and mean firm size come from ``economics_2020.csv`` (report 004,
+tables 3-3 to 3-5, shipped in ``calibration/data/korea_clusters``); the home
+sector of each cluster is its ``sector_family`` in ``clusters.csv``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+
+
+@lru_cache(maxsize=4)
+def _table(data_dir: str | None) -> pd.DataFrame:
+    from calibration.observed import load_clusters, load_economics
+
+    cl = load_clusters(None if data_dir is None else f"{data_dir}/clusters.csv")
+    ec = load_economics(None if data_dir is None else f"{data_dir}/economics_2020.csv",
+                        known_ids=cl["id"])
+    tab = cl[["id", "name_en", "sector_family"]].merge(
+        ec[["id", "firms", "employees_per_firm"]], on="id", how="left", validate="one_to_one")
+    return tab
+
+
+def cluster_table(data_dir: str | None = None) -> pd.DataFrame:
+    """Per-cluster set-up table: ``id, name_en, sector_family, firms, employees_per_firm``.
+
+    Add a ``firms0`` column to set initial firm counts directly, or a column named
+    after any model parameter to give that cluster its own value.
+    """
+    return _table(data_dir).copy()
+
+
+def cluster_ids() -> list[str]:
+    """Ids of the default clusters, in data order."""
+    return list(_table(None)["id"])

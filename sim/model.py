@@ -1,0 +1,342 @@
+"""ClusterModel: the Mesa model of many regional clusters and an outside world.
+
+One step is one quarter.  The schedule (ODD element "process overview and
+scheduling", ``docs/odd.md``) is fixed::
+
+    1. policies      active policy plug-ins set this quarter's levers (sim.policies)
+    2. entry         startups, spin-offs, relocation with critical-mass feedback
+    3. link formation candidate search + logit partner choice; brokered introductions
+    4. link decay    ties dissolve, less so when cognitively close and old
+    5. learning      convergence to partners, external knowledge, recombination
+    6. performance   performance, employment growth, technology shocks
+    7. exit          weak firms exit; anchors leave
+    8. indicators    indices, flows, scores, typology and stage of every cluster
+
+Example
+-------
+>>> from sim.model import ClusterModel
+>>> m = ClusterModel(params={"scale": 0.02}, rng=1)
+>>> for _ in range(8):
+...     m.step()
+>>> df = m.indicators_frame()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import processes as proc
+from . import technology as tech
+from .agents import Firm, Institution, OutsideWorld
+from .clusters import cluster_table as default_cluster_table
+from .indices import cluster_indices
+from .params import SCHEMA, ParameterError, validate
+from .population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, UNIVERSITY,
+                         EdgeList, Population)
+from .typology import STAGES, TYPOLOGIES, Scale, stage, typology
+
+LEVERS: dict[str, float] = {
+    # name: neutral value.  Policies set these each quarter (sim.policies).
+    "entry_mult": 1.0, "startup_extra": 0.0, "startup_link": 0.0, "spinoff_mult": 1.0,
+    "relocation_mult": 1.0, "agglomeration_mult": 1.0, "anchor_inflow": 0.0, "search_mult": 1.0,
+    "external_cost_shift": 0.0, "broker_mult": 1.0, "learning_mult": 1.0, "recombination_mult": 1.0,
+    "tech_shock": 0.0, "exit_mult": 1.0, "anchor_exit": 0.0,
+}
+FLOWS = ("startups", "spinoffs", "relocations", "exits", "anchor_exits", "recombinations")
+STAGE_WINDOW = 16  # quarters over which the stage's growth trend is measured
+
+
+class ClusterModel(mesa.Model):
+    """Agent-based model of industrial cluster evolution.
+
+    Parameters
+    ----------
+    params : mapping, optional
+        Parameter overrides; see :mod:`sim.params` (unknown names are errors).
+    clusters : sequence of str, optional
+        Ids of the clusters to simulate (default: all 38 observed clusters).
+    cluster_table : pandas.DataFrame, optional
+        Per-cluster set-up; default :func:`sim.clusters.cluster_table`.  Columns:
+        ``id, sector_family, firms, employees_per_firm`` and optionally ``firms0``
+        (initial firm count, overriding ``firms * scale``) and any parameter name
+        (a per-cluster value of that parameter).
+    policies : iterable of sim.policies.Policy
+        Policy plug-ins, applied in order at the start of each step.
+    rng : int or numpy.random.SeedSequence or None
+        Seed of the model's random streams (Mesa's ``rng=`` argument).
+    start_year : float
+        Calendar year of step 0.
+    scale_ref : sim.typology.Scale, optional
+        Measurement reference for scores and typology.
+    record_every : int
+        Record indicators every this many steps (and always at step 0).
+    handles : bool
+        Create Mesa agent handles for every node (default).  ``False`` skips them
+        for bulk experiments; the dynamics are identical.
+    """
+
+    def __init__(self, params: Mapping | None = None, clusters: Sequence[str] | None = None,
+                 cluster_table: pd.DataFrame | None = None, policies: Iterable = (),
+                 rng=None, start_year: float = 2020.0, scale_ref: Scale | None = None,
+                 record_every: int = 1, handles: bool = True):
+        if isinstance(rng, np.random.SeedSequence):
+            rng = np.random.default_rng(rng)
+        super().__init__(rng=rng)
+        self.p = validate(params or {})
+        tab = default_cluster_table() if cluster_table is None else cluster_table.copy()
+        if clusters is not None:
+            clusters = list(clusters)
+            unknown = [c for c in clusters if c not in set(tab["id"])]
+            if unknown:
+                raise ParameterError(
+                    f"unknown cluster id(s): {', '.join(unknown)} "
+                    f"(run 'clustersim clusters' to list the {len(tab)} known ids)")
+            if not clusters:
+                raise ParameterError("no clusters selected")
+            tab = tab.set_index("id").loc[clusters].reset_index()
+        self.table = tab.reset_index(drop=True)
+        self.cluster_ids = list(self.table["id"])
+        self.n_clusters = C = len(self.cluster_ids)
+        self.home = np.array([tech.sector_index(s) for s in self.table["sector_family"]], dtype=np.int64)
+        self.start_year = float(start_year)
+        self.scale_ref = scale_ref or Scale.default()
+        self.record_every = max(1, int(record_every))
+        self._use_handles = handles
+        self.t = 0
+        # per-cluster parameter arrays (last entry: outside world)
+        self.cpar: dict[str, np.ndarray] = {}
+        for name in SCHEMA:
+            arr = np.full(C + 1, float(self.p[name]))
+            if name in self.table.columns:
+                vals = self.table[name].to_numpy(float)
+                for c, v in enumerate(vals):
+                    if np.isfinite(v):
+                        arr[c] = SCHEMA[name].check(v, f"cluster table, cluster {self.cluster_ids[c]}")
+            self.cpar[name] = arr
+        self.levers = {k: np.full(C + 1, v) for k, v in LEVERS.items()}
+        self.flows = {k: np.zeros(C, dtype=np.int64) for k in FLOWS}
+        self.shock = np.zeros(C)
+        self.shock_level_events: list[int] = []
+        self.dominant_fine = self.home * tech.FINE_PER_COARSE
+        self.policies = list(policies)
+        self.pop = Population(capacity=1024)
+        self.edges = EdgeList()
+        self._handles: dict[int, mesa.Agent] = {}
+        self._records: list[tuple[int, dict[str, np.ndarray]]] = []
+        self._firm_hist: dict[int, np.ndarray] = {}
+        self._firm_pool_cache: tuple[int, np.ndarray] | None = None
+        self._populate()
+        for pol in self.policies:
+            pol.initialize(self)
+        self._burn_in()
+        self.record()
+
+    # ------------------------------------------------------------------ set-up
+    def size_draw(self, cl: np.ndarray) -> np.ndarray:
+        """Employees of new established firms: lognormal with the cluster's mean firm size."""
+        mean = self.table["employees_per_firm"].to_numpy(float)[cl]
+        mean = np.where(np.isfinite(mean) & (mean > 0), mean, 5.0)
+        sigma = 1.0
+        return np.maximum(1.0, np.exp(self.rng.normal(np.log(mean) - sigma ** 2 / 2, sigma)))
+
+    def _populate(self) -> None:
+        rng, p, C = self.rng, self.p, self.n_clusters
+        if "firms0" in self.table.columns:
+            n0 = self.table["firms0"].to_numpy(float)
+        else:
+            n0 = self.table["firms"].to_numpy(float) * p["scale"]
+        n0 = np.maximum(np.round(n0), 5).astype(np.int64)
+        self.n0 = n0
+        m_star = max(p["critical_mass"] * p["scale"], 1.0)
+        self.capacity = np.maximum(n0, 2 * m_star) / tech.FINE_PER_COARSE
+        cl = np.repeat(np.arange(C), n0)
+        N = len(cl)
+        share = self.cpar["init_home_share"][cl]
+        is_home = rng.random(N) < share
+        # home firms spread over the home sector's fine sectors with cluster-specific weights
+        w = rng.dirichlet(np.full(tech.FINE_PER_COARSE, 2.0), size=C)
+        cw = np.cumsum(w, axis=1)
+        fine_home = (rng.random(N)[:, None] > cw[cl]).sum(1).clip(0, tech.FINE_PER_COARSE - 1)
+        other = (self.home[cl] + rng.integers(1, tech.N_COARSE, N)) % tech.N_COARSE
+        coarse = np.where(is_home, self.home[cl], other)
+        fine_off = np.where(is_home, fine_home, rng.integers(0, tech.FINE_PER_COARSE, N))
+        fine = coarse * tech.FINE_PER_COARSE + fine_off
+        x = tech.position_in(fine, rng)
+        fine = tech.assign_fine(x)
+        size = self.size_draw(cl)
+        quality = rng.normal(0.0, 0.5, N)
+        role = np.full(N, SME, dtype=np.int8)
+        # the largest firms of each cluster are its anchors
+        n_anchor = np.floor(n0 * p["anchor_share"] + rng.random(C)).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(n0)[:-1]])
+        for c in np.flatnonzero(n_anchor):
+            idx = starts[c] + np.argsort(-size[starts[c]:starts[c] + n0[c]], kind="stable")[:n_anchor[c]]
+            role[idx] = ANCHOR
+            size[idx] *= 20.0
+            quality[idx] += 1.0
+        ids = self.pop.add(N, cluster=cl, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine], size=size,
+                           quality=quality, role=role, age=rng.uniform(0, 80, N), birth=0)
+        self.register_firms(ids)
+        # institutions: at least one per cluster; types in rotation, the first an intermediary
+        n_inst = np.maximum(1, np.round(n0 * p["institutions_per_1000"] / 1000.0)).astype(np.int64)
+        if p["institutions_per_1000"] == 0:
+            n_inst[:] = 0
+        rot = np.array([INTERMEDIARY, UNIVERSITY, RESEARCH, GATEKEEPER], dtype=np.int8)
+        icl = np.repeat(np.arange(C), n_inst)
+        irole = np.concatenate([rot[np.arange(k) % 4] for k in n_inst]) if len(icl) else np.empty(0, np.int8)
+        self.add_institutions(icl, irole)
+        # the outside world: a passive pool of firms with a uniform national sector mix
+        n_out = int(round(p["outside_ratio"] * N))
+        if n_out:
+            fo = rng.integers(0, tech.N_FINE, n_out)
+            xo = tech.position_in(fo, rng)
+            fo = tech.assign_fine(xo)
+            oid = self.pop.add(n_out, cluster=-1, x=xo, fine=fo, coarse=tech.FINE_TO_COARSE[fo],
+                               role=OUTSIDE, size=np.maximum(1.0, rng.lognormal(1.2, 1.0, n_out)),
+                               age=rng.uniform(0, 80, n_out))
+            self.outside = OutsideWorld(self, oid)
+        else:
+            self.outside = None
+
+    def add_institutions(self, clusters: np.ndarray, roles: np.ndarray) -> np.ndarray:
+        """Place institutions of the given roles at the centre of each cluster's home sector."""
+        clusters = np.asarray(clusters, dtype=np.int64)
+        if len(clusters) == 0:
+            return np.empty(0, dtype=np.int64)
+        fine = self.home[clusters] * tech.FINE_PER_COARSE + self.rng.integers(0, tech.FINE_PER_COARSE, len(clusters))
+        x = tech.position_in(fine, self.rng, spread=0.02)
+        fine = tech.assign_fine(x)
+        ids = self.pop.add(len(clusters), cluster=clusters, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine],
+                           role=roles, size=50.0, quality=1.0, birth=self.t)
+        if self._use_handles:
+            for i in ids:
+                self._handles[int(i)] = Institution(self, int(i))
+        self._firm_pool_cache = None
+        return ids
+
+    def register_firms(self, ids: np.ndarray) -> None:
+        """Create Mesa handles for new firms."""
+        self._firm_pool_cache = None
+        if self._use_handles:
+            for i in ids:
+                self._handles[int(i)] = Firm(self, int(i))
+
+    def unregister(self, ids: np.ndarray) -> None:
+        """Remove the Mesa handles of nodes that left."""
+        self._firm_pool_cache = None
+        for i in ids:
+            h = self._handles.pop(int(i), None)
+            if h is not None:
+                h.remove()
+
+    def firm_pool(self) -> np.ndarray:
+        """Ids of all alive firms (clusters and outside world): the external search pool."""
+        if self._firm_pool_cache is None or self._firm_pool_cache[0] != self.pop.n:
+            pop = self.pop
+            self._firm_pool_cache = (pop.n, np.flatnonzero(pop.alive & pop.is_firm))
+        return self._firm_pool_cache[1]
+
+    def _burn_in(self) -> None:
+        for _ in range(int(self.p["burn_in"])):
+            proc.link_formation(self)
+            proc.link_decay(self)
+        self.edges.age[:] = self.rng.uniform(0, 40, len(self.edges))
+
+    # ------------------------------------------------------------------ schedule
+    def step(self) -> None:
+        """Advance one quarter: policies, entry, links, decay, learning, performance, exit, indicators."""
+        self.t += 1
+        for k, v in LEVERS.items():
+            self.levers[k].fill(v)
+        for f in self.flows.values():
+            f.fill(0)
+        for pol in self.policies:
+            if pol.active(self):
+                pol.apply(self)
+        proc.entry(self)
+        proc.link_formation(self)
+        proc.link_decay(self)
+        proc.learning(self)
+        proc.performance(self)
+        proc.exit_(self)
+        if self.t % self.record_every == 0:
+            self.record()
+
+    @property
+    def year(self) -> float:
+        return self.start_year + self.t / 4.0
+
+    # ------------------------------------------------------------------ indicators
+    def indices(self) -> dict[str, np.ndarray]:
+        """Raw structural indices of every cluster now (see :mod:`sim.indices`)."""
+        pop, E = self.pop, self.edges
+        return cluster_indices(pop.cluster, pop.coarse, pop.fine, pop.is_firm, pop.alive, pop.size,
+                               E.u, E.v, self.home, self.n_clusters)
+
+    def record(self) -> dict[str, np.ndarray]:
+        """Compute and store every indicator of every cluster for the current step."""
+        ind = {k: np.asarray(v, float) for k, v in self.indices().items()}
+        for k, f in self.flows.items():
+            ind[k] = f.astype(float)
+        cp, cf = self.scale_ref.scores(ind)
+        ind["centripetal"], ind["centrifugal"] = cp, cf
+        ind["typology"] = typology(cp, cf, self.scale_ref.thresholds).astype(float)
+        self._firm_hist[self.t] = ind["firms"]
+        past_t = max(0, self.t - STAGE_WINDOW)
+        past = self._firm_hist.get(past_t, self._firm_hist[min(self._firm_hist)])
+        years = (self.t - past_t) / 4.0
+        ind["stage"] = stage(ind["firms"], past, years, ind["inclusiveness"], ind["specialization"], cp, cf).astype(float)
+        self._records.append((self.t, ind))
+        for old in [k for k in self._firm_hist if k < self.t - STAGE_WINDOW]:
+            del self._firm_hist[old]
+        return ind
+
+    def indicators_frame(self) -> pd.DataFrame:
+        """Tidy table of all recorded indicators.
+
+        Columns: ``cluster, step, year, indicator, value, label``; ``label`` holds
+        the typology or stage name on those rows (their ``value`` is the code).
+        """
+        frames = []
+        C = self.n_clusters
+        ids = np.array(self.cluster_ids, dtype=object)
+        for t, ind in self._records:
+            names = list(ind)
+            vals = np.concatenate([ind[k] for k in names])
+            frames.append(pd.DataFrame({
+                "cluster": np.tile(ids, len(names)),
+                "step": t,
+                "year": self.start_year + t / 4.0,
+                "indicator": np.repeat(np.array(names, dtype=object), C),
+                "value": vals,
+            }))
+        df = pd.concat(frames, ignore_index=True)
+        lab = np.full(len(df), None, dtype=object)
+        for name, table in (("typology", TYPOLOGIES), ("stage", STAGES)):
+            m = (df["indicator"] == name).to_numpy()
+            codes = df.loc[m, "value"].to_numpy()
+            lab[m] = [table[int(c)] if c >= 0 else None for c in codes]
+        df["label"] = lab
+        return df
+
+    def network(self, cluster: str | int | None = None):
+        """The firm and institution network as a networkx graph (all nodes, or one cluster's)."""
+        import networkx as nx
+
+        pop, E = self.pop, self.edges
+        alive = pop.alive.copy()
+        if cluster is not None:
+            c = self.cluster_ids.index(cluster) if isinstance(cluster, str) else int(cluster)
+            alive &= pop.cluster == c
+        nodes = np.flatnonzero(alive)
+        G = nx.Graph()
+        from .population import ROLE_NAMES
+        G.add_nodes_from((int(i), {"cluster": int(pop.cluster[i]), "role": ROLE_NAMES[pop.role[i]],
+                                   "sector": int(pop.coarse[i]), "fine": int(pop.fine[i])}) for i in nodes)
+        m = alive[E.u] & alive[E.v]
+        G.add_edges_from(zip(E.u[m].tolist(), E.v[m].tolist()))
+        return G

@@ -1,0 +1,178 @@
+"""Whole-population state: every node's attributes as numpy arrays.
+
+The model keeps firm and institution state in one structure of arrays indexed
+by node id (0 .. n-1).  Ids are never reused: a node that exits stays in the
+arrays with ``alive = False``, so ids in edge lists, parents and event logs stay
+valid for the whole run.  Mesa agents (:mod:`sim.agents`) are thin handles that
+read and write these arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Roles.  Firms first, then institutions, then the outside world.
+ANCHOR, SME, STARTUP, SPINOFF = 0, 1, 2, 3
+UNIVERSITY, RESEARCH, INTERMEDIARY, GATEKEEPER = 4, 5, 6, 7
+OUTSIDE = 8
+ROLE_NAMES = ("anchor", "sme", "startup", "spinoff", "university",
+              "research_institute", "intermediary", "gatekeeper", "outside")
+FIRM_ROLES = (ANCHOR, SME, STARTUP, SPINOFF, OUTSIDE)
+INSTITUTION_ROLES = (UNIVERSITY, RESEARCH, INTERMEDIARY, GATEKEEPER)
+
+_FIELDS = {
+    "alive": (np.bool_, ()),
+    "role": (np.int8, ()),
+    "cluster": (np.int16, ()),
+    "x": (np.float64, (2,)),
+    "fine": (np.int16, ()),
+    "coarse": (np.int8, ()),
+    "size": (np.float64, ()),
+    "age": (np.float64, ()),
+    "quality": (np.float64, ()),
+    "perf": (np.float64, ()),
+    "parent": (np.int64, ()),
+    "birth": (np.int32, ()),
+}
+
+
+class Population:
+    """Structure of arrays with amortised growth.
+
+    Attributes are views of length ``n`` (the number of ids ever used):
+    ``alive, role, cluster, x, fine, coarse, size, age, quality, perf, parent, birth``.
+    """
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self._cap = max(16, int(capacity))
+        self._data = {k: np.zeros((self._cap, *shape), dtype=dt) for k, (dt, shape) in _FIELDS.items()}
+
+    def __getattr__(self, name):
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+    def add(self, n: int, **values) -> np.ndarray:
+        """Append ``n`` nodes; ``values`` are scalars or arrays of length ``n``.  Returns their ids."""
+        n = int(n)
+        if n <= 0:
+            return np.empty(0, dtype=np.int64)
+        need = self.n + n
+        if need > self._cap:
+            cap = max(need, 2 * self._cap)
+            for k, arr in self._data.items():
+                new = np.zeros((cap, *arr.shape[1:]), dtype=arr.dtype)
+                new[: self.n] = arr[: self.n]
+                self._data[k] = new
+            self._cap = cap
+        ids = np.arange(self.n, need)
+        defaults = {"alive": True, "parent": -1}
+        for k in _FIELDS:
+            v = values.pop(k, defaults.get(k, 0))
+            self._data[k][self.n:need] = v
+        if values:
+            raise TypeError(f"unknown population fields: {sorted(values)}")
+        self.n = need
+        return ids
+
+    # convenience masks --------------------------------------------------------
+    @property
+    def is_firm(self) -> np.ndarray:
+        r = self.role
+        return (r <= SPINOFF) | (r == OUTSIDE)
+
+    @property
+    def is_institution(self) -> np.ndarray:
+        r = self.role
+        return (r >= UNIVERSITY) & (r <= GATEKEEPER)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._data.values())
+
+
+class EdgeList:
+    """Undirected, simple edge list with vectorised insertion and deletion.
+
+    Edges are stored with ``u < v``; ``age`` counts quarters since formation.
+    """
+
+    def __init__(self):
+        self.u = np.empty(0, dtype=np.int64)
+        self.v = np.empty(0, dtype=np.int64)
+        self.age = np.empty(0, dtype=np.float64)
+        self._keys_sorted: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+    @staticmethod
+    def _key(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return (u.astype(np.int64) << 32) | v.astype(np.int64)
+
+    def keys(self) -> np.ndarray:
+        if self._keys_sorted is None:
+            self._keys_sorted = np.sort(self._key(self.u, self.v))
+        return self._keys_sorted
+
+    def has(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Whether each (u, v) pair is an existing edge (order-insensitive)."""
+        a, b = np.minimum(u, v), np.maximum(u, v)
+        keys = self.keys()
+        q = self._key(a, b)
+        pos = np.searchsorted(keys, q)
+        pos = np.minimum(pos, max(len(keys) - 1, 0))
+        return (len(keys) > 0) & (keys[pos] == q) if len(keys) else np.zeros(len(q), bool)
+
+    def add(self, u: np.ndarray, v: np.ndarray) -> int:
+        """Add edges, dropping self-loops, duplicates within the batch and existing edges.
+
+        Returns the number of edges actually added.
+        """
+        u = np.asarray(u, dtype=np.int64)
+        v = np.asarray(v, dtype=np.int64)
+        ok = u != v
+        a, b = np.minimum(u[ok], v[ok]), np.maximum(u[ok], v[ok])
+        if len(a) == 0:
+            return 0
+        q = self._key(a, b)
+        q, first = np.unique(q, return_index=True)
+        a, b = a[first], b[first]
+        keys = self.keys()
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+            new = keys[pos] != q
+            a, b, q = a[new], b[new], q[new]
+        if len(a) == 0:
+            return 0
+        self.u = np.concatenate([self.u, a])
+        self.v = np.concatenate([self.v, b])
+        self.age = np.concatenate([self.age, np.zeros(len(a))])
+        self._keys_sorted = np.insert(keys, np.searchsorted(keys, q), q)  # q is sorted: O(E) merge
+        return len(a)
+
+    def keep(self, mask: np.ndarray) -> int:
+        """Keep only edges where ``mask`` is true; returns the number removed."""
+        removed = int(len(mask) - mask.sum())
+        if removed:
+            self.u, self.v, self.age = self.u[mask], self.v[mask], self.age[mask]
+            self._keys_sorted = None
+        return removed
+
+    def drop_nodes(self, alive: np.ndarray) -> int:
+        """Remove every edge touching a node whose ``alive`` flag is false."""
+        return self.keep(alive[self.u] & alive[self.v])
+
+    def degree(self, n: int) -> np.ndarray:
+        return np.bincount(self.u, minlength=n) + np.bincount(self.v, minlength=n)
+
+    def csr(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Adjacency in compressed-row form: ``(indptr, indices)`` over ``n`` nodes."""
+        src = np.concatenate([self.u, self.v])
+        dst = np.concatenate([self.v, self.u])
+        order = np.argsort(src, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        return indptr, dst[order]
