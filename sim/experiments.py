@@ -338,8 +338,9 @@ def design_hash(design: pd.DataFrame) -> str:
 
 
 def _table_digest(table: pa.Table) -> str:
-    """sha256 of a table's schema and data (schema metadata excluded)."""
-    table = table.replace_schema_metadata(None).combine_chunks()
+    """sha256 of a table's schema, data and schema metadata (except the run record)."""
+    meta = {k: v for k, v in sorted((table.schema.metadata or {}).items()) if k != RUN_METADATA_KEY}
+    table = table.replace_schema_metadata(meta or None).combine_chunks()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -549,8 +550,8 @@ class _Store:
     def write_run(self, experiment: int, replicate: int, frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
         """Write one run atomically; return the frame as it reads back from disk."""
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        # Hash the table as decoded from Parquet, so the check on resume
-        # compares like with like whatever Arrow produced from pandas.
+        # Hash the table as decoded from Parquet (schema, data and pandas
+        # metadata), so the check on resume compares like with like.
         decoded = pq.read_table(pa.BufferReader(_parquet_bytes(table)))
         meta = {**meta, "rows": table.num_rows, "sha256": _table_digest(decoded)}
         schema_meta = dict(table.schema.metadata or {})
@@ -580,7 +581,10 @@ class _Store:
         for key in ("params", "constants"):
             if _canonical(meta.get(key)) != _canonical(expected[key]):
                 return None, f"made with different {key} ({meta.get(key)!r}, expected {expected[key]!r})"
-        return table.to_pandas(), None
+        try:
+            return table.to_pandas(), None
+        except Exception as exc:  # noqa: BLE001
+            return None, f"not convertible to pandas ({type(exc).__name__}: {exc})"
 
 
 def _run_meta(experiment: int, replicate: int, seed: int, params: dict, constants: dict, fname: str) -> dict:

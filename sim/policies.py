@@ -81,3 +81,39 @@ def resolve_target(model, target) -> np.ndarray:
 
 
 REGISTRY: dict[str, type[Policy]] = {}
+
+
+def build_policies(specs) -> list[Policy]:
+    """Policy objects from a list of policies or specification dicts.
+
+    A specification is ``{"policy": <name in REGISTRY>, "start": ..., "end": ...,
+    "target": ..., "intensity": ..., <policy-specific keys>}``; unknown policy
+    names and unknown keys raise :class:`~sim.params.ParameterError`.
+    """
+    import dataclasses
+
+    from .params import ParameterError
+
+    out = []
+    for i, spec in enumerate(specs or ()):
+        if isinstance(spec, Policy):
+            out.append(spec)
+            continue
+        if not isinstance(spec, dict):
+            raise ParameterError(f"policy #{i + 1} must be a table/dict, got {type(spec).__name__}")
+        spec = dict(spec)
+        name = spec.pop("policy", None)
+        if name not in REGISTRY:
+            known = ", ".join(sorted(REGISTRY)) or "(none registered)"
+            raise ParameterError(f"policy #{i + 1}: unknown policy {name!r}; known policies: {known}")
+        cls = REGISTRY[name]
+        fields = {f.name for f in dataclasses.fields(cls) if f.init}
+        unknown = sorted(set(spec) - fields)
+        if unknown:
+            raise ParameterError(f"policy #{i + 1} ({name}): unknown key(s) {', '.join(unknown)}; "
+                                 f"allowed: {', '.join(sorted(fields))}")
+        try:
+            out.append(cls(**spec))
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"policy #{i + 1} ({name}): {exc}") from None
+    return out

@@ -127,9 +127,13 @@ def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf) -
 
 def build_reference(seeds=(1, 2, 3), years: int = 10, scale: float = 0.05) -> dict:
     """Mean and sd of every score index over the 38 clusters and all steps of default runs."""
-    from .runner import run
+    import pandas as pd
 
-    df = run(years=years, seeds=list(seeds), scale=scale, progress=False, record_scores=False)
+    from .runner import simulate
+
+    ks = CENTRIPETAL + CENTRIFUGAL
+    neutral = Scale({k: 0.0 for k in ks}, {k: 1.0 for k in ks})
+    df = pd.concat([simulate({"scale": scale}, s, years=years, scale_ref=neutral) for s in seeds])
     loc, sc = {}, {}
     for k in CENTRIPETAL + CENTRIFUGAL:
         v = df.loc[df.indicator == k, "value"].to_numpy(float)

@@ -1,0 +1,183 @@
+"""The ``clustersim`` command line.
+
+Every command validates its input before any work starts; bad input prints one
+line ``clustersim: error: ...`` naming the problem and the fix and exits with
+code 2 (no traceback).  An interrupted command exits with 130 and says how to
+resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """Bad input from the user: reported in one line, exit code 2."""
+
+
+def _csv_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise UserError("an empty cluster list was given; pass comma-separated ids, e.g. --clusters wonju_medical_devices")
+    return items
+
+
+def _overrides(sets: list[str] | None) -> dict:
+    from .params import parse_override
+
+    out = {}
+    for s in sets or []:
+        k, v = parse_override(s)
+        out[k] = v
+    return out
+
+
+def _positive(kind):
+    def conv(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return v
+    return conv
+
+
+def _add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
+    p.add_argument("--years", type=_positive(float), default=years_default, help="simulated years (default %(default)s)")
+    p.add_argument("--seed", type=int, default=1, help="root random seed (default %(default)s)")
+    p.add_argument("--replicates", type=_positive(int), default=1, help="replicates (default %(default)s)")
+    p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38; see 'clustersim clusters')")
+    p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (0.001-1; default 1)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable; see 'clustersim params')")
+    p.add_argument("--jobs", type=_positive(int), default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
+                   help="joblib backend for parallel replicates (default %(default)s)")
+    p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT and compute only the missing ones")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def cmd_run(a) -> int:
+    from .plotting import plot_score_paths
+    from .runner import run
+
+    out = Path(a.out)
+    t0 = time.time()
+    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=_csv_list(a.clusters),
+             scale=a.scale, params=_overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
+             backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]))
+    if not a.no_figure:
+        fig = plot_score_paths(df)
+        fig.savefig(out / "scores.png", dpi=120, bbox_inches="tight")
+    if not a.quiet:
+        n_cl = df["cluster"].nunique()
+        print(f"wrote {out / 'indicators.parquet'} ({len(df):,} rows, {n_cl} clusters, "
+              f"{a.replicates} replicate(s)), {out / 'manifest.json'}"
+              + ("" if a.no_figure else f", {out / 'scores.png'}") + f" in {time.time() - t0:.1f}s")
+    return 0
+
+
+def cmd_params(a) -> int:
+    from .params import SCHEMA, describe
+
+    if a.json:
+        print(json.dumps({k: {"default": p.default, "low": p.low, "high": p.high, "kind": p.kind,
+                              "group": p.group, "doc": p.doc} for k, p in SCHEMA.items()}, indent=2))
+    else:
+        print(describe())
+    return 0
+
+
+def cmd_clusters(a) -> int:
+    from .clusters import cluster_table
+
+    tab = cluster_table()
+    for _, r in tab.iterrows():
+        print(f"{r['id']:<42}{r['sector_family']:<22}{int(r['firms']):>7} firms  {r['name_en']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="clustersim", description="Agent-based model of industrial cluster evolution.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("run", help="run the model and write indicators.parquet, manifest.json and a figure")
+    _add_common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--no-figure", action="store_true", help="do not draw scores.png")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("params", help="list every model parameter with default, range and meaning")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("clusters", help="list the cluster ids of the embedded data")
+    p.set_defaults(func=cmd_clusters)
+
+    for register in _extensions():
+        register(sub)
+    return ap
+
+
+def _extensions():
+    """Sub-commands contributed by other modules (each has ``register(subparsers)``)."""
+    import importlib
+
+    out = []
+    for mod in ("sim.sensitivity_cli", "calibration.cli", "scenarios.cli", "sim.app_cli"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod:
+                continue
+            raise
+        out.append(m.register)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .params import ParameterError
+
+    known_errors: tuple[type[BaseException], ...] = (UserError, ParameterError, FileExistsError)
+    try:
+        from calibration.observed import DataError
+        known_errors += (DataError,)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from .experiments import ResumeMismatchError
+        known_errors += (ResumeMismatchError,)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from scenarios import ScenarioError
+        known_errors += (ScenarioError,)
+    except ImportError:
+        pass
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    try:
+        return int(a.func(a) or 0)
+    except known_errors as exc:
+        print(f"clustersim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        out = getattr(a, "out", None)
+        hint = f" Finished work is saved in {out}; run the same command with --resume to continue." if out else ""
+        print(f"\nclustersim: interrupted.{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

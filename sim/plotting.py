@@ -1,0 +1,99 @@
+"""Figures of model output.
+
+Every function takes a tidy indicator table (``cluster, replicate, step, year,
+indicator, value``) and an optional matplotlib ``ax``, and returns the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def _pick_clusters(df: pd.DataFrame, clusters: Sequence[str] | None, n: int) -> list[str]:
+    if clusters:
+        return list(clusters)
+    ids = list(dict.fromkeys(df["cluster"]))
+    if len(ids) <= n:
+        return ids
+    # a spread of clusters: largest, smallest and evenly spaced between, by firm count
+    f = df[(df.indicator == "firms") & (df.step == df.step.min())].groupby("cluster")["value"].mean()
+    order = list(f.sort_values(ascending=False).index)
+    return [order[i] for i in np.linspace(0, len(order) - 1, n).round().astype(int)]
+
+
+def _series(df: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    d = df[df.indicator == indicator]
+    return d.pivot_table(index=["cluster", "year"], columns="replicate", values="value") if "replicate" in d else \
+        d.pivot_table(index=["cluster", "year"], values="value")
+
+
+def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n: int = 6, ax=None):
+    """Centripetal (solid) and centrifugal (dashed) score paths of a few clusters.
+
+    With several replicates the line is the ensemble mean and the band the 10-90 % range.
+    """
+    import matplotlib.pyplot as plt
+
+    chosen = _pick_clusters(df, clusters, n)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 5))
+    else:
+        fig = ax.figure
+    colors = plt.get_cmap("tab10")
+    for i, c in enumerate(chosen):
+        for ind, ls in (("centripetal", "-"), ("centrifugal", "--")):
+            s = _series(df[df.cluster == c], ind)
+            if s.empty:
+                continue
+            s = s.droplevel(0)
+            years = s.index.to_numpy(float)
+            vals = s.to_numpy(float)
+            mean = np.nanmean(vals, axis=1)
+            ax.plot(years, mean, ls, color=colors(i % 10), lw=1.8,
+                    label=f"{c} ({ind})" if ind == "centripetal" else None)
+            if vals.shape[1] > 1:
+                lo, hi = np.nanpercentile(vals, [10, 90], axis=1)
+                ax.fill_between(years, lo, hi, color=colors(i % 10), alpha=0.15, lw=0)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("year")
+    ax.set_ylabel("score (reference-standardised)")
+    ax.set_title("Centripetal (solid) and centrifugal (dashed) scores")
+    ax.legend(fontsize=7, loc="best", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_plane(df: pd.DataFrame, clusters: Sequence[str] | None = None, n: int = 12, ax=None):
+    """Trajectories in the centripetal-centrifugal plane (ensemble means), arrow at the end."""
+    import matplotlib.pyplot as plt
+
+    chosen = _pick_clusters(df, clusters, n)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 6))
+    else:
+        fig = ax.figure
+    colors = plt.get_cmap("tab20")
+    for i, c in enumerate(chosen):
+        d = df[(df.cluster == c) & df.indicator.isin(["centripetal", "centrifugal"])]
+        m = d.groupby(["year", "indicator"])["value"].mean().unstack()
+        if m.empty:
+            continue
+        x, y = m["centripetal"].to_numpy(), m["centrifugal"].to_numpy()
+        ax.plot(x, y, color=colors(i % 20), lw=1.2)
+        ax.annotate("", xy=(x[-1], y[-1]), xytext=(x[-2], y[-2]) if len(x) > 1 else (x[-1], y[-1]),
+                    arrowprops=dict(arrowstyle="->", color=colors(i % 20)))
+        ax.plot(x[0], y[0], "o", color=colors(i % 20), ms=3)
+        ax.text(x[-1], y[-1], " " + c, fontsize=6, color=colors(i % 20))
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("centripetal score")
+    ax.set_ylabel("centrifugal score")
+    for (xq, yq, lab) in ((0.98, 0.02, "path-locked"), (0.98, 0.98, "resilient"),
+                          (0.02, 0.98, "centrifugal-dominant"), (0.02, 0.02, "other")):
+        ax.text(xq, yq, lab, transform=ax.transAxes, ha="right" if xq > 0.5 else "left",
+                va="top" if yq > 0.5 else "bottom", fontsize=8, color="0.4", style="italic")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,233 @@
+"""Running the model: one replicate, ensembles, and the output folder.
+
+:func:`simulate` is the pure, picklable unit of work: parameters and a seed in,
+a tidy indicator table out.  :func:`run` runs an ensemble of replicates through
+the experiment engine (:mod:`sim.experiments`, joblib backends), so every
+finished replicate is on disk at once and an interrupted run resumes; it
+returns the tidy table and, with ``out``, writes
+
+* ``out/indicators.parquet`` with columns
+  ``cluster, replicate, step, year, indicator, value, label``;
+* ``out/manifest.json``: seed, parameters, clusters, versions, git commit, wall time;
+* ``out/runs/``: one Parquet file per finished replicate (the resumable store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .params import ParameterError, validate
+
+INDICATOR_COLUMNS = ["cluster", "replicate", "step", "year", "indicator", "value", "label"]
+
+
+def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequence[str] | None = None,
+             policies: Sequence = (), start_year: float = 2020.0, record_every: int = 1,
+             cluster_table: pd.DataFrame | None = None, scale_ref=None, progress: bool = False,
+             handles: bool = False) -> pd.DataFrame:
+    """Run one replicate and return its tidy indicator table.
+
+    Parameters
+    ----------
+    params : mapping
+        Parameter values (validated against :mod:`sim.params`).
+    seed : int
+        Seed of this replicate.
+    years : float
+        Simulated years (4 steps per year).
+    clusters, cluster_table, start_year, record_every, scale_ref
+        Passed to :class:`sim.model.ClusterModel`.
+    policies : sequence of Policy or dict
+        Policy plug-ins or their specifications (see :mod:`sim.policies`).
+    progress : bool
+        Print the simulated year to stderr as the run goes.
+    handles : bool
+        Create Mesa agent handles (not needed for batch runs; same dynamics).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``cluster, step, year, indicator, value, label``.
+    """
+    from .model import ClusterModel
+    from .policies import build_policies
+
+    model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
+                         policies=build_policies(policies), rng=int(seed), start_year=start_year,
+                         record_every=record_every, scale_ref=scale_ref, handles=handles)
+    steps = int(round(years * 4))
+    t0 = time.perf_counter()
+    for s in range(steps):
+        model.step()
+        if progress and (s + 1) % 4 == 0:
+            el = time.perf_counter() - t0
+            eta = el / (s + 1) * (steps - s - 1)
+            print(f"\r  year {model.year:.0f}: step {s + 1}/{steps}, {el:.1f}s elapsed, ~{eta:.0f}s left",
+                  end="", file=sys.stderr, flush=True)
+    if progress and steps:
+        print(file=sys.stderr)
+    return model.indicators_frame()
+
+
+def _simulate_task(params: dict, seed: int, **kw) -> pd.DataFrame:
+    params = dict(params)
+    params.pop("scenario", None)  # the design's label column, not a model parameter
+    return simulate(params, seed, **kw)
+
+
+def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequence[str] | None = None,
+        scale: float | None = None, params: Mapping | None = None, policies: Sequence = (),
+        out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
+        start_year: float = 2020.0, record_every: int = 1, cluster_table: pd.DataFrame | None = None,
+        progress: bool = True, base_params: Mapping | None = None, scale_ref=None,
+        command: str | None = None) -> pd.DataFrame:
+    """Run an ensemble of replicates and return the tidy indicator table.
+
+    Replicate seeds are ``numpy.random.SeedSequence(seed).spawn(replicates)``
+    (one stream per replicate, the same streams for every scenario: common
+    random numbers), so the result is identical on one core or many and in any
+    backend.
+
+    Parameters
+    ----------
+    years : float
+        Simulated years.
+    seed : int
+        Root seed.
+    replicates : int
+        Number of replicates.
+    clusters : sequence of str, optional
+        Cluster ids (default all 38).
+    scale : float, optional
+        Shortcut for ``params["scale"]``.
+    params : mapping, optional
+        Parameter overrides (unknown names and out-of-range values raise
+        :class:`~sim.params.ParameterError`).
+    base_params : mapping, optional
+        Values overriding the defaults before ``params`` (e.g. calibrated values).
+    policies : sequence
+        Policy plug-ins or specifications.
+    out : path, optional
+        Output folder (see the module docstring).
+    resume : bool
+        Reuse finished replicates in ``out/runs`` and compute only the missing ones.
+    n_jobs, backend : int, str
+        Parallel workers and joblib backend (``loky``, ``sequential``, ``dask``, ``ray``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``cluster, replicate, step, year, indicator, value, label``.
+    """
+    from .experiments import run_experiments
+
+    if replicates < 1:
+        raise ParameterError(f"replicates must be at least 1, got {replicates}")
+    if years <= 0 or not np.isfinite(years):
+        raise ParameterError(f"years must be a positive number, got {years}")
+    over = dict(params or {})
+    if scale is not None:
+        over["scale"] = scale
+    base = validate(base_params or {}, source="base parameters") if base_params else None
+    full = validate(over, source="parameters", base=base)
+    kw = dict(years=years, clusters=list(clusters) if clusters else None, policies=list(policies),
+              start_year=start_year, record_every=record_every, cluster_table=cluster_table,
+              scale_ref=scale_ref)
+    # validate the set-up (cluster ids, policies) before any work is started
+    _check_setup(full, kw)
+    single = replicates == 1 and n_jobs in (1, None)
+    func = partial(_simulate_task, progress=progress and single, **kw)
+    design = pd.DataFrame([{"scenario": "run"}])
+    t0 = time.time()
+    res = run_experiments(func, design, replicates=replicates, seed=seed,
+                          out_dir=None if out is None else Path(out) / "runs",
+                          backend=backend if n_jobs not in (1, None) else "sequential",
+                          n_jobs=n_jobs, resume=resume, progress=progress and not single,
+                          constants=full)
+    df = res.outcomes
+    df = df[INDICATOR_COLUMNS].sort_values(["replicate", "step", "indicator", "cluster"], kind="stable")
+    df = df.reset_index(drop=True)
+    wall = time.time() - t0
+    if out is not None:
+        write_outputs(df, out, manifest=manifest(seed=seed, replicates=replicates, params=full, years=years,
+                                                 clusters=kw["clusters"], policies=policies,
+                                                 start_year=start_year, wall_time=wall,
+                                                 seeds=res.seeds if hasattr(res, "seeds") else None,
+                                                 command=command))
+    return df
+
+
+def _check_setup(params: dict, kw: dict) -> None:
+    from .clusters import cluster_table
+    from .policies import build_policies
+
+    tab = kw["cluster_table"] if kw["cluster_table"] is not None else cluster_table()
+    if kw["clusters"] is not None:
+        unknown = [c for c in kw["clusters"] if c not in set(tab["id"])]
+        if unknown:
+            raise ParameterError(f"unknown cluster id(s): {', '.join(unknown)} "
+                                 f"(run 'clustersim clusters' to list the {len(tab)} known ids)")
+    build_policies(kw["policies"])
+
+
+def write_outputs(df: pd.DataFrame, out: str | os.PathLike, manifest: dict) -> None:
+    """Write ``indicators.parquet`` and ``manifest.json`` atomically (write, then rename)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".indicators.parquet.tmp"
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, out / "indicators.parquet")
+    tmp = out / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    os.replace(tmp, out / "manifest.json")
+
+
+def package_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("clustersim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx", "joblib", "SALib"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """Commit of the source tree the package runs from (None outside a git checkout)."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if r.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return r.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest(**kw) -> dict:
+    """Provenance record of an output: seed, parameters, versions, git commit, machine."""
+    pol = kw.pop("policies", ())
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **kw,
+        "policies": [p if isinstance(p, dict) else repr(p) for p in pol],
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    }
