@@ -8,17 +8,17 @@ their ``README.md`` (the description of every column and of the data's quirks) a
 
 Files and loaders
 -----------------
-============================== ======================== =============================
-file                           loader                   rows
-============================== ======================== =============================
-``clusters.csv``               :func:`load_clusters`     38 (one per cluster)
-``indices.csv``                :func:`load_indices`      76 (38 clusters x 2010, 2020)
-``indices_wide.csv``           :func:`load_indices_wide` 38
-``economics_2020.csv``         :func:`load_economics`    38
-``intercluster_2020.csv``      :func:`load_intercluster` 38
-``intercluster_top_links_2020`` :func:`load_top_links`   25
-``name_variants.csv``          :func:`load_name_variants` 366
-============================== ======================== =============================
+=================================== ============================ ====
+file                                loader                       rows
+=================================== ============================ ====
+``clusters.csv``                    :func:`load_clusters`        38
+``indices.csv``                     :func:`load_indices`         76
+``indices_wide.csv``                :func:`load_indices_wide`    38
+``economics_2020.csv``              :func:`load_economics`       38
+``intercluster_2020.csv``           :func:`load_intercluster`    38
+``intercluster_top_links_2020.csv`` :func:`load_top_links`       25
+``name_variants.csv``               :func:`load_name_variants`   366
+=================================== ============================ ====
 
 :func:`load_all` loads everything into an :class:`ObservedData` and also checks that
 ``indices_wide.csv`` holds the same values as ``indices.csv``.

@@ -166,10 +166,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -203,6 +203,9 @@ __all__ = [
     "select_rule",
     "load_fitted",
     "FIT_FILE",
+    "CANDIDATES",
+    "SENSITIVITY",
+    "main",
 ]
 
 #: The two families of indices, in the order of the score columns.
@@ -586,9 +589,10 @@ class TypologyClassifier:
     orientation : {"majority", "anchor"}
         Sign convention of the scores.
 
-    Attributes (after :meth:`fit`)
-    ------------------------------
+    Attributes
+    ----------
     factor_model_ : FactorModel
+        Set by :meth:`fit` (or :meth:`from_dict`).
     thresholds_ : tuple of float
         (t_c, t_f) of the quadrant rules ((0, 0) for ``sign_quadrant``).
     centroids_ : dict
@@ -904,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fm = clf.factor_model_
     assert fm is not None
     for fam in (fm.centripetal, fm.centrifugal):
-        print(f"{fam.name}: loadings {dict(zip(fam.columns, np.round(fam.loadings, 3)))}, "
+        print(f"{fam.name}: loadings {dict(zip(fam.columns, (round(float(x), 3) for x in fam.loadings)))}, "
               f"eigenvalue {fam.eigenvalue:.3f}, explained {fam.explained_share():.1%}")
     print("\nconfusion (rows = published, columns = predicted):")
     print(pd.crosstab(y, pred.reindex(y.index), rownames=["published"], colnames=["predicted"]).to_string())

@@ -29,10 +29,13 @@ On-disk layout of ``out_dir`` (see :func:`run_experiments`)::
                            status and counts of every session
         design.parquet     the design table (``experiment`` + parameters)
         runs/exp-000000_rep-0000.parquet
-                           one file per finished run, written atomically; its
-                           Parquet key-value metadata (key ``clustersim.run``)
-                           holds experiment, replicate, seed, parameters and a
-                           sha256 of the table content
+                           one file per finished run, written atomically; the
+                           Parquet footer's key-value metadata (key
+                           ``clustersim.run``, see :func:`read_run_record`)
+                           holds experiment, replicate, seed, parameters,
+                           constants, function, wall time and the sha256 of
+                           the file's own bytes (computed with the digest
+                           field set to 64 zeros)
 
 ``pandas.read_parquet(out_dir / "runs")`` reads all runs at once (without the
 identifying columns); :func:`load_results` reads and verifies them.
@@ -90,6 +93,7 @@ __all__ = [
     "full_factorial",
     "latin_hypercube",
     "load_results",
+    "read_run_record",
     "replicate_seeds",
     "run_experiments",
 ]
@@ -105,6 +109,7 @@ RUN_FORMAT = "clustersim.run/1"
 RUN_METADATA_KEY = b"clustersim.run"
 _RUN_NAME = re.compile(r"^exp-(\d+)_rep-(\d+)\.parquet$")
 _PARQUET_WRITE_OPTIONS = {"compression": "zstd", "write_page_checksum": True}
+_DIGEST_PLACEHOLDER = "0" * 64
 
 
 # --------------------------------------------------------------------------
@@ -337,16 +342,6 @@ def design_hash(design: pd.DataFrame) -> str:
     return hashlib.sha256(_canonical({"parameters": names, "rows": rows}).encode()).hexdigest()
 
 
-def _table_digest(table: pa.Table) -> str:
-    """sha256 of a table's schema, data and schema metadata (except the run record)."""
-    meta = {k: v for k, v in sorted((table.schema.metadata or {}).items()) if k != RUN_METADATA_KEY}
-    table = table.replace_schema_metadata(meta or None).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
-
-
 # --------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------
@@ -550,31 +545,32 @@ class _Store:
     def write_run(self, experiment: int, replicate: int, frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
         """Write one run atomically; return the frame as it reads back from disk."""
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        # Hash the table as decoded from Parquet (schema, data and pandas
-        # metadata), so the check on resume compares like with like.
-        decoded = pq.read_table(pa.BufferReader(_parquet_bytes(table)))
-        meta = {**meta, "rows": table.num_rows, "sha256": _table_digest(decoded)}
-        schema_meta = dict(table.schema.metadata or {})
-        schema_meta[RUN_METADATA_KEY] = _canonical(meta).encode()
-        _atomic_write_bytes(self.run_path(experiment, replicate),
-                            _parquet_bytes(table.replace_schema_metadata(schema_meta)))
-        return decoded.to_pandas()
+        record = {**meta, "rows": table.num_rows, "sha256": _DIGEST_PLACEHOLDER}
+        data = _run_file_bytes(table, _canonical(record).encode())
+        pos = data.rindex(b'"sha256":"' + _DIGEST_PLACEHOLDER.encode()) + len(b'"sha256":"')
+        digest = hashlib.sha256(data).hexdigest().encode()
+        data = data[:pos] + digest + data[pos + len(digest):]
+        _atomic_write_bytes(self.run_path(experiment, replicate), data)
+        return pq.read_table(pa.BufferReader(data)).to_pandas()
 
     def read_run(self, path: Path, expected: dict) -> tuple[pd.DataFrame | None, str | None]:
         """Read and verify one run file; return (frame, None) or (None, reason)."""
         try:
-            table = pq.read_table(path, page_checksum_verification=True)
+            data = path.read_bytes()
+            raw = (pq.read_metadata(pa.BufferReader(data)).metadata or {}).get(RUN_METADATA_KEY)
         except Exception as exc:  # noqa: BLE001 - any read failure means a bad file
             return None, f"unreadable ({type(exc).__name__}: {exc})"
-        raw = (table.schema.metadata or {}).get(RUN_METADATA_KEY)
         if raw is None:
-            return None, "missing its clustersim.run metadata"
+            return None, "missing its clustersim.run record"
         try:
             meta = json.loads(raw)
-        except ValueError:
-            return None, "carrying unreadable run metadata"
-        if meta.get("sha256") != _table_digest(table):
-            return None, "failing its checksum (content changed or partially written)"
+            stored = meta["sha256"]
+            pos = data.rindex(raw) + raw.index(b'"sha256":"') + len(b'"sha256":"')
+        except (ValueError, KeyError, TypeError):
+            return None, "carrying an unreadable clustersim.run record"
+        blank = data[:pos] + _DIGEST_PLACEHOLDER.encode() + data[pos + len(_DIGEST_PLACEHOLDER):]
+        if hashlib.sha256(blank).hexdigest() != stored:
+            return None, "failing its sha256 checksum (bytes changed or partially written)"
         for key in ("experiment", "replicate", "seed", "function"):
             if meta.get(key) != expected[key]:
                 return None, f"from a different run ({key} {meta.get(key)!r}, expected {expected[key]!r})"
@@ -582,9 +578,30 @@ class _Store:
             if _canonical(meta.get(key)) != _canonical(expected[key]):
                 return None, f"made with different {key} ({meta.get(key)!r}, expected {expected[key]!r})"
         try:
-            return table.to_pandas(), None
+            return pq.read_table(pa.BufferReader(data), page_checksum_verification=True).to_pandas(), None
         except Exception as exc:  # noqa: BLE001
-            return None, f"not convertible to pandas ({type(exc).__name__}: {exc})"
+            return None, f"undecodable ({type(exc).__name__}: {exc})"
+
+
+def _run_file_bytes(table: pa.Table, record: bytes) -> bytes:
+    """Parquet bytes with the run record in the footer's key-value metadata only."""
+    buf = io.BytesIO()
+    with pq.ParquetWriter(buf, table.schema, **_PARQUET_WRITE_OPTIONS) as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata({RUN_METADATA_KEY: record})
+    return buf.getvalue()
+
+
+def read_run_record(path: str | os.PathLike) -> dict:
+    """The provenance record of one run file (experiment, replicate, seed, params, sha256, ...).
+
+    The ``sha256`` field is the digest of the file's bytes with the 64 hex
+    digits of that field replaced by ``"0" * 64``.
+    """
+    raw = (pq.read_metadata(path).metadata or {}).get(RUN_METADATA_KEY)
+    if raw is None:
+        raise ValueError(f"{path} has no clustersim.run record")
+    return json.loads(raw)
 
 
 def _run_meta(experiment: int, replicate: int, seed: int, params: dict, constants: dict, fname: str) -> dict:
@@ -972,7 +989,7 @@ def run_experiments(
 
     reused = len(results)
     todo = [(e, r) for e in experiments for r in range(replicates) if (e, r) not in results]
-    calls = [joblib.delayed(_run_one)(func, params_of[e], seeds[r], e, r) for e, r in todo]
+    calls = [joblib.delayed(_run_one)(func, {**constants, **params_of[e]}, seeds[r], e, r) for e, r in todo]
     bar = _Progress(total, reused, progress)
     bar.emit(force=True)
     computed = 0

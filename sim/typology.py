@@ -26,8 +26,8 @@ Development stage (BRIEF table 2-1)
 From the current indices and the trend of the firm count over the last
 ``window`` quarters (annualised log growth g), in this order:
 
-1. ``declining``   g < -0.04 per year (the network shrinks fast)
-2. ``nascent``     fewer than 20 firms, or inclusiveness < 0.25 (no network yet)
+1. ``nascent``     fewer than 20 firms, or inclusiveness < 0.25 (no network yet)
+2. ``declining``   g < -0.04 per year (the network shrinks fast)
 3. ``featureless`` specialization (LQ) < 1.2 (no specialisation)
 4. ``growing``     g > +0.03 per year
 5. ``path_locked`` mature and centripetal - centrifugal > 0.5 (lock-in gap)
@@ -119,9 +119,9 @@ def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf) -
     code = np.where(gap > LOCK_IN_GAP, STAGES.index("path_locked"), code)
     code = np.where(g > GROWTH_RATE, STAGES.index("growing"), code)
     code = np.where(np.nan_to_num(specialization, nan=0.0) < FEATURELESS_LQ, STAGES.index("featureless"), code)
+    code = np.where(g < DECLINE_RATE, STAGES.index("declining"), code)
     code = np.where((firms_now < NASCENT_FIRMS) | (np.nan_to_num(inclusiveness, nan=0.0) < NASCENT_INCLUSIVENESS),
                     STAGES.index("nascent"), code)
-    code = np.where(g < DECLINE_RATE, STAGES.index("declining"), code)
     return code
 
 

@@ -1,0 +1,203 @@
+"""Core engine: parameter schema, Mesa API, determinism, accounting, development types, CLI errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from sim import params as P
+from sim.agents import Firm, Institution, OutsideWorld
+from sim.archetypes import ARCHETYPES, final_stage, run_archetype
+from sim.cli import main
+from sim.model import ClusterModel
+from sim.runner import INDICATOR_COLUMNS, run, simulate
+
+SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
+
+
+# ----------------------------------------------------------------------------- parameter schema
+def test_schema_defaults_within_bounds():
+    for p in P.SCHEMA.values():
+        assert p.low <= p.default <= p.high, p.name
+        lo, hi = p.sa_bounds
+        assert p.low <= lo <= hi <= p.high, p.name
+        assert p.doc
+
+
+def test_unknown_parameter_names_suggestion():
+    with pytest.raises(P.ParameterError, match=r"unknown parameter 'startup_rat'.*'startup_rate'"):
+        P.validate({"startup_rat": 0.1})
+
+
+@pytest.mark.parametrize("value", [-0.5, 2.0, float("nan"), float("inf"), "abc", None, [1]])
+def test_out_of_range_or_bad_type(value):
+    with pytest.raises(P.ParameterError, match="scale"):
+        P.validate({"scale": value})
+
+
+def test_int_parameter_rejects_fraction_and_parses_strings():
+    with pytest.raises(P.ParameterError, match="whole number"):
+        P.validate({"n_local": 2.5})
+    assert P.parse_override("n_local=4") == ("n_local", 4)
+    assert P.parse_override("startup_rate=0.05") == ("startup_rate", 0.05)
+    with pytest.raises(P.ParameterError, match="name=value"):
+        P.parse_override("startup_rate")
+
+
+def test_problem_uses_schema_bounds():
+    prob = P.problem(["startup_rate", "external_cost"])
+    assert prob["bounds"] == [list(P.SCHEMA["startup_rate"].sa_bounds), list(P.SCHEMA["external_cost"].sa_bounds)]
+    with pytest.raises(P.ParameterError):
+        P.problem(["nope"])
+
+
+# ----------------------------------------------------------------------------- model and Mesa API
+@pytest.fixture(scope="module")
+def small_model():
+    m = ClusterModel(params={"scale": 0.1}, clusters=SMALL, rng=3)
+    for _ in range(8):
+        m.step()
+    return m
+
+
+def test_mesa_handles_track_population(small_model):
+    m = small_model
+    pop = m.pop
+    firms = m.agents_by_type[Firm]
+    alive_firms = np.flatnonzero(pop.alive & (pop.role <= 3))
+    assert sorted(a.idx for a in firms) == alive_firms.tolist()
+    inst = m.agents_by_type[Institution]
+    assert len(inst) == int((pop.alive & pop.is_institution).sum())
+    assert len(m.agents_by_type[OutsideWorld]) == 1
+    a = firms.select(lambda f: f.degree > 0, at_most=1)[0]
+    assert a.alive and a.cluster_id in SMALL and a.size >= 1
+    assert set(a.partners) <= set(np.flatnonzero(pop.alive).tolist())
+
+
+def test_every_link_joins_two_living_agents(small_model):
+    m = small_model
+    assert m.pop.alive[m.edges.u].all() and m.pop.alive[m.edges.v].all()
+    assert (m.edges.u < m.edges.v).all()
+    keys = m.edges.u * (1 << 32) + m.edges.v
+    assert len(np.unique(keys)) == len(keys)
+
+
+def test_firm_accounting_identity(small_model):
+    df = small_model.indicators_frame()
+    w = df.pivot_table(index=["cluster", "step"], columns="indicator", values="value")
+    for c in SMALL:
+        x = w.loc[c]
+        entries = x["startups"] + x["spinoffs"] + x["relocations"] - x["exits"]
+        np.testing.assert_array_equal(x["firms"].diff().to_numpy()[1:], entries.to_numpy()[1:])
+
+
+def test_indices_within_ranges(small_model):
+    from sim.indices import INDEX_RANGES
+
+    df = small_model.indicators_frame()
+    for k, (lo, hi) in INDEX_RANGES.items():
+        v = df.loc[df.indicator == k, "value"].dropna()
+        assert (v >= lo - 1e-12).all() and (v <= hi + 1e-12).all(), k
+
+
+def test_no_processes_leaves_system_unchanged():
+    off = {"startup_rate": 0, "spinoff_rate": 0, "inst_spinoff_rate": 0, "relocation_rate": 0, "search_rate": 0,
+           "broker_intros": 0, "decay_rate": 0, "convergence_rate": 0, "external_learning": 0,
+           "recombination_rate": 0, "tech_noise": 0, "exit_rate": 0, "anchor_exit_rate": 0, "size_growth": 0,
+           "scale": 0.05}
+    m = ClusterModel(params=off, clusters=SMALL, rng=5)
+    x0, e0, n0 = m.pop.x.copy(), (m.edges.u.copy(), m.edges.v.copy()), m.pop.n
+    for _ in range(6):
+        m.step()
+    assert m.pop.n == n0 and m.pop.alive.all()
+    np.testing.assert_array_equal(m.pop.x, x0)
+    np.testing.assert_array_equal(m.edges.u, e0[0])
+    np.testing.assert_array_equal(m.edges.v, e0[1])
+
+
+def test_unknown_cluster_is_error():
+    with pytest.raises(P.ParameterError, match="unknown cluster id.*nowhere"):
+        ClusterModel(clusters=["nowhere"], params={"scale": 0.01})
+
+
+# ----------------------------------------------------------------------------- determinism
+def test_same_seed_same_result_different_seed_differs():
+    a = simulate({"scale": 0.05}, 11, years=1, clusters=SMALL)
+    b = simulate({"scale": 0.05}, 11, years=1, clusters=SMALL)
+    c = simulate({"scale": 0.05}, 12, years=1, clusters=SMALL)
+    pdt.assert_frame_equal(a, b)
+    assert not a["value"].equals(c["value"])
+
+
+def test_handles_do_not_change_dynamics():
+    a = simulate({"scale": 0.05}, 2, years=1, clusters=SMALL, handles=False)
+    b = simulate({"scale": 0.05}, 2, years=1, clusters=SMALL, handles=True)
+    pdt.assert_frame_equal(a, b)
+
+
+def test_run_writes_identical_outputs(tmp_path):
+    kw = dict(years=1, seed=7, clusters=SMALL, scale=0.05, replicates=2, progress=False)
+    da = run(out=tmp_path / "A", **kw)
+    db = run(out=tmp_path / "B", **kw)
+    ra = pd.read_parquet(tmp_path / "A" / "indicators.parquet")
+    rb = pd.read_parquet(tmp_path / "B" / "indicators.parquet")
+    pdt.assert_frame_equal(ra, rb)
+    pdt.assert_frame_equal(da, ra)
+    assert list(ra.columns) == INDICATOR_COLUMNS
+    assert sorted(ra.replicate.unique()) == [0, 1]
+    import json
+
+    man = json.loads((tmp_path / "A" / "manifest.json").read_text())
+    assert man["seed"] == 7 and man["params"]["scale"] == 0.05 and "mesa" in man["versions"]
+    assert "git_commit" in man and "wall_time" in man
+
+
+def test_parallel_equals_serial():
+    kw = dict(years=0.5, seed=3, clusters=SMALL, scale=0.05, replicates=2, progress=False)
+    pdt.assert_frame_equal(run(n_jobs=1, **kw), run(n_jobs=2, **kw))
+
+
+# ----------------------------------------------------------------------------- development types
+@pytest.mark.parametrize("name", list(ARCHETYPES))
+def test_each_development_type_is_reproduced(name):
+    stages = [final_stage(run_archetype(name, seed)) for seed in range(1, 6)]
+    top, count = Counter(stages).most_common(1)[0]
+    assert top == name and count >= 3, stages
+
+
+# ----------------------------------------------------------------------------- command line
+@pytest.mark.parametrize("args, needle", [
+    (["--set", "nonsense=1"], "unknown parameter 'nonsense'"),
+    (["--scale", "-1"], "scale"),
+    (["--clusters", "atlantis"], "unknown cluster id"),
+    (["--set", "startup_rate=9"], "out of range"),
+])
+def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, args, needle):
+    rc = main(["run", "--years", "1", "--out", str(tmp_path / "o"), "--quiet"] + args)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o" / "indicators.parquet").exists()
+
+
+def test_cli_subprocess_no_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--years", "1", "--out", str(tmp_path),
+                        "--set", "scale=7"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "scale" in r.stderr
+
+
+def test_cli_run_writes_table_and_figure(tmp_path):
+    rc = main(["run", "--years", "0.5", "--seed", "2", "--scale", "0.02", "--clusters", ",".join(SMALL),
+               "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    df = pd.read_parquet(tmp_path / "indicators.parquet")
+    assert set(df.cluster) == set(SMALL)
+    assert (tmp_path / "scores.png").stat().st_size > 10_000
