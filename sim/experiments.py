@@ -683,7 +683,7 @@ def _as_frame(out: Any) -> pd.DataFrame:
     if isinstance(out, pd.DataFrame):
         frame = out
     elif isinstance(out, pd.Series):
-        frame = out.to_frame().T
+        frame = out.to_frame().T.infer_objects()
     elif isinstance(out, Mapping):
         frame = pd.DataFrame([dict(out)])
     else:

@@ -1,16 +1,9 @@
 """ClusterModel: the Mesa model of many regional clusters and an outside world.
 
-One step is one quarter.  The schedule (ODD element "process overview and
-scheduling", ``docs/odd.md``) is fixed::
-
-    1. policies      active policy plug-ins set this quarter's levers (sim.policies)
-    2. entry         startups, spin-offs, relocation with critical-mass feedback
-    3. link formation candidate search + logit partner choice; brokered introductions
-    4. link decay    ties dissolve, less so when cognitively close and old
-    5. learning      convergence to partners, external knowledge, recombination
-    6. performance   performance, employment growth, technology shocks
-    7. exit          weak firms exit; anchors leave
-    8. indicators    indices, flows, scores, typology and stage of every cluster
+One step is one quarter.  The schedule is fixed and declared once, in
+:data:`SCHEDULE` (policies, entry, link formation, link decay, learning,
+performance and shocks, exit, indicators); ``docs/odd.md`` repeats it word for
+word (a test checks), and :mod:`sim.processes` documents each submodel.
 
 Example
 -------
@@ -46,6 +39,18 @@ LEVERS: dict[str, float] = {
     "external_cost_shift": 0.0, "broker_mult": 1.0, "learning_mult": 1.0, "recombination_mult": 1.0,
     "tech_shock": 0.0, "exit_mult": 1.0, "anchor_exit": 0.0,
 }
+SCHEDULE: tuple[tuple[str, str], ...] = (
+    ("policies", "active policy plug-ins set this quarter's levers or change the population"),
+    ("entry", "startups, spin-offs from firms and institutions, relocation with critical-mass feedback"),
+    ("link formation", "candidate search and logit partner choice; brokered introductions by intermediaries"),
+    ("link decay", "ties dissolve, less so when cognitively close and old"),
+    ("learning", "convergence towards local partners, knowledge from external ties, recombination into related sectors"),
+    ("performance and shocks", "performance, employment growth and the technology shift"),
+    ("exit", "weak firms exit; anchors leave"),
+    ("indicators", "indices, flows, scores, typology and development stage of every cluster"),
+)
+"""The fixed order of one step (one quarter); ``docs/odd.md`` repeats it word for word."""
+
 FLOWS = ("startups", "spinoffs", "relocations", "exits", "anchor_exits", "recombinations")
 STAGE_WINDOW = 16  # quarters over which the stage's growth trend is measured
 
@@ -129,6 +134,16 @@ class ClusterModel(mesa.Model):
         self._records: list[tuple[int, dict[str, np.ndarray]]] = []
         self._firm_hist: dict[int, np.ndarray] = {}
         self._firm_pool_cache: tuple[int, np.ndarray] | None = None
+        self._phases = {
+            "policies": self._apply_policies,
+            "entry": lambda: proc.entry(self),
+            "link formation": lambda: proc.link_formation(self),
+            "link decay": lambda: proc.link_decay(self),
+            "learning": lambda: proc.learning(self),
+            "performance and shocks": lambda: proc.performance(self),
+            "exit": lambda: proc.exit_(self),
+            "indicators": self._record_if_due,
+        }
         self._populate()
         for pol in self.policies:
             pol.initialize(self)
@@ -254,15 +269,15 @@ class ClusterModel(mesa.Model):
             self.levers[k].fill(v)
         for f in self.flows.values():
             f.fill(0)
+        for name, _ in SCHEDULE:
+            self._phases[name]()
+
+    def _apply_policies(self) -> None:
         for pol in self.policies:
             if pol.active(self):
                 pol.apply(self)
-        proc.entry(self)
-        proc.link_formation(self)
-        proc.link_decay(self)
-        proc.learning(self)
-        proc.performance(self)
-        proc.exit_(self)
+
+    def _record_if_due(self) -> None:
         if self.t % self.record_every == 0:
             self.record()
 

@@ -31,20 +31,24 @@ def _series(df: pd.DataFrame, indicator: str) -> pd.DataFrame:
 
 
 def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n: int = 6, ax=None):
-    """Centripetal (solid) and centrifugal (dashed) score paths of a few clusters.
+    """Centripetal and centrifugal score paths of a few clusters.
 
-    With several replicates the line is the ensemble mean and the band the 10-90 % range.
+    Without ``ax``: two panels (centripetal left, centrifugal right).  With ``ax``:
+    both on that axis (centripetal solid, centrifugal dashed).  With several
+    replicates the line is the ensemble mean and the band the 10-90 % range.
     """
     import matplotlib.pyplot as plt
 
     chosen = _pick_clusters(df, clusters, n)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 5))
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+        panels = {"centripetal": axes[0], "centrifugal": axes[1]}
     else:
         fig = ax.figure
+        panels = {"centripetal": ax, "centrifugal": ax}
     colors = plt.get_cmap("tab10")
     for i, c in enumerate(chosen):
-        for ind, ls in (("centripetal", "-"), ("centrifugal", "--")):
+        for ind, ls in (("centripetal", "-"), ("centrifugal", "--" if ax is not None else "-")):
             s = _series(df[df.cluster == c], ind)
             if s.empty:
                 continue
@@ -52,16 +56,19 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
             years = s.index.to_numpy(float)
             vals = s.to_numpy(float)
             mean = np.nanmean(vals, axis=1)
-            ax.plot(years, mean, ls, color=colors(i % 10), lw=1.8,
-                    label=f"{c} ({ind})" if ind == "centripetal" else None)
+            a = panels[ind]
+            a.plot(years, mean, ls, color=colors(i % 10), lw=1.8,
+                   label=c if (ind == "centripetal" or ax is None) else None)
             if vals.shape[1] > 1:
                 lo, hi = np.nanpercentile(vals, [10, 90], axis=1)
-                ax.fill_between(years, lo, hi, color=colors(i % 10), alpha=0.15, lw=0)
-    ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xlabel("year")
-    ax.set_ylabel("score (reference-standardised)")
-    ax.set_title("Centripetal (solid) and centrifugal (dashed) scores")
-    ax.legend(fontsize=7, loc="best", ncol=2)
+                a.fill_between(years, lo, hi, color=colors(i % 10), alpha=0.15, lw=0)
+    for ind, a in panels.items():
+        a.axhline(0, color="0.6", lw=0.8)
+        a.set_xlabel("year")
+        a.set_title(f"{ind} score" if ax is None else "centripetal (solid) and centrifugal (dashed) scores")
+    first = panels["centripetal"]
+    first.set_ylabel("score (reference-standardised)")
+    first.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 

@@ -361,8 +361,9 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
         "                backend='sequential', progress=False)\n"
     )
     assert module.kill_design is kill_design
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err_path = tmp_path / "child.err"
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
     runs = out / "runs"
     deadline = time.monotonic() + 60
     try:
@@ -370,7 +371,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
             if runs.is_dir() and len(list(runs.glob("exp-*.parquet"))) >= 6:
                 break
             if proc.poll() is not None:
-                pytest.fail(f"child exited early: {proc.communicate()[1].decode()[-2000:]}")
+                pytest.fail(f"child exited early: {err_path.read_text()[-2000:]}")
             time.sleep(0.01)
         else:
             pytest.fail("child wrote no runs in time")
