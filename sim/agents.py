@@ -29,6 +29,11 @@ class _Handle(mesa.Agent):
         return getattr(self.model.pop, field)[self.idx]
 
     @property
+    def uid(self) -> int:
+        """Permanent node id (``idx`` is the current row in the arrays and may change)."""
+        return int(self._get("uid"))
+
+    @property
     def alive(self) -> bool:
         return bool(self._get("alive"))
 
@@ -100,7 +105,7 @@ class Firm(_Handle):
 
     @property
     def parent(self) -> int | None:
-        """Population index of the parent of a spin-off (firm or institution), else ``None``."""
+        """Permanent ``uid`` of the parent of a spin-off (firm or institution), else ``None``."""
         p = int(self._get("parent"))
         return None if p < 0 else p
 

@@ -141,7 +141,7 @@ class ClusterModel(mesa.Model):
             "link decay": lambda: proc.link_decay(self),
             "learning": lambda: proc.learning(self),
             "performance and shocks": lambda: proc.performance(self),
-            "exit": lambda: proc.exit_(self),
+            "exit": self._exit_phase,
             "indicators": self._record_if_due,
         }
         self._populate()
@@ -276,6 +276,27 @@ class ClusterModel(mesa.Model):
         for pol in self.policies:
             if pol.active(self):
                 pol.apply(self)
+
+    def _exit_phase(self) -> None:
+        proc.exit_(self)
+        dead = self.pop.n - int(self.pop.alive.sum())
+        if dead > max(20000, self.pop.n // 2):
+            self.compact()
+
+    def compact(self) -> None:
+        """Drop exited nodes from the arrays (memory housekeeping; no effect on the dynamics).
+
+        Positions are renumbered monotonically, so the order of nodes, and hence
+        every random draw, is unchanged; handles and the tie list follow.
+        """
+        new = self.pop.compact()
+        self.edges.renumber(new)
+        for h in self._handles.values():
+            h.idx = int(new[h.idx])
+        self._handles = {h.idx: h for h in self._handles.values()}
+        if self.outside is not None:
+            self.outside.members = new[self.outside.members]
+        self._firm_pool_cache = None
 
     def _record_if_due(self) -> None:
         if self.t % self.record_every == 0:

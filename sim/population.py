@@ -1,9 +1,11 @@
 """Whole-population state: every node's attributes as numpy arrays.
 
 The model keeps firm and institution state in one structure of arrays indexed
-by node id (0 .. n-1).  Ids are never reused: a node that exits stays in the
-arrays with ``alive = False``, so ids in edge lists, parents and event logs stay
-valid for the whole run.  Mesa agents (:mod:`sim.agents`) are thin handles that
+by position (0 .. n-1).  A node that exits stays in the arrays with
+``alive = False`` until the model compacts them (:meth:`Population.compact`,
+when dead rows outnumber living ones), which renumbers positions; every node
+also has a permanent ``uid`` that never changes or repeats, and ``parent`` holds
+the parent's ``uid``.  Mesa agents (:mod:`sim.agents`) are thin handles that
 read and write these arrays.
 """
 
@@ -33,6 +35,7 @@ _FIELDS = {
     "perf": (np.float64, ()),
     "parent": (np.int64, ()),
     "birth": (np.int32, ()),
+    "uid": (np.int64, ()),
 }
 
 
@@ -40,11 +43,12 @@ class Population:
     """Structure of arrays with amortised growth.
 
     Attributes are views of length ``n`` (the number of ids ever used):
-    ``alive, role, cluster, x, fine, coarse, size, age, quality, perf, parent, birth``.
+    ``alive, role, cluster, x, fine, coarse, size, age, quality, perf, parent, birth, uid``.
     """
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
+        self.next_uid = 0
         self._cap = max(16, int(capacity))
         self._data = {k: np.zeros((self._cap, *shape), dtype=dt) for k, (dt, shape) in _FIELDS.items()}
 
@@ -68,7 +72,8 @@ class Population:
                 self._data[k] = new
             self._cap = cap
         ids = np.arange(self.n, need)
-        defaults = {"alive": True, "parent": -1}
+        defaults = {"alive": True, "parent": -1, "uid": np.arange(self.next_uid, self.next_uid + n)}
+        self.next_uid += n
         for k in _FIELDS:
             v = values.pop(k, defaults.get(k, 0))
             self._data[k][self.n:need] = v
@@ -76,6 +81,17 @@ class Population:
             raise TypeError(f"unknown population fields: {sorted(values)}")
         self.n = need
         return ids
+
+    def compact(self) -> np.ndarray:
+        """Drop dead rows; returns ``new_index`` (old position -> new position, -1 if dropped)."""
+        keep = self.alive.copy()
+        new_index = np.full(self.n, -1, dtype=np.int64)
+        m = int(keep.sum())
+        new_index[keep] = np.arange(m)
+        for k, arr in self._data.items():
+            arr[:m] = arr[: self.n][keep]
+        self.n = m
+        return new_index
 
     # convenience masks --------------------------------------------------------
     @property
@@ -160,6 +176,14 @@ class EdgeList:
             self.u, self.v, self.age = self.u[mask], self.v[mask], self.age[mask]
             self._keys_sorted = None
         return removed
+
+    def renumber(self, new_index: np.ndarray) -> None:
+        """Apply a monotone renumbering of node positions (after :meth:`Population.compact`)."""
+        self.u = new_index[self.u]
+        self.v = new_index[self.v]
+        if (self.u < 0).any() or (self.v < 0).any():
+            raise RuntimeError("renumbering dropped a node that still has ties")
+        self._keys_sorted = None
 
     def drop_nodes(self, alive: np.ndarray) -> int:
         """Remove every edge touching a node whose ``alive`` flag is false."""

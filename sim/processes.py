@@ -175,7 +175,7 @@ def entry(model) -> None:
         is_inst = pop.role[spawn] >= UNIVERSITY
         q = np.where(is_inst, 0.3, pop.quality[spawn]) + rng.normal(0, 0.3, n)
         ids = model.pop.add(n, cluster=cl, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=SPINOFF,
-                            size=1.0 + rng.exponential(2.0, n), quality=q, parent=spawn, birth=model.t)
+                            size=1.0 + rng.exponential(2.0, n), quality=q, parent=pop.uid[spawn], birth=model.t)
         model.register_firms(ids)
         model.edges.add(ids, spawn)
         flows["spinoffs"] += np.bincount(cl, minlength=C)
