@@ -382,6 +382,16 @@ class ExperimentResult:
         """Alias of :attr:`design` (the EMA Workbench name)."""
         return self.design
 
+    @property
+    def seeds(self) -> list[int]:
+        """Integer seed of each replicate (index = replicate)."""
+        return list(self.manifest["seed"]["seeds"])
+
+    @property
+    def entropy(self) -> int:
+        """Root entropy of the replicate seeds (``SeedSequence(entropy)``)."""
+        return int(self.manifest["seed"]["entropy"])
+
     def merged(self) -> pd.DataFrame:
         """Outcomes joined with their parameter values (one wide tidy table)."""
         if self.outcomes is None:
@@ -822,6 +832,10 @@ def run_experiments(
         ``func(params: dict, seed: int) -> pandas.DataFrame``; top-level and
         picklable for process backends, deterministic given (params, seed).
         A ``pandas.Series`` or a mapping of scalars is accepted as one row.
+        Its identity on resume is ``module.qualname`` (a ``functools.partial``
+        is identified by its function only): put every setting that changes
+        results in the design or in ``constants``, which are checked, not in
+        partial keywords.
     design : pandas.DataFrame
         One row per experiment, columns = parameter names, plus an optional
         integer ``experiment`` column (added as 0..n-1 if absent).

@@ -9,7 +9,8 @@ returns the tidy table and, with ``out``, writes
 * ``out/indicators.parquet`` with columns
   ``cluster, replicate, step, year, indicator, value, label``;
 * ``out/manifest.json``: seed, parameters, clusters, versions, git commit, wall time;
-* ``out/runs/``: one Parquet file per finished replicate (the resumable store).
+* ``out/store/``: one Parquet file per finished replicate (the resumable store of
+  :mod:`sim.experiments`; a resume with a different configuration is refused).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
 def _simulate_task(params: dict, seed: int, **kw) -> pd.DataFrame:
     params = dict(params)
     params.pop("scenario", None)  # the design's label column, not a model parameter
+    params.pop("_config", None)   # run configuration, recorded so that a resume can check it
     return simulate(params, seed, **kw)
 
 
@@ -148,12 +150,19 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     single = replicates == 1 and n_jobs in (1, None)
     func = partial(_simulate_task, progress=progress and single, **kw)
     design = pd.DataFrame([{"scenario": "run"}])
+    config = json.dumps({"years": years, "clusters": kw["clusters"], "start_year": start_year,
+                         "record_every": record_every,
+                         "policies": [p if isinstance(p, dict) else repr(p) for p in kw["policies"]],
+                         "cluster_table": None if cluster_table is None
+                         else pd.util.hash_pandas_object(cluster_table, index=False).sum().item(),
+                         "scale_ref": None if scale_ref is None else scale_ref.to_dict()},
+                        sort_keys=True, default=str)
     t0 = time.time()
     res = run_experiments(func, design, replicates=replicates, seed=seed,
-                          out_dir=None if out is None else Path(out) / "runs",
+                          out_dir=None if out is None else Path(out) / "store",
                           backend=backend if n_jobs not in (1, None) else "sequential",
                           n_jobs=n_jobs, resume=resume, progress=progress and not single,
-                          constants=full)
+                          constants={**full, "_config": config})
     df = res.outcomes
     df = df[INDICATOR_COLUMNS].sort_values(["replicate", "step", "indicator", "cluster"], kind="stable")
     df = df.reset_index(drop=True)

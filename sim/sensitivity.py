@@ -20,8 +20,10 @@ Stochastic models are handled as recommended for agent-based models
 Model functions return tidy tables (``func(params, seed) -> DataFrame``).
 Sensitivity analysis needs one scalar per outcome and run, so the table is
 reduced by ``outcome_reducer(frame) -> Series/mapping`` inside the worker; the
-default, :func:`last_row`, takes the last row (e.g. the final period of a
-time series). Only the reduced one-row tables are stored.
+default, :func:`last_row`, takes the last row of a wide table (e.g. the final
+period of a time series with one column per outcome). For long tables
+(``indicator``/``value`` rows) use :class:`LastPeriodMean`. Only the reduced
+one-row tables are stored.
 
 References
 ----------
@@ -59,6 +61,7 @@ import pandas as pd
 from sim.experiments import ExperimentResult, _func_name, design_from_array, run_experiments
 
 __all__ = [
+    "LastPeriodMean",
     "ReducedModel",
     "SensitivityResult",
     "last_row",
@@ -108,6 +111,35 @@ def last_row(frame: pd.DataFrame) -> pd.Series:
     if len(frame) == 0:
         raise ValueError("model returned an empty table; cannot reduce it to outcomes")
     return frame.iloc[-1]
+
+
+class LastPeriodMean:
+    """Reducer for long tables: mean ``value`` per ``key`` in the last ``time`` period.
+
+    For a model returning ``(cluster, step, indicator, value, ...)`` rows,
+    ``LastPeriodMean()`` gives one number per indicator: its mean over
+    clusters in the final step. Picklable, so it works with every backend.
+
+    Parameters
+    ----------
+    key : str, default "indicator"
+        Column naming the outcome of each row.
+    value : str, default "value"
+        Column holding the numbers.
+    time : str, default "step"
+        Column whose maximum selects the rows used.
+    """
+
+    def __init__(self, key: str = "indicator", value: str = "value", time: str = "step") -> None:
+        self.key, self.value, self.time = key, value, time
+
+    @property
+    def __clustersim_name__(self) -> str:
+        return f"LastPeriodMean(key={self.key!r}, value={self.value!r}, time={self.time!r})"
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        last = frame[frame[self.time] == frame[self.time].max()]
+        return last.groupby(self.key)[self.value].mean()
 
 
 class ReducedModel:

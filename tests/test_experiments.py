@@ -167,7 +167,8 @@ def test_common_random_numbers_and_seed_column():
     draws = out.pivot_table(index="replicate", columns="experiment", values="draw", aggfunc="first")
     assert (draws[0] == draws[2]).all()
     assert draws[0].nunique() == 3  # replicates differ
-    assert res.manifest["seed"]["entropy"] == 11
+    assert res.manifest["seed"]["entropy"] == 11 == res.entropy
+    assert res.seeds == seeds
 
 
 def test_seed_changes_outcomes_and_is_reproducible():

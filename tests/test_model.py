@@ -217,3 +217,16 @@ def test_compaction_changes_nothing_observable():
     pdt.assert_frame_equal(a.indicators_frame(), b.indicators_frame())
     assert sorted(f.uid for f in b.agents_by_type[Firm]) == sorted(f.uid for f in a.agents_by_type[Firm])
     assert all(b.pop.uid[f.idx] == f.uid for f in b.agents_by_type[Firm])
+
+
+def test_run_resume_reuses_and_refuses_other_config(tmp_path):
+    from sim.experiments import ResumeMismatchError
+
+    kw = dict(seed=4, clusters=SMALL, scale=0.03, progress=False, out=tmp_path)
+    first = run(years=0.5, replicates=2, **kw)
+    again = run(years=0.5, replicates=2, resume=True, **kw)
+    pdt.assert_frame_equal(first, again)
+    with pytest.raises(ResumeMismatchError):
+        run(years=1.0, replicates=2, resume=True, **kw)
+    with pytest.raises(FileExistsError):
+        run(years=0.5, replicates=2, **kw)

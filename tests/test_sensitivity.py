@@ -18,6 +18,7 @@ from SALib.sample import sobol as salib_sobol_sample  # noqa: E402
 from SALib.test_functions import Ishigami  # noqa: E402
 
 from sim.sensitivity import (  # noqa: E402
+    LastPeriodMean,
     ReducedModel,
     SensitivityResult,
     last_row,
@@ -194,3 +195,25 @@ def test_plots_return_figures(sobol_result, morris_result):
     assert plot_sobol(sobol_result.indices, "y", ax=axes[1]) is fig3
     with pytest.raises(ValueError, match="no indices"):
         plot_sobol(sobol_result, "missing")
+
+
+def long_model(params, seed):
+    """Long-format output like the cluster model: (cluster, step, indicator, value)."""
+    rows = []
+    for step in (0, 1):
+        for cluster, weight in (("A", 1.0), ("B", 3.0)):
+            rows.append((cluster, step, "density", weight * params["x1"] * step))
+            rows.append((cluster, step, "size", weight + params["x2"] * step))
+    return pd.DataFrame(rows, columns=["cluster", "step", "indicator", "value"])
+
+
+def test_last_period_mean_reducer_for_long_tables():
+    red = LastPeriodMean()
+    out = red(long_model({"x1": 2.0, "x2": 1.0}, 0))
+    assert out["density"] == pytest.approx(4.0) and out["size"] == pytest.approx(3.0)
+    res = morris(long_model, {"x1": (0, 1), "x2": (0, 1)}, ["density", "size"], n_trajectories=4,
+                 outcome_reducer=red, backend="sequential", progress=False)
+    idx = res.indices.set_index(["outcome", "parameter"])["mu_star"]
+    assert idx[("density", "x1")] == pytest.approx(2.0) and idx[("density", "x2")] == pytest.approx(0.0)
+    assert idx[("size", "x2")] == pytest.approx(1.0)
+    assert "LastPeriodMean(key='indicator'" in res.experiments.manifest["function"]

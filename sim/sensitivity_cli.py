@@ -1,0 +1,133 @@
+"""``clustersim sensitivity``: Morris screening and Sobol indices of the model.
+
+Factors and their ranges come from the parameter schema (``Param.sa_bounds``);
+outcomes are final-step indicators of one cluster (``--cluster``) or their mean
+over the simulated clusters, plus typology probabilities ``p_<typology>``
+(the share of replicates, or of clusters, ending in that typology).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .typology import TYPOLOGIES
+
+
+class FinalOutcomes:
+    """Reducer: final-step indicators of one cluster (or the mean over clusters).
+
+    Also yields ``p_<typology>``: 1/0 for one cluster (so that the replicate mean
+    is a probability), the share of clusters otherwise.  Picklable.
+    """
+
+    def __init__(self, cluster: str | None = None):
+        self.cluster = cluster
+
+    @property
+    def __clustersim_name__(self) -> str:
+        return f"FinalOutcomes(cluster={self.cluster!r})"
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        last = frame[frame["step"] == frame["step"].max()]
+        if self.cluster is not None:
+            last = last[last["cluster"] == self.cluster]
+        out = last.groupby("indicator")["value"].mean()
+        codes = last.loc[last["indicator"] == "typology", "value"].to_numpy()
+        for i, name in enumerate(TYPOLOGIES):
+            out[f"p_{name}"] = float(np.mean(codes == i)) if len(codes) else np.nan
+        return out
+
+
+def cmd_sensitivity(a) -> int:
+    from .cli import UserError, _csv_list, _overrides
+    from .params import SCHEMA, problem, validate
+    from .runner import _simulate_task
+    from .sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
+
+    names = _csv_list(a.factors) if a.factors else None
+    prob = problem(names)
+    bounds = {n: tuple(b) for n, b in zip(prob["names"], prob["bounds"])}
+    outcomes = _csv_list(a.outcomes)
+    known = set(_indicator_names()) | {f"p_{t}" for t in TYPOLOGIES}
+    bad = [o for o in outcomes if o not in known]
+    if bad:
+        raise UserError(f"unknown outcome(s) {', '.join(bad)}; choose from: {', '.join(sorted(known))}")
+    clusters = _csv_list(a.clusters)
+    if a.cluster and clusters and a.cluster not in clusters:
+        raise UserError(f"--cluster {a.cluster} is not among --clusters")
+    over = _overrides(a.set)
+    if a.scale is not None:
+        over["scale"] = a.scale
+    base = validate(over, source="--set/--scale")
+    for n in bounds:
+        base.pop(n, None)
+    from .runner import _check_setup
+
+    _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters,
+                        "policies": []})
+    if a.cluster and not clusters:
+        clusters = [a.cluster]
+    func = partial(_simulate_task, years=a.years, clusters=clusters)
+    config = json.dumps({"years": a.years, "clusters": clusters, "cluster": a.cluster}, sort_keys=True)
+    out = Path(a.out)
+    kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
+              out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
+              progress=not a.quiet, constants={**base, "_config": config})
+    if a.scheduler:
+        kw["scheduler"] = a.scheduler
+    t0 = time.time()
+    if a.method == "morris":
+        res = morris(func, bounds, outcomes, n_trajectories=a.n, **kw)
+        plot = plot_morris
+    else:
+        res = sobol(func, bounds, outcomes, n=a.n, **kw)
+        plot = plot_sobol
+    save_indices(res, out)
+    for o in outcomes:
+        fig = plot(res, o)
+        fig.savefig(out / f"{a.method}_{o}.png", dpi=110, bbox_inches="tight")
+    if not a.quiet:
+        print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "
+              f"in {time.time() - t0:.0f}s")
+        cols = ["outcome", "parameter", "mu_star", "sigma"] if a.method == "morris" else \
+            ["outcome", "parameter", "S1", "ST"]
+        top = res.indices.sort_values(cols[2], ascending=False).groupby("outcome").head(5)
+        print(top[cols].to_string(index=False))
+    return 0
+
+
+def _indicator_names() -> list[str]:
+    from .indices import INDEX_NAMES
+    from .model import FLOWS
+
+    return list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "stage"]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the parameter schema (SALib)")
+    p.add_argument("--method", choices=["morris", "sobol"], required=True)
+    p.add_argument("--outcomes", required=True,
+                   help="comma-separated final-step outcomes, e.g. centripetal,centrifugal,p_path_locked")
+    p.add_argument("--n", type=int, required=True,
+                   help="Morris: trajectories (runs = n(D+1)); Sobol: base sample, a power of 2 (runs = n(D+2))")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--factors", help="comma-separated parameters to vary (default: every non-set-up parameter)")
+    p.add_argument("--cluster", help="outcomes of this cluster (default: mean over the simulated clusters)")
+    p.add_argument("--clusters", help="clusters to simulate (default: all 38)")
+    p.add_argument("--years", type=float, default=10, help="simulated years (default %(default)s)")
+    p.add_argument("--scale", type=float, default=0.05, help="model scale (default %(default)s)")
+    p.add_argument("--replicates", type=int, default=2, help="replicates per sample, averaged (default %(default)s)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
+    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
+    p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
+    p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_sensitivity)
