@@ -1,0 +1,112 @@
+"""``clustersim demo``: serve the classroom app on this computer.
+
+Registered by :func:`register` (``sim.cli`` calls it).  Solara is imported only
+when the command runs, so ``import sim`` and every other command work without
+the ``app`` extra.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+
+INSTALL_HINT = 'the classroom app needs its optional dependencies: pip install "clustersim[app]"'
+
+
+def _port(text: str) -> int:
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535 (0 = any free port), got {text!r}")
+    return v
+
+
+def register(subparsers) -> None:
+    """Add the ``demo`` sub-command."""
+    from .app import DEFAULT_CLUSTER, DEFAULT_FIRMS, DEFAULT_SEED, MAX_FIRMS
+    from .cli import _seed
+    from .lessons import LESSONS
+
+    p = subparsers.add_parser(
+        "demo", help="serve the classroom app (live network, plots, levers, lessons) on localhost",
+        description="Serve the classroom app: the firm network of one cluster drawn live, plots of its indices, "
+                    "stage and typology, play/pause/step/reset, policy levers and preset lessons. "
+                    "Open the printed address in a browser; stop with Ctrl+C.")
+    p.add_argument("--port", type=_port, default=8765,
+                   help="port to listen on (default %(default)s; 0 = any free port)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default %(default)s, this computer only; another address lets "
+                        "other computers on the network control the model)")
+    p.add_argument("--cluster", default=DEFAULT_CLUSTER,
+                   help="cluster shown in free play (default %(default)s; see 'clustersim clusters')")
+    p.add_argument("--firms", type=int, default=DEFAULT_FIRMS,
+                   help=f"firms of that cluster at the start; the scale follows (default %(default)s, 5-{MAX_FIRMS})")
+    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help="seed of the model (default %(default)s)")
+    p.add_argument("--lesson", choices=sorted(LESSONS), help="open with this preset lesson instead of free play")
+    p.add_argument("--open", action="store_true", help="also open the page in the default web browser")
+    p.set_defaults(func=cmd_demo)
+
+
+def _check_bind(host: str, port: int) -> int:
+    """Fail early, in one line, if the address cannot be used; returns the port (a free one for 0)."""
+    from .cli import UserError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise UserError(f"--host {host!r} is not an address of this computer; use 127.0.0.1") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            if port:
+                raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                                f"pick another port with --port, or --port 0 for any free one") from None
+            raise UserError(f"cannot listen on {host} ({exc.strerror or exc}); use --host 127.0.0.1") from None
+        return s.getsockname()[1]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_demo(a) -> int:
+    from .app import MAX_FIRMS, DemoSession
+    from .cli import UserError
+
+    if not 5 <= a.firms <= MAX_FIRMS:
+        raise UserError(f"--firms must be between 5 and {MAX_FIRMS}, got {a.firms}")
+    try:
+        import solara  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UserError(INSTALL_HINT) from None
+    # check the settings once here, so that a bad cluster id fails in the terminal, not in the browser
+    DemoSession(cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson, render=False)
+    port = _check_bind(a.host, a.port)
+    shown = f"[{a.host}]" if ":" in a.host else a.host
+    url = f"http://{'127.0.0.1' if a.host in ('0.0.0.0', '::') else shown}:{port}"
+    if not _is_loopback(a.host):
+        print(f"clustersim demo: warning: listening on {a.host}: other computers on the network can open "
+              f"the page and control the model", file=sys.stderr)
+
+    def ready():
+        print(f"clustersim demo: open {url} in a web browser (Ctrl+C to stop)", flush=True)
+
+    from .app import serve
+
+    serve(a.host, port, cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson,
+          open_browser=a.open, on_ready=ready)
+    return 0

@@ -1,0 +1,425 @@
+"""The classroom app without a browser: lessons, sliders, levers, layout, pictures, command.
+
+The browser test is ``tests/e2e/test_app_browser.py``.  Tests that build the
+Solara page skip when Solara is not installed (the ``app`` extra); everything
+else needs only the core dependencies.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim.app import (DEFAULT_CLUSTER, NO_SLIDER, STAGE_TEXT, TYPOLOGY_TEXT, DemoSession, StableLayout,
+                     md_to_html, readout, scale_for, slider_spec, slider_specs)
+from sim.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
+from sim.params import SCHEMA, ParameterError
+from sim.typology import STAGES, TYPOLOGIES
+
+
+def _run(session: DemoSession, quarters: int) -> dict:
+    """Advance without drawing (fast) and return the history."""
+    for _ in range(quarters):
+        session.model.step()
+        session._record_home()
+    return session.history()
+
+
+# ----------------------------------------------------------------------------- lessons
+@pytest.mark.parametrize("key", sorted(LESSONS))
+def test_lessons_are_valid_against_the_schema_and_registry(key):
+    lesson = LESSONS[key]
+    assert lesson.key == key and lesson.title and lesson.summary and len(lesson.text) > 200
+    params = validate_lesson(lesson)
+    assert set(params) == set(SCHEMA)
+    for name, value in lesson.params.items():
+        assert params[name] == SCHEMA[name].check(value)
+    pols = lesson_policies(lesson)
+    assert len(pols) == len(lesson.policies)
+    assert lesson_policies(lesson)[0] is not pols[0] if pols else True   # fresh objects each run
+    s = DemoSession(lesson=key, render=False)
+    recorded = set(s.model._records[-1][1])
+    assert set(lesson.watch) <= recorded, set(lesson.watch) - recorded
+    assert s.model.cluster_ids == ["demo_cluster"]
+    assert abs(s.status()["firms"] - lesson.firms) <= max(3, lesson.firms // 10)
+
+
+def test_bad_lessons_are_refused():
+    good = LESSONS["lock_in"]
+    for bad, needle in (
+        (Lesson("x", "t", "s", "text", params={"no_such_param": 1}), "unknown parameter"),
+        (Lesson("x", "t", "s", "text", params={"startup_rate": 99.0}), "out of range"),
+        (Lesson("x", "t", "s", "text", policies=({"policy": "no_such_policy"},)), "unknown policy"),
+        (Lesson("x", "t", "s", "text", policies=({"policy": "living_lab", "bogus": 1},)), "unknown key"),
+        (Lesson("x", "t", "s", "text", sector="space"), "unknown sector"),
+        (Lesson("x", "t", "s", "text", firms=2), "at least 5"),
+    ):
+        with pytest.raises(ParameterError, match=needle):
+            validate_lesson(bad)
+    assert validate_lesson(good)
+
+
+def test_lesson_claims_hold_for_seed_1():
+    """What the lesson texts promise, checked on the default seed (the class sees seed 1 first)."""
+    # lock-in: the gap between the scores grows from about 0.5 to well above 1; the stage ends path-locked
+    h = _run(DemoSession(lesson="lock_in", render=False), 40)
+    gap = h["centripetal"] - h["centrifugal"]
+    assert gap[:4].mean() < 0.7 and gap[-8:].mean() > 1.0
+    assert STAGES[int(h["stage"][-1])] == "path_locked"
+    for name, sign in (("specialization", 1), ("hierarchy", 1), ("related_variety", -1)):
+        assert sign * (h[name][-8:].mean() - h[name][:4].mean()) > 0, name
+    assert h["external_linkage"].max() < 2.0                  # hardly any ties to the outside
+    # broker: the same seed, with brokers from year 3: a smaller gap and more related variety in years 8-12
+    base = _run(DemoSession(lesson="lock_in", render=False), 48)
+    brok = _run(DemoSession(lesson="broker", render=False), 48)
+    assert np.allclose(base["firms"][:12], brok["firms"][:12])          # identical until the broker opens
+    g0 = (base["centripetal"] - base["centrifugal"])[32:].mean()
+    g1 = (brok["centripetal"] - brok["centrifugal"])[32:].mean()
+    assert g1 < 0.75 * g0
+    assert brok["related_variety"][32:].mean() > base["related_variety"][32:].mean()
+    # critical mass: stays small without help; a two-year x10 startup push tips it, and it keeps growing
+    still = _run(DemoSession(lesson="critical_mass", render=False), 48)
+    assert still["firms"][-1] < 60 and np.nanmax(still["home_firms"]) < 60
+    s = DemoSession(lesson="critical_mass", render=False)
+    s.set_startup_inflow(10.0)
+    _run(s, 8)
+    s.set_startup_inflow(1.0)
+    pushed = _run(s, 40)
+    assert pushed["home_firms"][8] > s.critical_mass
+    assert pushed["firms"][-1] > 1.4 * pushed["firms"][8] and pushed["firms"][-1] > 150
+
+
+# ----------------------------------------------------------------------------- sliders from the schema
+def test_slider_specs_are_generated_from_the_schema():
+    specs = slider_specs()
+    names = [s.name for s in specs]
+    assert names == [n for n, p in SCHEMA.items() if n not in NO_SLIDER and p.kind != "bool"]
+    for s in specs:
+        p = SCHEMA[s.name]
+        lo, hi = p.sa_bounds
+        assert p.low <= s.min <= s.max <= p.high
+        assert s.min <= min(lo, p.default) + 1e-12 or s.min == p.low
+        assert s.max >= max(hi, p.default) - 1e-12 or s.max == p.high
+        assert s.min <= s.value == p.default <= s.max
+        assert s.doc == p.doc and s.group == p.group and s.kind == p.kind
+        assert s.live == (p.group != "setup")
+        assert 0 < s.step <= (s.max - s.min) / 10 or s.kind == "int"
+        if s.kind == "int":
+            assert s.step == 1
+
+
+def test_slider_range_widens_to_the_current_value_but_not_beyond_the_bounds():
+    p = SCHEMA["external_cost"]
+    s = slider_spec("external_cost", 6.0)            # beyond the SA range (0.5, 4), inside the bounds
+    assert s.max == 6.0 and s.value == 6.0 and s.min == p.sa_bounds[0]
+    with pytest.raises(ParameterError, match="out of range"):
+        slider_spec("external_cost", p.high + 1)
+    # a lesson's values all fit on their sliders
+    for lesson in LESSONS.values():
+        for spec in slider_specs(validate_lesson(lesson)):
+            assert spec.min <= spec.value <= spec.max
+
+
+def test_stage_and_typology_texts_cover_every_code():
+    assert set(STAGE_TEXT) == set(STAGES)
+    assert set(TYPOLOGY_TEXT) == set(TYPOLOGIES)
+
+
+# ----------------------------------------------------------------------------- the session and its levers
+@pytest.fixture(scope="module")
+def fresh():
+    def make(**kw):
+        return DemoSession(render=False, **kw)
+    return make
+
+
+def test_default_session_shows_a_few_hundred_firms_of_one_cluster(fresh):
+    s = fresh()
+    assert s.model.cluster_ids == [DEFAULT_CLUSTER]
+    assert s.model.p["scale"] == pytest.approx(scale_for(DEFAULT_CLUSTER, 300))
+    st = s.status()
+    assert 250 <= st["firms"] <= 350 and st["institutions"] >= 1 and st["ties"] > 50
+    assert st["quarter"] == 0 and st["stage"] in STAGES and st["typology"] in TYPOLOGIES
+    s.step(3)
+    assert s.status()["quarter"] == 3
+    h = s.history()
+    assert list(h["t"]) == [0, 1, 2, 3] and np.isfinite(h["home_firms"]).all()
+
+
+def test_bad_session_settings_are_refused(fresh):
+    with pytest.raises(ParameterError, match="unknown cluster"):
+        fresh(cluster="atlantis")
+    with pytest.raises(ParameterError, match="firms"):
+        fresh(firms=1)
+    with pytest.raises(ParameterError, match="unknown lesson"):
+        fresh(lesson="nope")
+    s = fresh()
+    with pytest.raises(ParameterError, match="seed"):
+        s.reset(seed=-1)
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        s.set_param("no_such", 1)
+    with pytest.raises(ParameterError, match="out of range"):
+        s.set_param("decay_rate", 5.0)
+    with pytest.raises(ParameterError, match="startup inflow"):
+        s.set_startup_inflow(100.0)
+
+
+def test_same_seed_same_run_and_reset_with_a_new_seed(fresh):
+    a, b = fresh(seed=7), fresh(seed=7)
+    ha, hb = _run(a, 6), _run(b, 6)
+    assert np.array_equal(ha["firms"], hb["firms"]) and np.array_equal(ha["links"], hb["links"])
+    a.reset(seed=8)
+    assert a.seed == 8 and a.quarter == 0
+    assert not np.array_equal(_run(a, 6)["links"], ha["links"])
+
+
+def test_hub_lever_places_institutions_in_the_running_model(fresh):
+    s = fresh()
+    _run(s, 4)
+    before = s.status()["institutions"]
+    s.add_hub()
+    assert s.quarter == 4                                   # no reset
+    s.step()
+    st = s.status()
+    assert st["institutions"] == before + 2 and st["hubs"] == 1
+    assert any("hub" in text for _, text in st["log"])
+
+
+def test_startup_inflow_lever_raises_startups(fresh):
+    base, pushed = fresh(seed=3), fresh(seed=3)
+    _run(base, 2)
+    _run(pushed, 2)
+    pushed.set_startup_inflow(6.0)
+    pushed.set_incubator(True)
+    hb, hp = _run(base, 8), _run(pushed, 8)
+    assert hp["startups"][2:].sum() > 3 * max(hb["startups"][2:].sum(), 1)
+    assert pushed.status()["startup_inflow"] == 6.0 and pushed._startup_policy.incubator_link == 0.5
+    pushed.set_startup_inflow(1.0)                           # back to no policy: the lever is neutral
+    pushed.step()
+    assert pushed.model.levers["entry_mult"][0] == 1.0
+
+
+def test_external_cost_lever_acts_now(fresh):
+    s = fresh()
+    assert s.set_param("external_cost", 0.0) is True
+    assert s.model.p["external_cost"] == 0.0 and (s.model.cpar["external_cost"] == 0.0).all()
+    s.set_external_cost(6.0)
+    assert s.external_cost == 6.0
+    cheap, dear = fresh(seed=5), fresh(seed=5)
+    cheap.set_external_cost(0.0)
+    dear.set_external_cost(6.0)
+    assert _run(cheap, 12)["external_linkage"][-4:].mean() > _run(dear, 12)["external_linkage"][-4:].mean()
+
+
+def test_broker_lever_opens_a_broker_between_old_and_new_firms(fresh):
+    s = fresh()
+    _run(s, 2)
+    before = s.status()["institutions"]
+    s.add_broker()
+    s.step()
+    assert s.status()["institutions"] >= before + 1
+    assert s.model.levers["broker_mult"][0] > 1.0           # brokerage raised this quarter
+    s.add_broker()
+    s.step()
+    assert s.status()["brokers"] == 2 and s.status()["institutions"] >= before + 2
+
+
+def test_technology_shock_button(fresh):
+    s = fresh()
+    _run(s, 2)
+    assert s.model.shock[0] == 0
+    s.technology_shock(3.0)
+    s.step()
+    assert s.model.shock[0] > 2.0 and s.status()["shocks"] == 1
+    s.step()
+    assert 0 < s.model.shock[0] < 3.0                         # it fades
+
+
+def test_setup_parameters_wait_for_reset(fresh):
+    s = fresh()
+    assert s.set_param("init_home_share", 0.9) is False
+    assert s.model.p["init_home_share"] == 0.45 and s.status()["pending"] == ["init_home_share"]
+    s.reset()
+    assert s.model.p["init_home_share"] == 0.9 and s.status()["pending"] == []
+    s.choose_lesson("critical_mass")                           # a lesson drops the teacher's changes
+    assert s.model.p["init_home_share"] == LESSONS["critical_mass"].params["init_home_share"]
+    s.choose_lesson(None)
+    assert s.lesson is None and s.model.cluster_ids == [DEFAULT_CLUSTER]
+
+
+def test_levers_are_neutral_again_after_reset(fresh):
+    s = fresh()
+    s.add_hub()
+    s.set_startup_inflow(4.0)
+    s.set_external_cost(3.0)
+    s.step()
+    s.reset()
+    st = s.status()
+    assert (st["hubs"], st["startup_inflow"], st["brokers"], st["shocks"]) == (0, 1.0, 0, 0)
+    assert st["external_cost"] == 3.0        # a parameter the teacher set stays set
+    assert s.model.policies == []
+
+
+# ----------------------------------------------------------------------------- layout and pictures
+def test_layout_is_stable_between_frames():
+    s = DemoSession(render=False)
+    pos0, linked0 = dict(s.layout.pos), dict(zip(s._net["uid"].tolist(), s._net["degree"] > 0))
+    s.step()
+    pos1, linked1 = s.layout.pos, dict(zip(s._net["uid"].tolist(), s._net["degree"] > 0))
+    same = [u for u in pos0 if u in pos1 and linked0[u] == linked1[u]]   # did not join or leave the network
+    moves = np.array([np.linalg.norm(pos1[u] - pos0[u]) for u in same])
+    assert len(same) > 200
+    assert np.median(moves) < 0.04 and moves.max() <= 4 * 0.015 + 1e-9   # 4 relaxation steps of at most 0.015
+    xy = np.array(list(pos1.values()))
+    assert (np.sqrt((xy ** 2).sum(1)) <= 1.0 + 1e-9).all()
+    # nodes without partners sit on the rim, linked nodes inside it
+    net = s._net
+    r = np.sqrt((s._xy ** 2).sum(1))
+    assert (r[net["degree"] == 0] >= 0.9 - 1e-9).all()
+    assert (r[net["degree"] > 0] <= StableLayout.CORE_RADIUS + 1e-9).all()
+
+
+def test_layout_places_new_nodes_next_to_their_partners():
+    lay = StableLayout(seed=0)
+    uids = np.arange(10)
+    i, j = np.arange(9), np.arange(1, 10)
+    P = lay.update(uids, i, j, iterations=50, temperature=0.1, cooling=True)
+    assert P.shape == (10, 2)
+    uids2 = np.arange(11)
+    P2 = lay.update(uids2, np.append(i, 10), np.append(j, 0), iterations=0)
+    assert np.linalg.norm(P2[10] - P2[0]) < 0.3
+    P3 = lay.update(np.arange(1, 11), i[1:] - 1, j[1:] - 1, iterations=1)   # node 0 left
+    assert 0 not in lay.pos and len(P3) == 10
+
+
+def test_pictures_are_pngs_that_change():
+    s = DemoSession()
+    net0, plots0 = s.pictures()
+    assert net0[:8] == b"\x89PNG\r\n\x1a\n" and plots0[:8] == b"\x89PNG\r\n\x1a\n"
+    s.step(2)
+    net1, plots1 = s.pictures()
+    assert net1 != net0 and plots1 != plots0
+    s.set_colour_by("role")
+    assert s.pictures()[0] != net1
+    with pytest.raises(ParameterError):
+        s.set_colour_by("rainbow")
+
+
+def test_readout_and_markdown_helpers():
+    st = DemoSession(render=False).status()
+    text = readout(st)
+    assert text.startswith(f"## Quarter 0 · year 0.00 · {st['firms']} firms")
+    assert "Stage: " in text and "Typology: " in text
+    html = md_to_html("## Head\n\n**bold** and *it* <script>")
+    assert "<h3>Head</h3>" in html and "<b>bold</b>" in html and "<i>it</i>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+# ----------------------------------------------------------------------------- the page (needs Solara)
+def test_page_builds_and_its_buttons_drive_the_model():
+    solara = pytest.importorskip("solara", reason='the page needs the app extra: pip install ".[app]"')
+    import ipyvuetify as v
+
+    import sim.app
+
+    @solara.component
+    def Wrapped():
+        with solara.AppLayout():
+            sim.app.Page()
+
+    box, rc = solara.render(Wrapped(), handle_error=False)
+    try:
+        def button(cls):
+            found = [b for b in rc.find(v.Btn).widgets if cls in (b.class_ or "").split()]
+            assert len(found) == 1, cls
+            return found[0]
+
+        def html(cls):
+            import solara.widgets
+            found = [w for w in rc.find(solara.widgets.HTML).widgets if cls in w.attributes.get("class", "")]
+            assert len(found) == 1, cls
+            return found[0].unsafe_innerHTML
+
+        assert "Quarter 0 " in html("cs-readout")
+        button("cs-step").click()
+        assert "Quarter 1 " in html("cs-readout")
+        slider = [s for s in rc.find(v.Slider).widgets if s.label.startswith("Startup inflow")]
+        assert len(slider) == 1
+        slider[0].v_model = 4.0
+        assert "startup inflow x4" in html("cs-levers")
+        button("cs-hub").click()
+        button("cs-step").click()
+        assert "Quarter 2 " in html("cs-readout") and "hubs 1" in html("cs-levers")
+        labels = [s.label for s in rc.find(v.Slider).widgets]
+        for name in ("decay_rate", "startup_rate", "init_home_share"):
+            assert any(lab.startswith(name.replace("_", " ") + ":") for lab in labels), name
+        button("cs-reset").click()
+        assert "Quarter 0 " in html("cs-readout") and "hubs 0" in html("cs-levers")
+    finally:
+        rc.close()
+
+
+# ----------------------------------------------------------------------------- the command
+def test_import_sim_and_the_app_modules_do_not_import_solara():
+    code = ("import sys, sim, sim.app, sim.app_cli, sim.lessons, sim.cli; sim.cli.build_parser(); "
+            "assert 'solara' not in sys.modules, 'solara imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_demo_command_registered_with_localhost_default():
+    from sim.cli import build_parser
+
+    a = build_parser().parse_args(["demo"])
+    assert a.host == "127.0.0.1" and a.port == 8765 and a.cluster == DEFAULT_CLUSTER and callable(a.func)
+    a = build_parser().parse_args(["demo", "--port", "0", "--lesson", "broker", "--seed", "3"])
+    assert (a.port, a.lesson, a.seed) == (0, "broker", 3)
+
+
+def test_demo_without_the_app_extra_says_how_to_install(monkeypatch, capsys):
+    import builtins
+
+    from sim.cli import main
+
+    real_import = builtins.__import__
+
+    def no_solara(name, *args, **kw):
+        if name.split(".")[0] in ("solara", "uvicorn"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_solara)
+    assert main(["demo", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and 'pip install "clustersim[app]"' in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["demo", "--cluster", "atlantis"], "unknown cluster id"),
+    (["demo", "--firms", "1"], "--firms must be between"),
+    (["demo", "--host", "no-such-host.invalid"], "not an address of this computer"),
+])
+def test_demo_bad_input_is_one_line(argv, needle, capsys):
+    pytest.importorskip("solara", reason="the command checks for the app extra first")
+    from sim.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and needle in err
+
+
+def test_demo_refuses_a_port_in_use(capsys):
+    pytest.importorskip("solara", reason="the command checks for the app extra first")
+    import socket
+
+    from sim.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        assert main(["demo", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
