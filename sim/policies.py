@@ -9,14 +9,121 @@ A policy is an object with three small hooks:
   or changes the population (e.g. places an institution).
 
 No process tests for a policy by name: processes read levers only.  Concrete
-policies live in this module's registry :data:`REGISTRY`.
+policies live in this module's registry :data:`REGISTRY`; each class states its
+**mechanism**, its **source** (the digests in ``shared/design/sources/``, cited by
+file name) and the **hypothesis** the model tests (``docs/policies.md`` lists them
+with the effects measured by ``python -m sim.projection --measure-effects``).
+
+Combining policies: multiplicative levers (``*_mult``) multiply, additive levers
+(``startup_extra``, ``anchor_inflow``, ``external_cost_shift``, ``tech_shock``,
+``anchor_exit``) add, and the incubator probability ``startup_link`` combines as
+independent chances, so two policies on one cluster compose.
+
+Every policy draws its own random numbers from a stream derived from the model's
+seed (never from ``model.rng`` directly), so that a policy does not shift the
+model's random stream before it starts: with the same seed, a run with a policy
+that starts in year 5 is identical to the baseline up to year 5 (common random
+numbers).  Placing an institution uses :meth:`ClusterModel.add_institutions`,
+which draws from ``model.rng`` at the moment of placement.
+
+Example
+-------
+>>> from sim.policies import build_policies
+>>> pols = build_policies([{"policy": "hub_institution", "target": "wonju_medical_devices",
+...                         "start": 5, "kind": "university"}])
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import zlib
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
+
+__all__ = [
+    "Policy", "resolve_target", "REGISTRY", "build_policies", "register", "policy_table",
+    "HubInstitution", "StartupInflow", "ExternalLinkage", "LivingLab", "AnchorAttraction",
+    "AnchorExit", "GrowthPole", "InterclusterLinkage", "TechnologyShock", "INSTITUTION_KINDS",
+]
+
+#: Age (quarters) under which a firm counts as young ("new") for the old/new groups of brokerage.
+YOUNG_AGE = 20
+
+#: Names accepted for institution kinds (``kind`` keys), mapped to population roles.
+INSTITUTION_KINDS = ("university", "research", "intermediary", "gatekeeper")
+
+
+def _p(default, kind: str, low=None, high=None, doc: str = "", choices=None):
+    """A policy parameter: a dataclass field with type, range and meaning in its metadata."""
+    meta = {"kind": kind, "low": low, "high": high, "doc": doc, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda d=default: list(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _fmt(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _check_value(name: str, value, meta: dict):
+    """Coerce and validate one policy parameter; raise ValueError naming it."""
+    kind, lo, hi, choices = meta["kind"], meta["low"], meta["high"], meta["choices"]
+    rng = ""
+    if lo is not None or hi is not None:
+        rng = f" in [{_fmt(lo) if lo is not None else '-inf'}, {_fmt(hi) if hi is not None else 'inf'}]"
+    if kind in ("float", "int", "float?"):
+        if value is None and kind == "float?":
+            return None
+        what = "a whole number" if kind == "int" else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"'{name}' must be {what}{rng}, got {value!r}")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int beyond the float range
+            finite = False
+        if not finite:
+            shown = repr(value) if len(repr(value)) < 40 else repr(value)[:20] + "..."
+            raise ValueError(f"'{name}' must be a finite number{rng}, got {shown}")
+        if kind == "int":
+            if float(value) != int(value):
+                raise ValueError(f"'{name}' must be a whole number{rng}, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ValueError(f"'{name}' = {_fmt(value)} is out of range{rng}: {meta['doc']}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"'{name}' must be true or false, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"'{name}' must be a string, got {value!r}")
+        if choices and value not in choices:
+            raise ValueError(f"'{name}' = {value!r} is not one of: {', '.join(choices)}")
+        return value
+    if kind == "kinds":  # one institution kind or a list of them
+        vals = [value] if isinstance(value, str) else value
+        if not isinstance(vals, (list, tuple)) or not vals or not all(isinstance(v, str) for v in vals):
+            raise ValueError(f"'{name}' must be an institution kind or a list of them "
+                             f"({', '.join(INSTITUTION_KINDS)}), got {value!r}")
+        bad = [v for v in vals if v not in INSTITUTION_KINDS]
+        if bad:
+            raise ValueError(f"'{name}': unknown institution kind(s) {', '.join(map(repr, bad))}; "
+                             f"known: {', '.join(INSTITUTION_KINDS)}")
+        return list(vals)
+    if kind == "target":
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v for v in value):
+            return list(value)
+        raise ValueError(f"'{name}' must be \"all\", a cluster id, a list of cluster ids or "
+                         f"\"family:<sector_family>\", got {value!r}")
+    raise AssertionError(kind)  # pragma: no cover
 
 
 @dataclass
@@ -32,18 +139,43 @@ class Policy:
         ``"all"``, a cluster id, a list of ids, or ``"family:<sector_family>"``.
     intensity : float
         Strength of the policy (meaning per policy).
+
+    Subclasses declare their parameters with range and meaning (field metadata),
+    and the class attributes ``name``, ``mechanism``, ``source``, ``hypothesis``,
+    ``expected`` (indicator -> expected sign of the effect on targeted clusters)
+    and ``intensity_doc``.
     """
 
-    start: float = 0.0
-    end: float | None = None
-    target: str | list = "all"
-    intensity: float = 1.0
-    _mask: np.ndarray | None = field(default=None, init=False, repr=False)
+    start: float = _p(0.0, "float", 0.0, None, "years from the start of the run when the policy starts")
+    end: float | None = _p(None, "float?", 0.0, None, "years from the start of the run when it ends (exclusive)")
+    target: str | list = _p("all", "target", doc="clusters the policy acts on")
+    intensity: float = _p(1.0, "float", 0.0, None, "strength of the policy")
+    _mask: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _rng: np.random.Generator | None = field(default=None, init=False, repr=False, compare=False)
 
-    name = "policy"
+    name: ClassVar[str] = "policy"
+    mechanism: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    hypothesis: ClassVar[str] = ""
+    intensity_doc: ClassVar[str] = "strength of the policy"
+    intensity_range: ClassVar[tuple[float, float | None]] = (0.0, None)
+    expected: ClassVar[dict[str, int]] = {}
 
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            if not f.init or "kind" not in f.metadata:
+                continue
+            meta = dict(f.metadata)
+            if f.name == "intensity":
+                meta.update(low=self.intensity_range[0], high=self.intensity_range[1], doc=self.intensity_doc)
+            setattr(self, f.name, _check_value(f.name, getattr(self, f.name), meta))
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"'end' ({_fmt(self.end)}) must be after 'start' ({_fmt(self.start)})")
+
+    # ---------------------------------------------------------------- hooks
     def initialize(self, model) -> None:
         self._mask = resolve_target(model, self.target)
+        self._rng = _policy_rng(model, self)
 
     def active(self, model) -> bool:
         years = model.t / 4.0
@@ -56,6 +188,62 @@ class Policy:
 
     def apply(self, model) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # ---------------------------------------------------------------- helpers
+    def first_quarter(self, model) -> bool:
+        """Whether this is the first active quarter."""
+        return int(model.t) == max(1, int(np.ceil(self.start * 4.0 - 1e-9)))
+
+    def _mul(self, model, lever: str, value) -> None:
+        arr = model.levers[lever][:-1]
+        arr[self._mask] *= np.broadcast_to(value, arr.shape)[self._mask]
+
+    def _add(self, model, lever: str, value) -> None:
+        arr = model.levers[lever][:-1]
+        arr[self._mask] += np.broadcast_to(value, arr.shape)[self._mask]
+
+    @classmethod
+    def parameters(cls) -> list[tuple[str, object, str]]:
+        """``(name, default, meaning)`` of every parameter, the common ones first."""
+        out = []
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            doc = cls.intensity_doc if f.name == "intensity" else f.metadata.get("doc", "")
+            out.append((f.name, default, doc))
+        return out
+
+    @classmethod
+    def parameter_meta(cls) -> dict[str, dict]:
+        """Type, range and meaning of every parameter (used by the scenario loader)."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            if f.init:
+                meta = dict(f.metadata)
+                if f.name == "intensity":
+                    meta.update(low=cls.intensity_range[0], high=cls.intensity_range[1], doc=cls.intensity_doc)
+                out[f.name] = meta
+        return out
+
+
+def _policy_rng(model, policy) -> np.random.Generator:
+    """An independent random stream for one policy, derived from the model's seed.
+
+    Spawning from the model's ``SeedSequence`` by key does not draw from
+    ``model.rng``, so the model's own stream is untouched.
+    """
+    idx = next((i for i, p in enumerate(getattr(model, "policies", [])) if p is policy), 0)
+    key = (zlib.crc32(policy.name.encode()), idx)
+    ss = getattr(model.rng.bit_generator, "seed_seq", None)
+    if isinstance(ss, np.random.SeedSequence):
+        child = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0x504F4C, *key),
+                                       pool_size=ss.pool_size)
+    else:  # a generator built from a state: fall back to its current state without advancing it
+        state = model.rng.bit_generator.state["state"]
+        child = np.random.SeedSequence([int(v) % (2 ** 32) for v in np.atleast_1d(state.get("state", 0))]
+                                       + list(key))
+    return np.random.default_rng(child)
 
 
 def resolve_target(model, target) -> np.ndarray:
@@ -83,15 +271,546 @@ def resolve_target(model, target) -> np.ndarray:
 REGISTRY: dict[str, type[Policy]] = {}
 
 
+def register(cls: type[Policy]) -> type[Policy]:
+    """Class decorator adding a policy to :data:`REGISTRY` under its ``name``."""
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise ValueError(f"policy name {cls.name!r} is already registered")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+# ----------------------------------------------------------------------------- helpers
+def _firm_counts(model) -> np.ndarray:
+    """Alive firms per cluster now."""
+    from .population import SPINOFF
+
+    pop = model.pop
+    m = pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)
+    return np.bincount(pop.cluster[m].astype(np.int64), minlength=model.n_clusters)
+
+
+def _role_of(kind: str) -> int:
+    from .population import GATEKEEPER, INTERMEDIARY, RESEARCH, UNIVERSITY
+
+    return {"university": UNIVERSITY, "research": RESEARCH, "intermediary": INTERMEDIARY,
+            "gatekeeper": GATEKEEPER}[kind]
+
+
+class _Placement:
+    """Mixin: place institutions in the targeted clusters once, optionally remove them at ``end``."""
+
+    _placed: np.ndarray | None = None
+    _removed: bool = False
+
+    def _reset_placement(self) -> None:
+        self._placed = None
+        self._removed = False
+
+    def _place(self, model, kinds: list[str], count: float, initial_ties: int) -> None:
+        """``count`` institutions of each kind per targeted cluster (fractional counts rounded at random)."""
+        from .processes import members_by_cluster
+
+        rng = self._rng
+        clusters, roles = [], []
+        for c in self.clusters:
+            for k in kinds:
+                n = int(np.floor(count + rng.random()))
+                clusters += [c] * n
+                roles += [_role_of(k)] * n
+        if not clusters:
+            self._placed = np.empty(0, dtype=np.int64)
+            return
+        ids = model.add_institutions(np.array(clusters, dtype=np.int64), np.array(roles, dtype=np.int8))
+        self._placed = model.pop.uid[ids].copy()
+        if initial_ties > 0:
+            order, start, count_ = members_by_cluster(model)
+            u, v = [], []
+            for i, c in zip(ids, clusters):
+                k = min(int(initial_ties), int(count_[c]))
+                if k:
+                    pick = rng.choice(count_[c], size=k, replace=False)
+                    u += [i] * k
+                    v += order[start[c] + pick].tolist()
+            model.edges.add(np.array(u, dtype=np.int64), np.array(v, dtype=np.int64))
+
+    def _outreach(self, model, share: float, mixed: bool = False) -> None:
+        """Each placed institution still alive gets Poisson(share/4 * n_c) ties to random local firms.
+
+        With ``mixed``, half of the new partners are drawn among the cluster's young
+        firms (under 5 years old) and half among the older ones (when both exist).
+        """
+        from .processes import members_by_cluster
+
+        pop = model.pop
+        ids = np.flatnonzero(pop.alive & np.isin(pop.uid, self._placed)) if len(self._placed) else self._placed
+        if len(ids) == 0:
+            return
+        order, start, count = members_by_cluster(model)
+        k = self._rng.poisson(share / 4.0 * count[pop.cluster[ids].astype(np.int64)])
+        if not k.any():
+            return
+        src = np.repeat(ids, k)
+        cl = pop.cluster[src].astype(np.int64)
+        ok = count[cl] > 0
+        src, cl = src[ok], cl[ok]
+        if not mixed:
+            dst = order[start[cl] + (self._rng.random(len(cl)) * count[cl]).astype(np.int64)]
+        else:
+            dst = np.empty(len(src), dtype=np.int64)
+            want_young = self._rng.random(len(src)) < 0.5
+            for c in np.unique(cl):
+                mem = order[start[c]:start[c] + count[c]]
+                young = mem[pop.age[mem] < YOUNG_AGE]
+                old = mem[pop.age[mem] >= YOUNG_AGE]
+                for flag, group in ((True, young), (False, old)):
+                    sel = (cl == c) & (want_young == flag)
+                    pool = group if len(group) else mem
+                    dst[sel] = pool[(self._rng.random(int(sel.sum())) * len(pool)).astype(np.int64)]
+        model.edges.add(src, dst)
+
+    def _remove_placed(self, model) -> None:
+        from .processes import remove_nodes
+
+        if self._placed is not None and len(self._placed) and not self._removed:
+            pop = model.pop
+            ids = np.flatnonzero(pop.alive & np.isin(pop.uid, self._placed))
+            remove_nodes(model, ids)
+        self._removed = True
+
+    def _after_end(self, model) -> bool:
+        return self.end is not None and model.t / 4.0 >= self.end
+
+
+# ----------------------------------------------------------------------------- policies
+@register
+@dataclass
+class HubInstitution(_Placement, Policy):
+    """Hub institution: a university, research institute or intermediary placed in a cluster."""
+
+    kind: list = _p(["university", "intermediary"], "kinds",
+                    doc="kind(s) of institution placed: university, research, intermediary, gatekeeper")
+    initial_ties: int = _p(3, "int", 0, 50, "ties of each new institution to random firms of its cluster "
+                           "when placed (its founding partners; 0 = placed without prior networking)")
+    persist: bool = _p(True, "bool", doc="institutions stay after 'end' (false: they close at 'end')")
+    outreach: float = _p(0.2, "float", 0.0, 10.0, "new ties per year of each placed institution to random "
+                         "firms of its cluster while active, as a share of the cluster's firms "
+                         "(training and support programmes as network-building)")
+
+    name: ClassVar[str] = "hub_institution"
+    intensity_doc: ClassVar[str] = ("institutions of each kind placed per targeted cluster at 'start' "
+                                    "(fractional values are rounded at random)")
+    intensity_range: ClassVar[tuple] = (0.0, 20.0)
+    mechanism: ClassVar[str] = (
+        "At 'start', places 'intensity' institutions of each 'kind' in every targeted cluster, "
+        "each tied to 'initial_ties' random local firms; while active each gets new ties to random local "
+        "firms at 'outreach' x the cluster's firms per year (programmes as network-building, S4J-M6).  "
+        "Institutions are partners of choice "
+        "(beta_inst), friends-of-friends met through them get the brokered-tie utility "
+        "(beta_broker), intermediaries introduce pairs of their partners from different groups "
+        "(broker_intros per quarter), universities and research institutes spin off firms "
+        "(inst_spinoff_rate).  With persist = false they close at 'end'.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4W-M1/M8/M13, S4J-M1/M2/M6/M11, S4X-M1/M2, S4V-1/S4V-10 (Wonju: university and "
+        "Technovalley as network centre; Jeonju: CAMTIC as broker); sources-000-003.md S3-H7 "
+        "(an institute placed without prior local networking brings little)")
+    hypothesis: ClassVar[str] = (
+        "A hub institution raises its cluster's local connectedness (inclusiveness) and the share of "
+        "brokered and spin-off ties, and makes the network more hub-and-spoke (heterophily up); "
+        "placed without founding partners (initial_ties = 0) its effect is smaller (S3-H7).")
+    expected: ClassVar[dict] = {"inclusiveness": 1, "heterophily": 1, "firms": 1}
+
+    def initialize(self, model) -> None:
+        super().initialize(model)
+        self._reset_placement()
+
+    def active(self, model) -> bool:
+        if Policy.active(self, model):
+            return True
+        return (not self.persist and self._placed is not None and not self._removed and self._after_end(model))
+
+    def apply(self, model) -> None:
+        if self._after_end(model):
+            self._remove_placed(model)
+            return
+        if self._placed is None:
+            self._place(model, self.kind, self.intensity, self.initial_ties)
+        if self.outreach > 0:
+            self._outreach(model, self.outreach)
+
+
+@register
+@dataclass
+class StartupInflow(Policy):
+    """Startup inflow: raised entry of startups, optionally linked to incumbents by an incubator."""
+
+    intensity: float = _p(2.0, "float", doc="see intensity_doc")
+
+    extra_rate: float = _p(0.0, "float", 0.0, 1.0, "additional startups per year per firm of the cluster, "
+                           "on top of the multiplied endogenous rate")
+    incubator_link: float = _p(0.0, "float", 0.0, 1.0, "probability that a startup gets a tie to a random "
+                               "incumbent of its cluster (incubator hubbed with the old industry)")
+
+    name: ClassVar[str] = "startup_inflow"
+    intensity_doc: ClassVar[str] = "multiplier of the cluster's startup rate (1 = no change)"
+    intensity_range: ClassVar[tuple] = (0.0, 50.0)
+    mechanism: ClassVar[str] = (
+        "While active, multiplies the targeted clusters' startup rate by 'intensity' (lever entry_mult), "
+        "adds 'extra_rate' startups per firm per year (lever startup_extra) and gives each startup a tie "
+        "to a random incumbent with probability 'incubator_link' (lever startup_link).  Startups copy a "
+        "local firm's sector, move to a related sector with probability 0.4 and to a random one with 0.1.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4P-P9, S4P-M16/M17, S4E-M4/M11 (startup ecosystem hubbed and linked to the old "
+        "industry; Euljiro makers); sources-001-002.md B.3 (start-up inflow lever)")
+    hypothesis: ClassVar[str] = (
+        "More startups raise firm counts and variety (related variety up, specialisation down: centrifugal "
+        "force); the effect on the network (inclusiveness, heterophily) appears only if startups are linked "
+        "to the incumbent core (S4P-M17).")
+    expected: ClassVar[dict] = {"startups": 1, "firms": 1, "related_variety": 1}
+
+    def apply(self, model) -> None:
+        if self.intensity != 1.0:
+            self._mul(model, "entry_mult", self.intensity)
+        if self.extra_rate > 0:
+            self._add(model, "startup_extra", self.extra_rate * _firm_counts(model))
+        if self.incubator_link > 0:
+            lv = model.levers["startup_link"][:-1]
+            lv[self._mask] = 1.0 - (1.0 - lv[self._mask]) * (1.0 - self.incubator_link)
+
+
+@register
+@dataclass
+class ExternalLinkage(_Placement, Policy):
+    """External linkage: cheaper (subsidised) ties to other clusters and the outside; gatekeepers."""
+
+    intensity: float = _p(0.5, "float", doc="see intensity_doc")
+
+    gatekeepers: float = _p(0.0, "float", 0.0, 20.0, "gatekeeper institutions placed per targeted cluster "
+                            "at 'start' (they search outside twice as hard and pay no external cost)")
+    initial_ties: int = _p(3, "int", 0, 50, "local ties of each gatekeeper when placed")
+
+    name: ClassVar[str] = "external_linkage"
+    intensity_doc: ClassVar[str] = ("reduction of the utility cost of a tie to another cluster or the "
+                                    "outside (external_cost is 1 by default; the cost is floored at 0)")
+    intensity_range: ClassVar[tuple] = (0.0, 10.0)
+    mechanism: ClassVar[str] = (
+        "While active, lowers the targeted clusters' external tie cost by 'intensity' (lever "
+        "external_cost_shift, a subsidy of external search), and at 'start' places 'gatekeepers' "
+        "gatekeeper institutions per cluster.  External partners also pull firms' technology "
+        "towards them (external_learning), importing variety.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4P-M20, S4P-P10/P11 (cognitive lock-in; external ties are costly, "
+        "gatekeepers lower the cost), S4X-M3, S4V-5 (Wonju closed); sources-000-003.md S3-H4, S3-H9, S0-P10, "
+        "S0-P16 (internationalisation programmes)")
+    hypothesis: ClassVar[str] = (
+        "Cheaper external ties raise external linkage and lower internal cohesion (centrifugal up, "
+        "centripetal down), countering cognitive lock-in.")
+    expected: ClassVar[dict] = {"external_linkage": 1, "internal_cohesion": -1}
+
+    def initialize(self, model) -> None:
+        super().initialize(model)
+        self._reset_placement()
+
+    def apply(self, model) -> None:
+        if self.intensity:
+            self._add(model, "external_cost_shift", -self.intensity)
+        if self._placed is None:
+            self._place(model, ["gatekeeper"], self.gatekeepers, self.initial_ties)
+
+
+@register
+@dataclass
+class LivingLab(_Placement, Policy):
+    """Brokers / living lab between heterogeneous groups (old and new firms, different sectors)."""
+
+    intensity: float = _p(3.0, "float", doc="see intensity_doc")
+
+    brokers: float = _p(1.0, "float", 0.0, 20.0, "intermediaries (brokerage offices) placed per targeted "
+                        "cluster at 'start'")
+    initial_ties: int = _p(3, "int", 0, 50, "local ties of each new broker when placed")
+    recombination: float = _p(1.5, "float", 0.0, 20.0, "multiplier of the recombination rate of the "
+                              "cluster's firms (collective related diversification)")
+    members: float = _p(0.2, "float", 0.0, 10.0, "firms recruited per year by each broker as a share of the "
+                        "cluster's firms, half among young firms (under 5 years) and half among older ones")
+
+    name: ClassVar[str] = "living_lab"
+    intensity_doc: ClassVar[str] = ("multiplier of brokerage in the cluster: intermediaries' introductions "
+                                    "and the utility of brokered ties (1 = no change)")
+    intensity_range: ClassVar[tuple] = (0.0, 50.0)
+    mechanism: ClassVar[str] = (
+        "At 'start' places 'brokers' intermediaries per targeted cluster; while active each recruits "
+        "'members' x the cluster's firms per year as partners, half young firms (under 5 years) and half "
+        "older ones (the two groups that 'do not mix naturally'), and brokerage is multiplied by "
+        "'intensity' (lever broker_mult: more introductions, which prefer pairs of old and "
+        "young firms or of different sectors, and a higher utility of brokered ties) and the "
+        "recombination rate by 'recombination' (lever recombination_mult).")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4E-M5/M6/M7 (Sewoon technology-brokerage office, Meisters), S4P-P8 and "
+        "S4P-M8/M9 (living labs; divergence must be organised, collective diversification), S4X-M4")
+    hypothesis: ClassVar[str] = (
+        "Brokerage between heterogeneous groups raises heterophily, inclusiveness and related variety "
+        "(centrifugal force) of a locked-in cluster; the market alone does not produce it (S4P-M8).")
+    expected: ClassVar[dict] = {"heterophily": 1, "inclusiveness": 1, "related_variety": 1}
+
+    def initialize(self, model) -> None:
+        super().initialize(model)
+        self._reset_placement()
+
+    def apply(self, model) -> None:
+        if self.intensity != 1.0:
+            self._mul(model, "broker_mult", self.intensity)
+        if self.recombination != 1.0:
+            self._mul(model, "recombination_mult", self.recombination)
+        if self._placed is None:
+            self._place(model, ["intermediary"], self.brokers, self.initial_ties)
+        if self.members > 0:
+            self._outreach(model, self.members, mixed=True)
+
+
+@register
+@dataclass
+class AnchorAttraction(Policy):
+    """Anchor-firm attraction: large, high-quality home-sector firms drawn into the cluster."""
+
+    scaled: bool = _p(True, "bool", doc="multiply the rate by the model's 'scale' (true: 'intensity' is "
+                      "a real-world count; false: a count in the simulated, scaled-down system)")
+
+    name: ClassVar[str] = "anchor_attraction"
+    intensity_doc: ClassVar[str] = "anchor firms attracted per year per targeted cluster (Poisson rate)"
+    intensity_range: ClassVar[tuple] = (0.0, 1000.0)
+    mechanism: ClassVar[str] = (
+        "While active, anchors arrive at 'intensity' per year per targeted cluster (times the model "
+        "scale when 'scaled'; lever anchor_inflow): home-sector firms 20 times the cluster's mean size "
+        "with high quality.  Anchors search four times as often and attract ties by preferential "
+        "attachment, so they become hubs that integrate suppliers.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4J-M12 (Jeonju lacks an anchor; scenario: inject one), S4J-M8 (Hyosung "
+        "investment), S4W-M5; sources-001-002.md A.3.1 (Upper Austria anchor courting, inward investment), "
+        "B.3 (Strathclyde large-firm attraction)")
+    hypothesis: ClassVar[str] = (
+        "Attracting anchors raises hierarchy and employment and, through preferential attachment, "
+        "internal cohesion (centripetal force).")
+    expected: ClassVar[dict] = {"hierarchy": 1, "employment": 1}
+
+    def apply(self, model) -> None:
+        rate = self.intensity * (model.p["scale"] if self.scaled else 1.0)
+        self._add(model, "anchor_inflow", rate)
+
+
+@register
+@dataclass
+class AnchorExit(Policy):
+    """Anchor exit: a share of the cluster's anchors leaves at once, and/or a raised anchor exit hazard."""
+
+    hazard: float = _p(0.0, "float", 0.0, 10.0, "extra exit hazard per year of the remaining anchors "
+                       "while active")
+
+    name: ClassVar[str] = "anchor_exit"
+    intensity_doc: ClassVar[str] = "share of the targeted clusters' anchors that leave at 'start' (0-1)"
+    intensity_range: ClassVar[tuple] = (0.0, 1.0)
+    mechanism: ClassVar[str] = (
+        "At 'start' each anchor firm of the targeted clusters leaves with probability 'intensity' "
+        "(with all its ties); while active the remaining anchors exit with an extra hazard 'hazard' per "
+        "year (lever anchor_exit).  Suppliers lose their ties to the anchor, so their network return "
+        "falls and their exit hazard rises.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4W-M6 and S4V-14 (Medison's move after its acquisition), Jeonbuk GM Daewoo "
+        "exit (S4P-P8 examples), BRIEF table 2-1 (path-locked -> declining under an anchor exit)")
+    hypothesis: ClassVar[str] = (
+        "The exit of anchors lowers hierarchy, employment and links and can tip a path-locked cluster "
+        "into decline.")
+    expected: ClassVar[dict] = {"hierarchy": -1, "employment": -1}
+
+    def apply(self, model) -> None:
+        from .population import ANCHOR
+        from .processes import remove_nodes
+
+        if self.first_quarter(model) and self.intensity > 0:
+            pop = model.pop
+            cand = np.flatnonzero(pop.alive & (pop.role == ANCHOR) & (pop.cluster >= 0))
+            cand = cand[self._mask[pop.cluster[cand]]]
+            out = cand[self._rng.random(len(cand)) < self.intensity]
+            if len(out):
+                cl = pop.cluster[out].astype(np.int64)
+                remove_nodes(model, out)
+                n = np.bincount(cl, minlength=model.n_clusters)
+                model.flows["exits"] += n
+                model.flows["anchor_exits"] += n
+        if self.hazard:
+            self._add(model, "anchor_exit", self.hazard)
+
+
+@register
+@dataclass
+class GrowthPole(Policy):
+    """Growth-pole concentration: a fixed support budget concentrated on few clusters or spread thin."""
+
+    intensity: float = _p(2.0, "float", doc="see intensity_doc")
+
+    poles: int = _p(1, "int", 0, 1000, "number of targeted clusters that receive the support "
+                    "(0 = all targeted clusters: dispersed support)")
+    select: str = _p("largest", "str", doc="which targeted clusters become poles: the 'largest' by "
+                     "initial home-sector firms, or the first ones 'listed' in target",
+                     choices=("largest", "listed"))
+
+    name: ClassVar[str] = "growth_pole"
+    intensity_doc: ClassVar[str] = ("total support budget B: each of the k poles gets relocation and "
+                                    "agglomeration multipliers 1 + B/k")
+    intensity_range: ClassVar[tuple] = (0.0, 100.0)
+    mechanism: ClassVar[str] = (
+        "At initialisation selects k = 'poles' of the targeted clusters (all when 0); while active each "
+        "pole's relocation of established firms (lever relocation_mult) and its agglomeration gain above "
+        "critical mass (lever agglomeration_mult) are multiplied by 1 + intensity/k.  The same budget "
+        "spread over more clusters gives each a smaller push.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4P-P1, S4P-M1/M2/M4 (selection and concentration, critical mass, virtuous "
+        "and vicious circles); sources-000-003.md S3-H11 (Technopolis dispersion), S0-P8/S0-P17 "
+        "(Spitzencluster excellence principle), S3-H20 (an existing base first)")
+    hypothesis: ClassVar[str] = (
+        "Concentrating a fixed budget on few poles pushes them past critical mass and yields more firms "
+        "in total than spreading it thinly over many clusters (S3-H11).")
+    expected: ClassVar[dict] = {"firms": 1, "specialization": 1}
+
+    def initialize(self, model) -> None:
+        super().initialize(model)
+        idx = self.clusters
+        k = len(idx) if self.poles == 0 else min(self.poles, len(idx))
+        if self.select == "largest":
+            order = sorted(idx, key=lambda c: -float(model.n0[c]))
+        else:
+            tgt = [self.target] if isinstance(self.target, str) else list(self.target)
+            if any(t in model.cluster_ids for t in tgt):
+                order = [model.cluster_ids.index(t) for t in tgt if t in model.cluster_ids]
+            else:
+                order = list(idx)
+        chosen = np.zeros(model.n_clusters, bool)
+        chosen[list(order[:k])] = True
+        self._mask = chosen
+        self._k = max(k, 1)
+
+    @property
+    def poles_chosen(self) -> np.ndarray:
+        return np.flatnonzero(self._mask)
+
+    def apply(self, model) -> None:
+        push = 1.0 + self.intensity / self._k
+        self._mul(model, "relocation_mult", push)
+        self._mul(model, "agglomeration_mult", push)
+
+
+@register
+@dataclass
+class InterclusterLinkage(_Placement, Policy):
+    """Inter-cluster linkage programme: matched joint projects between firms of partner clusters."""
+
+    intensity: float = _p(2.0, "float", doc="see intensity_doc")
+
+    candidates: int = _p(3, "int", 1, 50, "firms of the partner cluster screened per match; the "
+                         "technologically closest is chosen (matching on complementarity)")
+    gatekeepers: float = _p(0.0, "float", 0.0, 20.0, "gatekeepers placed per targeted cluster at 'start' "
+                            "(a cluster's window for inter-cluster cooperation)")
+    initial_ties: int = _p(3, "int", 0, 50, "local ties of each gatekeeper when placed")
+
+    name: ClassVar[str] = "intercluster_linkage"
+    intensity_doc: ClassVar[str] = "matched joint-project ties per year per 100 firms of each targeted cluster"
+    intensity_range: ClassVar[tuple] = (0.0, 1000.0)
+    mechanism: ClassVar[str] = (
+        "While active, each targeted cluster gets Poisson(intensity/4 x firms/100) joint-project ties per "
+        "quarter: a random local firm is matched with the technologically closest of 'candidates' random "
+        "firms of a partner cluster (another targeted cluster, or any other simulated cluster when only "
+        "one is targeted), chosen in proportion to its size.  The ties then live and decay like any "
+        "other tie (cognitive proximity and age make them last).  Optional gatekeepers at 'start'.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4P-P10/P11/P12 (policy-learning platform, Interreg joint projects, "
+        "super-regional cooperation, national control tower linking hubs), S4V-4 (Euljiro's inter-cluster "
+        "brokerage); sources-000-003.md S3-H9 (inter-cluster sourcing instead of a self-contained "
+        "cluster), S3-H5 (imposed links do not last)")
+    hypothesis: ClassVar[str] = (
+        "Matched inter-cluster projects raise the external linkage of all partner clusters and import "
+        "variety (related variety up); ties imposed without real need decay, so the effect fades after "
+        "the programme ends (S3-H5).")
+    expected: ClassVar[dict] = {"external_linkage": 1, "internal_cohesion": -1}
+
+    def initialize(self, model) -> None:
+        super().initialize(model)
+        self._reset_placement()
+
+    def apply(self, model) -> None:
+        from .processes import members_by_cluster
+
+        if self._placed is None:
+            self._place(model, ["gatekeeper"], self.gatekeepers, self.initial_ties)
+        if self.intensity <= 0:
+            return
+        rng = self._rng
+        pop = model.pop
+        order, start, count = members_by_cluster(model)
+        targets = self.clusters
+        k = rng.poisson(self.intensity / 4.0 * count[targets] / 100.0)
+        if not k.any():
+            return
+        partners_pool = targets if len(targets) >= 2 else np.setdiff1d(np.arange(model.n_clusters), targets)
+        u, v = [], []
+        for c, kc in zip(targets, k):
+            pool = partners_pool[partners_pool != c]
+            w = count[pool].astype(float)
+            if kc == 0 or w.sum() == 0 or count[c] == 0:
+                continue
+            part = rng.choice(pool, size=kc, p=w / w.sum())
+            src = order[start[c] + rng.integers(0, count[c], kc)]
+            for i, pc in zip(src, part):
+                cand = order[start[pc] + rng.integers(0, count[pc], self.candidates)]
+                d = np.linalg.norm(pop.x[cand] - pop.x[i], axis=1)
+                u.append(i)
+                v.append(cand[np.argmin(d)])
+        if u:
+            model.edges.add(np.array(u, dtype=np.int64), np.array(v, dtype=np.int64))
+
+
+@register
+@dataclass
+class TechnologyShock(Policy):
+    """Technology shock: the cluster's dominant technology is devalued (a paradigm change)."""
+
+    mode: str = _p("once", "str", doc="'once': the penalty is added at 'start' and fades with "
+                   "shock_persistence; 'sustained': it is held at 'intensity' while active",
+                   choices=("once", "sustained"))
+
+    name: ClassVar[str] = "technology_shock"
+    intensity_doc: ClassVar[str] = ("performance penalty of firms on the cluster's dominant technology "
+                                    "(same unit as shock_size)")
+    intensity_range: ClassVar[tuple] = (0.0, 10.0)
+    mechanism: ClassVar[str] = (
+        "Adds 'intensity' to the targeted clusters' technology-shift penalty (lever tech_shock) at "
+        "'start' ('once'; it then fades by shock_persistence per quarter) or holds it at 'intensity' "
+        "while active ('sustained').  Firms close to the dominant technology lose performance, grow "
+        "less and exit more; diversified firms escape.")
+    source: ClassVar[str] = (
+        "source-004-ch4-6.md S4P-M10 (disruptive change dismantles production structures), S4W-M12 "
+        "(Wonju's vulnerability to a paradigm change), S4E-M3 (Sewoon shocks), BRIEF table 2-1 "
+        "(path-locked -> declining under a technology change)")
+    hypothesis: ClassVar[str] = (
+        "A technology shock lowers firm counts and employment, most in specialised, cohesive clusters; "
+        "related variety and external ties cushion it.")
+    expected: ClassVar[dict] = {"firms": -1, "employment": -1}
+
+    def apply(self, model) -> None:
+        if self.mode == "once":
+            if self.first_quarter(model):
+                self._add(model, "tech_shock", self.intensity)
+        else:
+            gap = np.maximum(self.intensity - model.shock, 0.0)
+            self._add(model, "tech_shock", gap)
+
+
+# ----------------------------------------------------------------------------- building and listing
 def build_policies(specs) -> list[Policy]:
     """Policy objects from a list of policies or specification dicts.
 
     A specification is ``{"policy": <name in REGISTRY>, "start": ..., "end": ...,
     "target": ..., "intensity": ..., <policy-specific keys>}``; unknown policy
-    names and unknown keys raise :class:`~sim.params.ParameterError`.
+    names, unknown keys, wrong types and out-of-range values raise
+    :class:`~sim.params.ParameterError`.
     """
-    import dataclasses
-
     from .params import ParameterError
 
     out = []
@@ -117,3 +836,14 @@ def build_policies(specs) -> list[Policy]:
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"policy #{i + 1} ({name}): {exc}") from None
     return out
+
+
+def policy_table() -> str:
+    """A plain-text list of every registered policy and its parameters (``clustersim policies``)."""
+    lines = []
+    for name, cls in REGISTRY.items():
+        lines.append(f"{name}: {cls.__doc__.strip().splitlines()[0]}")
+        for pname, default, doc in cls.parameters():
+            lines.append(f"    {pname:<16}{_fmt(default) if not isinstance(default, list) else default!s:<26} {doc}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -350,6 +350,8 @@ def learning(model) -> None:
     probability ``recombination_rate/4``, raised for poorly performing firms, a
     firm recombines into a related fine sector (branching; Frenken & Boschma
     2007, doi:10.1093/jeg/lbm018).  Universities stay put (knowledge anchors).
+    Ties to intermediaries carry no learning (brokers pass on contacts, not
+    technology); gatekeepers do relay external knowledge (Vermeulen & Pyka).
     Sector labels are then re-derived from positions.
     """
     pop, rng, cp, lv, E = model.pop, model.rng, model.cpar, model.levers, model.edges
@@ -358,11 +360,15 @@ def learning(model) -> None:
     if len(E):
         u, v = E.u, E.v
         same = pop.cluster[u] == pop.cluster[v]
-        src = np.concatenate([u, v]); dst = np.concatenate([v, u]); sm = np.concatenate([same, same])
-        cnt_l = np.bincount(src[sm], minlength=n)
-        cnt_x = np.bincount(src[~sm], minlength=n)
-        sum_l = np.column_stack([np.bincount(src[sm], weights=pop.x[dst[sm], k], minlength=n) for k in (0, 1)])
-        sum_x = np.column_stack([np.bincount(src[~sm], weights=pop.x[dst[~sm], k], minlength=n) for k in (0, 1)])
+        # intermediaries pass on contacts, not technology: their ties carry no learning
+        teach = (pop.role[u] != INTERMEDIARY) & (pop.role[v] != INTERMEDIARY)
+        src = np.concatenate([u, v]); dst = np.concatenate([v, u])
+        tt = np.concatenate([teach, teach]); sm = np.concatenate([same, same])
+        loc, ext = sm & tt, ~sm & tt
+        cnt_l = np.bincount(src[loc], minlength=n)
+        cnt_x = np.bincount(src[ext], minlength=n)
+        sum_l = np.column_stack([np.bincount(src[loc], weights=pop.x[dst[loc], k], minlength=n) for k in (0, 1)])
+        sum_x = np.column_stack([np.bincount(src[ext], weights=pop.x[dst[ext], k], minlength=n) for k in (0, 1)])
         c = pop.cluster
         mu = (cp["convergence_rate"][c] * lv["learning_mult"][c])[:, None]
         mx = (cp["external_learning"][c] * lv["learning_mult"][c])[:, None]

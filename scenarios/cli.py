@@ -1,0 +1,179 @@
+"""Sub-commands ``project``, ``report``, ``scenarios`` and ``policies`` of ``clustersim``.
+
+``sim.cli`` imports this module and calls :func:`register`; bad input raises
+:class:`scenarios.ScenarioError` or :class:`sim.params.ParameterError`, which
+``sim.cli`` prints as one line with exit code 2.
+
+Examples
+--------
+::
+
+    clustersim scenarios                                   # the built-in scenario files
+    clustersim scenarios --check my_scenario.toml          # validate files, one line each
+    clustersim policies                                    # every policy, its parameters and meaning
+    clustersim project baseline hub_institution startup_inflow --quick --out results/quick
+    clustersim project scenarios/*.toml --replicates 20 --scale 0.1 --jobs 2 --out results/proj
+    clustersim project my.toml --params calibration/params.json --out results/cal --resume
+    clustersim report results/proj                         # -> results/proj/report.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from . import ScenarioError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return v
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _clusters(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ScenarioError("--clusters is empty; pass comma-separated ids, e.g. --clusters wonju_medical_devices")
+    return items
+
+
+def _command(a) -> str:
+    """The command line equivalent to the parsed ``project`` arguments (for the manifest)."""
+    import shlex
+
+    parts = ["clustersim", "project", *a.scenario, "--out", a.out]
+    for opt in ("replicates", "seed", "scale", "clusters", "params", "baseline", "jobs", "backend"):
+        v = getattr(a, opt)
+        if v is not None and not (opt == "jobs" and v == 1) and not (opt == "backend" and v == "loky"):
+            parts += [f"--{opt}", str(v)]
+    for flag in ("quick", "resume", "no_figures", "quiet"):
+        if getattr(a, flag):
+            parts.append("--" + flag.replace("_", "-"))
+    return " ".join(shlex.quote(str(p)) for p in parts)
+
+
+def cmd_project(a) -> int:
+    from sim.projection import project
+
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out} exists and is not a folder")
+    if a.params is not None and not Path(a.params).is_file():
+        raise ScenarioError(f"--params {a.params}: no such file")
+    t0 = time.time()
+    proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=_clusters(a.clusters),
+                   scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
+                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
+                   figures=not a.no_figures, command=_command(a))
+    if not a.quiet:
+        st = proj.settings
+        print(f"projected {len(proj.scenarios)} scenario(s) ({', '.join(proj.names)}; baseline "
+              f"{proj.baseline}) x {st['replicates']} replicates, {st['start_year']}-{st['end_year']}, "
+              f"in {time.time() - t0:.1f}s -> {out}/indicators.parquet, effects.csv, transitions.csv, "
+              f"cluster_outcomes.csv" + ("" if a.no_figures else ", figures/") + ", manifest.json\n"
+              f"make the report with: clustersim report {out}")
+    return 0
+
+
+def cmd_report(a) -> int:
+    from sim.report import build_report
+
+    path = build_report(a.dir, a.out)
+    if not a.quiet:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_scenarios(a) -> int:
+    from . import list_builtin, load
+
+    if a.check:
+        bad = 0
+        for f in a.check:
+            try:
+                s = load(f)
+            except ScenarioError as exc:
+                print(f"error: {exc}")
+                bad += 1
+            else:
+                print(f"ok: {f}: scenario {s.name}, {s.start_year}-{s.end_year}, {len(s.policies)} "
+                      f"polic{'y' if len(s.policies) == 1 else 'ies'}, {s.replicates} replicates")
+        if bad:
+            raise ScenarioError(f"{bad} of {len(a.check)} scenario file(s) invalid (see above)")
+        return 0
+    for name in list_builtin():
+        s = load(name)
+        pols = ", ".join(p["policy"] for p in s.policies) or "no policy"
+        print(f"{name:<24}{s.start_year}-{s.end_year}  {pols}")
+    return 0
+
+
+def cmd_policies(a) -> int:
+    from sim.policies import REGISTRY, policy_table
+
+    if a.name:
+        if a.name not in REGISTRY:
+            raise ScenarioError(f"unknown policy {a.name!r}; known: {', '.join(REGISTRY)}")
+        cls = REGISTRY[a.name]
+        print(f"{cls.name}: {cls.__doc__.strip()}\n\nmechanism: {cls.mechanism}\n\nsource: {cls.source}\n\n"
+              f"hypothesis: {cls.hypothesis}\n")
+        for pname, default, doc in cls.parameters():
+            print(f"    {pname:<16}{default!s:<28}{doc}")
+        return 0
+    print(policy_table(), end="")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the sub-commands to ``clustersim``'s sub-parser collection."""
+    p = sub.add_parser("project", help="run scenarios as ensembles with common random numbers and write "
+                                       "indicators, effect and transition tables and figures",
+                       description="Project scenarios (TOML files or built-in names) from the 2020 state.")
+    p.add_argument("scenario", nargs="+", help="scenario files or built-in names (see 'clustersim scenarios'); "
+                                               "a baseline is added if none is given")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--replicates", type=_positive_int, help="replicates per scenario (default: the files')")
+    p.add_argument("--seed", type=int, help="root seed (default: the files')")
+    p.add_argument("--scale", type=_float, help="fraction of real firm counts simulated (default: the files' "
+                                                "[params] or 1)")
+    p.add_argument("--clusters", help="comma-separated cluster ids to simulate (default: the files')")
+    p.add_argument("--quick", action="store_true", help="small fast run: scale 0.02 and 3 replicates unless given")
+    p.add_argument("--params", metavar="FILE.json", help="JSON object of parameter values (e.g. calibrated) "
+                                                          "under every scenario's [params]")
+    p.add_argument("--baseline", help="name of the scenario the effects are measured against")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
+                   help="joblib backend for parallel runs (default %(default)s)")
+    p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT/store")
+    p.add_argument("--no-figures", action="store_true", help="do not draw figures/")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a projection folder")
+    p.add_argument("dir", help="projection folder written by 'clustersim project'")
+    p.add_argument("--out", help="HTML file (default DIR/report.html)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("scenarios", help="list the built-in scenario files, or validate files with --check")
+    p.add_argument("--check", nargs="+", metavar="FILE", help="validate scenario files and report each")
+    p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser("policies", help="list the policy plug-ins and their parameters")
+    p.add_argument("name", nargs="?", help="show one policy's mechanism, source and hypothesis")
+    p.set_defaults(func=cmd_policies)
