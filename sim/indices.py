@@ -3,7 +3,7 @@
 This module is the reference definition of the cluster diagnostics used by
 the model (the indices of the Korean regional-cluster report, section 3-1-3,
 rebuilt from the works it cites). Every index is computed for all clusters at
-once with numpy / scipy.sparse grouped operations; there is no Python loop over
+once with numpy grouped operations; there is no Python loop over
 nodes or clusters.
 
 Network and membership
@@ -54,7 +54,6 @@ References
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 __all__ = ["INDEX_NAMES", "INDEX_RANGES", "cluster_indices", "indices_frame"]
 
@@ -138,36 +137,77 @@ def _grouped_ptp_positive(sorted_vals: np.ndarray, cnt: np.ndarray) -> np.ndarra
     return out
 
 
+def _dense_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``np.unique(x, return_inverse=True)`` codes and their number, without sorting when the range is small."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo > 4 * len(x) + 4096:
+        u, inv = np.unique(x, return_inverse=True)
+        return inv.ravel(), len(u)
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    present[x - lo] = True
+    code = np.cumsum(present) - 1
+    return code[x - lo], int(code[-1]) + 1
+
+
+#: Upper bound on the wedges :func:`_triangles` holds in memory at once.
+_WEDGE_CHUNK = 1 << 22
+
+
 def _triangles(a: np.ndarray, b: np.ndarray, deg: np.ndarray, n: int) -> np.ndarray:
     """Number of triangles through each node of an undirected simple graph.
 
     Edges ``(a[i], b[i])`` over nodes ``0..n-1``; ``deg`` are the degrees. Each
     edge is oriented from the lower to the higher node in the order
-    (degree, id), giving a DAG ``L`` with out-degrees <= sqrt(2E), so the
-    products below stay sparse even around hubs. A triangle ``x < y < z``
-    (in that order) has arcs ``x->y, x->z, y->z`` and is credited
-
-    * to ``x`` by the row sums and to ``z`` by the column sums of
-      ``W1 = (L @ L) * L`` (the path ``x->y->z`` closed by ``x->z``), and
-    * to ``y`` by the row sums of ``W2 = (L.T @ L) * L`` (the wedge
-      ``x->y, x->z`` closed by ``y->z``).
+    (degree, id), giving a DAG whose out-degrees are <= sqrt(2E), so the number
+    of wedges ``x->y, x->z`` (out-neighbour pairs) is at most O(E^1.5) even
+    around hubs. Every triangle ``x < y < z`` is exactly one such wedge closed
+    by the arc ``y->z`` (or ``z->y``); the closed wedges credit ``x``, ``y`` and
+    ``z``. Arcs are looked up by binary search in the sorted arc keys; wedges
+    are enumerated in chunks of at most ``_WEDGE_CHUNK``.
 
     The result equals the diagonal of ``A^3 / 2`` (= ``((A@A).multiply(A)).sum(1)/2``).
     """
     tri = np.zeros(n, dtype=np.int64)
     if len(a) == 0:
         return tri
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.lexsort((np.arange(n), deg))] = np.arange(n)
-    swap = rank[a] > rank[b]
-    src = np.where(swap, b, a)
-    dst = np.where(swap, a, b)
-    L = sp.csr_matrix((np.ones(len(src), dtype=np.int64), (src, dst)), shape=(n, n))
-    W1 = (L @ L).multiply(L)
-    W2 = (L.T.tocsr() @ L).multiply(L)
-    tri += np.asarray(W1.sum(axis=1), dtype=np.int64).ravel()
-    tri += np.asarray(W1.sum(axis=0), dtype=np.int64).ravel()
-    tri += np.asarray(W2.sum(axis=1), dtype=np.int64).ravel()
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    deg = np.asarray(deg, dtype=np.int64)
+    swap = (deg[a] > deg[b]) | ((deg[a] == deg[b]) & (a > b))
+    key = np.where(swap, b, a) * n + np.where(swap, a, b)
+    key.sort()                                   # arcs grouped by tail, heads ascending
+    src = key // n
+    dst = key - src * n
+    outdeg = np.bincount(src, minlength=n)
+    first = np.cumsum(outdeg) - outdeg           # position of each tail's first arc
+    pos = np.arange(len(key))
+    cnt = outdeg[src] - (pos - first[src]) - 1   # later arcs of the same tail: wedges opened by each arc
+    cum = np.cumsum(cnt)
+    total = int(cum[-1])
+    if total == 0:
+        return tri
+    cuts = [0, *np.searchsorted(cum, np.arange(_WEDGE_CHUNK, total, _WEDGE_CHUNK), side="right").tolist(), len(key)]
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        if hi <= lo:
+            continue
+        c = cnt[lo:hi]
+        w = int(c.sum())
+        if w == 0:
+            continue
+        e1 = np.repeat(pos[lo:hi], c)
+        # second arc of each wedge: e1 + 1, e1 + 2, ..., e1 + cnt[e1]
+        e2 = e1 + 1 + (np.arange(w) - np.repeat(np.cumsum(c) - c, c))
+        y, z = dst[e1], dst[e2]
+        sw = (deg[y] > deg[z]) | ((deg[y] == deg[z]) & (y > z))
+        q = np.where(sw, z, y) * n + np.where(sw, y, z)
+        at = np.searchsorted(key, q)
+        at[at == len(key)] = 0
+        closed = key[at] == q
+        tri += np.bincount(src[e1[closed]], minlength=n)
+        tri += np.bincount(y[closed], minlength=n)
+        tri += np.bincount(z[closed], minlength=n)
     return tri
 
 
@@ -358,8 +398,12 @@ def cluster_indices(
 
     # ---- hierarchy and heterophily over L_c -------------------------------
     hs = mem[linked_m]
-    order = np.lexsort((-k_int[hs], cluster[hs]))   # by cluster, degree desc
-    hs = hs[order]
+    khs = k_int[hs]
+    kmax = int(khs.max(initial=0))
+    okey = cluster[hs] * (kmax + 1) + (kmax - khs)  # by cluster, then degree descending
+    if C * (kmax + 1) <= np.iinfo(np.uint16).max:
+        okey = okey.astype(np.uint16)               # radix sort
+    hs = hs[np.argsort(okey, kind="stable")]        # ties in id order (as np.lexsort)
     gs = cluster[hs]
     ks = k_int[hs].astype(float)
     m = np.bincount(gs, minlength=C)
@@ -411,13 +455,21 @@ def cluster_indices(
     unrelated_variety = np.full(C, np.nan)
     if len(mem):
         lb = np.log(log_base)
-        _, gi = np.unique(coarse[mem], return_inverse=True)
-        _, fi = np.unique(fine[mem], return_inverse=True)
-        Gm, Fm = int(gi.max()) + 1, int(fi.max()) + 1
+        gi, Gm = _dense_codes(coarse[mem])
+        fi, Fm = _dense_codes(fine[mem])
         key = (cm * Gm + gi) * Fm + fi                 # (cluster, coarse, fine)
-        ukey, n_ci = np.unique(key, return_counts=True)
-        ucg = ukey // Fm                               # (cluster, coarse) of each pair
-        cg_keys, cg_inv = np.unique(ucg, return_inverse=True)
+        if C * Gm * Fm <= max(8 * len(key), 1 << 20):
+            counts = np.bincount(key, minlength=C * Gm * Fm)
+            ukey = np.flatnonzero(counts)
+            n_ci = counts[ukey]
+        else:
+            ukey, n_ci = np.unique(key, return_counts=True)
+        ucg = ukey // Fm                               # (cluster, coarse) of each pair, sorted
+        first = np.empty(len(ucg), dtype=bool)
+        first[:1] = True
+        first[1:] = ucg[1:] != ucg[:-1]
+        cg_keys = ucg[first]
+        cg_inv = np.cumsum(first) - 1
         n_cg = np.bincount(cg_inv, weights=n_ci)
         pair_cl = ukey // (Gm * Fm)
         cg_cl = cg_keys // Gm

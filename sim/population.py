@@ -119,7 +119,9 @@ class EdgeList:
         self.u = np.empty(0, dtype=np.int64)
         self.v = np.empty(0, dtype=np.int64)
         self.age = np.empty(0, dtype=np.float64)
+        # sorted edge keys and, for each, the position of its edge (kept up to date by add and keep)
         self._keys_sorted: np.ndarray | None = None
+        self._key_pos: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.u)
@@ -129,8 +131,11 @@ class EdgeList:
         return (u.astype(np.int64) << 32) | v.astype(np.int64)
 
     def keys(self) -> np.ndarray:
+        """Keys ``u << 32 | v`` of all edges, sorted."""
         if self._keys_sorted is None:
-            self._keys_sorted = np.sort(self._key(self.u, self.v))
+            k = self._key(self.u, self.v)
+            self._key_pos = np.argsort(k)
+            self._keys_sorted = k[self._key_pos]
         return self._keys_sorted
 
     def has(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -163,10 +168,12 @@ class EdgeList:
             a, b, q = a[new], b[new], q[new]
         if len(a) == 0:
             return 0
+        at = np.searchsorted(keys, q)  # q is sorted: O(E) merge
+        self._key_pos = np.insert(self._key_pos, at, np.arange(len(self.u), len(self.u) + len(a)))
+        self._keys_sorted = np.insert(keys, at, q)
         self.u = np.concatenate([self.u, a])
         self.v = np.concatenate([self.v, b])
         self.age = np.concatenate([self.age, np.zeros(len(a))])
-        self._keys_sorted = np.insert(keys, np.searchsorted(keys, q), q)  # q is sorted: O(E) merge
         return len(a)
 
     def keep(self, mask: np.ndarray) -> int:
@@ -174,7 +181,11 @@ class EdgeList:
         removed = int(len(mask) - mask.sum())
         if removed:
             self.u, self.v, self.age = self.u[mask], self.v[mask], self.age[mask]
-            self._keys_sorted = None
+            if self._keys_sorted is not None:  # filter the sorted keys instead of sorting again
+                kept = mask[self._key_pos]
+                new_pos = np.cumsum(mask) - 1
+                self._keys_sorted = self._keys_sorted[kept]
+                self._key_pos = new_pos[self._key_pos[kept]]
         return removed
 
     def renumber(self, new_index: np.ndarray) -> None:
@@ -183,7 +194,7 @@ class EdgeList:
         self.v = new_index[self.v]
         if (self.u < 0).any() or (self.v < 0).any():
             raise RuntimeError("renumbering dropped a node that still has ties")
-        self._keys_sorted = None
+        self._keys_sorted = self._key_pos = None
 
     def drop_nodes(self, alive: np.ndarray) -> int:
         """Remove every edge touching a node whose ``alive`` flag is false."""
@@ -196,7 +207,20 @@ class EdgeList:
         """Adjacency in compressed-row form: ``(indptr, indices)`` over ``n`` nodes."""
         src = np.concatenate([self.u, self.v])
         dst = np.concatenate([self.v, self.u])
-        order = np.argsort(src, kind="stable")
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-        return indptr, dst[order]
+        return indptr, dst[_stable_argsort_ids(src, n)]
+
+
+def _stable_argsort_ids(ids: np.ndarray, n: int) -> np.ndarray:
+    """``np.argsort(ids, kind="stable")`` for ids in ``0..n-1``: an LSD radix sort on 16-bit digits.
+
+    numpy sorts integers of at most 16 bits with a radix sort; wider ones with
+    timsort, which is several times slower on long arrays.
+    """
+    if n <= 1 << 16:
+        return np.argsort(ids.astype(np.uint16), kind="stable")
+    if n > 1 << 32:
+        return np.argsort(ids, kind="stable")
+    o = np.argsort((ids & 0xFFFF).astype(np.uint16), kind="stable")
+    return o[np.argsort((ids[o] >> 16).astype(np.uint16), kind="stable")]

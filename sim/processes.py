@@ -265,7 +265,9 @@ def link_formation(model) -> None:
         kj = deg[Cz]
         ki = deg[S][:, None]
         same = pop.cluster[Cz] == cs[:, None]
-        d = np.linalg.norm(pop.x[Cz] - pop.x[S][:, None, :], axis=2)
+        dx = pop.x[Cz, 0] - pop.x[S, 0][:, None]
+        dy = pop.x[Cz, 1] - pop.x[S, 1][:, None]
+        d = np.sqrt(dx * dx + dy * dy)  # = np.linalg.norm(x[Cz] - x[S][:, None], axis=2), faster
         ext_cost = (cp["external_cost"][cs] + lv["external_cost_shift"][cs])[:, None]
         ext_cost = np.where(gk[:, None], 0.0, np.maximum(ext_cost, 0.0))
         is_inst = (pop.role[Cz] >= UNIVERSITY) & (pop.role[Cz] <= GATEKEEPER)
@@ -327,7 +329,9 @@ def link_decay(model) -> None:
     E, pop, rng = model.edges, model.pop, model.rng
     if len(E) == 0:
         return
-    d = np.minimum(np.linalg.norm(pop.x[E.u] - pop.x[E.v], axis=1), 2.0)
+    x = pop.x
+    dx, dy = x[E.u, 0] - x[E.v, 0], x[E.u, 1] - x[E.v, 1]
+    d = np.minimum(np.sqrt(dx * dx + dy * dy), 2.0)  # = np.linalg.norm(x[u] - x[v], axis=1), faster
     h = model.p["decay_rate"] * np.exp(-model.p["decay_cog"] * (1.0 - d / 2.0)
                                       - model.p["decay_age"] * E.age / Q)
     if model.t == 0:  # burn-in runs at four times the pace (see link_formation)
@@ -356,30 +360,26 @@ def learning(model) -> None:
     """
     pop, rng, cp, lv, E = model.pop, model.rng, model.cpar, model.levers, model.edges
     n = pop.n
-    movers = pop.alive & (pop.cluster >= 0) & (pop.role != UNIVERSITY)
+    ids = np.flatnonzero(pop.alive & (pop.cluster >= 0) & (pop.role != UNIVERSITY))  # movers
+    x = pop.x
+    xi = x[ids]
+    step = np.zeros((len(ids), 2))
     if len(E):
+        # partners' mean positions over local and over external ties, for the movers only
         u, v = E.u, E.v
         same = pop.cluster[u] == pop.cluster[v]
         # intermediaries pass on contacts, not technology: their ties carry no learning
         teach = (pop.role[u] != INTERMEDIARY) & (pop.role[v] != INTERMEDIARY)
         src = np.concatenate([u, v]); dst = np.concatenate([v, u])
         tt = np.concatenate([teach, teach]); sm = np.concatenate([same, same])
-        loc, ext = sm & tt, ~sm & tt
-        cnt_l = np.bincount(src[loc], minlength=n)
-        cnt_x = np.bincount(src[ext], minlength=n)
-        sum_l = np.column_stack([np.bincount(src[loc], weights=pop.x[dst[loc], k], minlength=n) for k in (0, 1)])
-        sum_x = np.column_stack([np.bincount(src[ext], weights=pop.x[dst[ext], k], minlength=n) for k in (0, 1)])
-        c = pop.cluster
-        mu = (cp["convergence_rate"][c] * lv["learning_mult"][c])[:, None]
-        mx = (cp["external_learning"][c] * lv["learning_mult"][c])[:, None]
-        dl = np.where(cnt_l[:, None] > 0, sum_l / np.maximum(cnt_l, 1)[:, None] - pop.x, 0.0)
-        dx = np.where(cnt_x[:, None] > 0, sum_x / np.maximum(cnt_x, 1)[:, None] - pop.x, 0.0)
-        step = mu * dl + mx * dx
-    else:
-        step = np.zeros((n, 2))
-    ids = np.flatnonzero(movers)
-    x = pop.x
-    x[ids] += step[ids] + rng.normal(0.0, model.p["tech_noise"], size=(len(ids), 2))
+        c = pop.cluster[ids]
+        lm = lv["learning_mult"][c]
+        for sel, rate in ((sm & tt, cp["convergence_rate"]), (~sm & tt, cp["external_learning"])):
+            s_, d_ = src[sel], dst[sel]
+            cnt = np.bincount(s_, minlength=n)[ids]
+            tot = np.column_stack([np.bincount(s_, weights=x[d_, k], minlength=n)[ids] for k in (0, 1)])
+            step += (rate[c] * lm)[:, None] * np.where(cnt[:, None] > 0, tot / np.maximum(cnt, 1)[:, None] - xi, 0.0)
+    x[ids] = xi + (step + rng.normal(0.0, model.p["tech_noise"], size=(len(ids), 2)))
     # recombination into a related fine sector
     firms = ids[pop.role[ids] <= SPINOFF]
     c = pop.cluster[firms]
@@ -425,7 +425,9 @@ def performance(model) -> None:
     nf = np.bincount(key, minlength=C * tech.N_FINE)
     dom = np.argmax(nf.reshape(C, tech.N_FINE), axis=1)
     model.dominant_fine = dom
-    d2 = ((pop.x[firms] - tech.FINE_CENTRES[dom[c]]) ** 2).sum(1)
+    ctr = tech.FINE_CENTRES[dom[c]]
+    dx, dy = pop.x[firms, 0] - ctr[:, 0], pop.x[firms, 1] - ctr[:, 1]
+    d2 = dx * dx + dy * dy  # = ((x - ctr) ** 2).sum(1), faster
     pen = model.shock[c] * np.exp(-d2 / (2 * 0.15 ** 2))
     perf = (pop.quality[firms]
             + cp["network_return"][c] * np.log1p(deg[firms])

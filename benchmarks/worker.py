@@ -1,0 +1,209 @@
+"""One benchmark measurement, run in a fresh interpreter by :mod:`benchmarks.run`.
+
+``python -m benchmarks.worker TASK JSON`` runs task ``TASK`` with the keyword
+arguments in ``JSON`` and prints one line ``RESULT {json}`` as its last line.
+A fresh process per measurement makes the peak memory (``ru_maxrss``) that of
+that measurement alone and keeps caches and allocator state from one
+measurement out of the next.
+
+Tasks
+-----
+full       the default system (all 38 clusters, ``scale``) for ``years`` years,
+           indicators every step: set-up and step times, time per phase, peak RSS
+engine     the fast engine at a given number of cluster firms: steps per second
+reference  the Mesa-tutorial reference (:mod:`benchmarks.reference_model`) at a
+           given number of cluster firms
+indices    :func:`sim.indices.cluster_indices` against networkx on test networks
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from collections import defaultdict
+
+
+def _rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024.0 if sys.platform != "darwin" else r / 2**20
+
+
+def _current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+class _Clock:
+    def __init__(self):
+        self.w, self.c = time.perf_counter(), time.process_time()
+
+    def lap(self) -> tuple[float, float]:
+        w, c = time.perf_counter(), time.process_time()
+        out = (w - self.w, c - self.c)
+        self.w, self.c = w, c
+        return out
+
+
+def scale_for(firms: int) -> float:
+    """Smallest ``scale`` at which the 38 clusters start with at least ``firms`` firms in total."""
+    import numpy as np
+
+    from sim.clusters import cluster_table
+
+    f = cluster_table()["firms"].to_numpy(float)
+    count = lambda s: int(np.maximum(np.round(f * s), 5).sum())  # noqa: E731  (as ClusterModel._populate)
+    lo, hi = 1e-6, 1.0
+    if count(hi) < firms:
+        raise ValueError(f"{firms} firms is more than the full system ({count(hi)})")
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if count(mid) < firms else (lo, mid)
+    return hi
+
+
+def _cluster_firms(model) -> int:
+    from sim.population import SPINOFF
+
+    pop = model.pop
+    return int((pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)).sum())
+
+
+def _time_phases(model) -> dict[str, float]:
+    """Accumulate the CPU time of each phase of a ClusterModel's schedule (negligible overhead)."""
+    phase_cpu: dict[str, float] = defaultdict(float)
+    for name, fn in list(model._phases.items()):
+        def timed(fn=fn, name=name):
+            c = time.process_time()
+            fn()
+            phase_cpu[name] += time.process_time() - c
+        model._phases[name] = timed
+    return phase_cpu
+
+
+def _time_methods(obj, names) -> dict[str, float]:
+    """Accumulate the CPU time of the given methods of ``obj`` (wrapped on the instance)."""
+    acc: dict[str, float] = defaultdict(float)
+    for name in names:
+        fn = getattr(obj, name)
+
+        def timed(*a, fn=fn, name=name, **k):
+            c = time.process_time()
+            out = fn(*a, **k)
+            acc[name] += time.process_time() - c
+            return out
+        setattr(obj, name, timed)
+    return acc
+
+
+def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed: int = 1,
+              record_every: int = 1) -> dict:
+    rss0 = _current_rss_mb()
+    from sim.model import ClusterModel
+
+    rss_import = _current_rss_mb()
+    clock = _Clock()
+    model = ClusterModel(params={"scale": scale}, rng=seed, handles=handles, record_every=record_every)
+    setup_wall, setup_cpu = clock.lap()
+    firms0, nodes0, edges0 = _cluster_firms(model), int(model.pop.alive.sum()), len(model.edges)
+    phase_cpu = _time_phases(model)
+    steps = int(round(years * 4))
+    clock.lap()
+    for _ in range(steps):
+        model.step()
+    steps_wall, steps_cpu = clock.lap()
+    frame = model.indicators_frame()
+    frame_wall, frame_cpu = clock.lap()
+    return {
+        "scale": scale, "handles": handles, "steps": steps, "seed": seed,
+        "firms_start": firms0, "firms_end": _cluster_firms(model), "nodes_start": nodes0,
+        "nodes_end": int(model.pop.alive.sum()), "edges_start": edges0, "edges_end": len(model.edges),
+        "mesa_agents_end": len(model.agents),
+        "setup_wall": setup_wall, "setup_cpu": setup_cpu, "steps_wall": steps_wall, "steps_cpu": steps_cpu,
+        "total_wall": setup_wall + steps_wall, "total_cpu": setup_cpu + steps_cpu,
+        "frame_wall": frame_wall, "frame_rows": len(frame),
+        "phase_cpu": dict(phase_cpu),
+        "rss_start_mb": rss0, "rss_after_import_mb": rss_import, "peak_rss_mb": _rss_mb(),
+    }
+
+
+def task_engine(firms: int, steps: int = 40, handles: bool = True, seeds=(1,)) -> dict:
+    from sim.model import ClusterModel
+
+    scale = scale_for(firms)
+    runs = []
+    for seed in seeds:
+        clock = _Clock()
+        model = ClusterModel(params={"scale": scale}, rng=seed, handles=handles)
+        setup_wall, setup_cpu = clock.lap()
+        f0 = _cluster_firms(model)
+        phase_cpu = _time_phases(model)
+        clock.lap()
+        for _ in range(steps):
+            model.step()
+        steps_wall, steps_cpu = clock.lap()
+        runs.append({"seed": seed, "setup_wall": setup_wall, "setup_cpu": setup_cpu, "steps_wall": steps_wall,
+                     "steps_cpu": steps_cpu, "firms_start": f0, "firms_end": _cluster_firms(model),
+                     "nodes": int(model.pop.alive.sum()),
+                     "phase_cpu": {k: v / steps for k, v in phase_cpu.items()}})
+    best = min(runs, key=lambda r: r["steps_cpu"])
+    return {"firms": firms, "scale": scale, "handles": handles, "steps": steps, "runs": runs,
+            "step_cpu": best["steps_cpu"] / steps, "step_wall": best["steps_wall"] / steps,
+            "setup_cpu": best["setup_cpu"], "setup_wall": best["setup_wall"],
+            "mean_firms": (best["firms_start"] + best["firms_end"]) / 2, "nodes": best["nodes"],
+            "phase_cpu": best["phase_cpu"], "peak_rss_mb": _rss_mb()}
+
+
+def task_reference(firms: int, steps: int = 40, seed: int = 1) -> dict:
+    from benchmarks.reference_model import ReferenceModel
+
+    scale = scale_for(firms)
+    clock = _Clock()
+    model = ReferenceModel(params={"scale": scale}, rng=seed)
+    setup_wall, setup_cpu = clock.lap()
+    f0 = len(model.cluster_firms())
+    phase_cpu = _time_methods(model, ("entry", "link_formation", "link_decay", "learning", "performance",
+                                      "exit", "record"))
+    for _ in range(steps):
+        model.step()
+    steps_wall, steps_cpu = clock.lap()
+    f1 = len(model.cluster_firms())
+    return {"firms": firms, "scale": scale, "steps": steps, "setup_cpu": setup_cpu, "setup_wall": setup_wall,
+            "step_cpu": steps_cpu / steps, "step_wall": steps_wall / steps, "mean_firms": (f0 + f1) / 2,
+            "nodes": len(model.agents), "edges": model.G.number_of_edges(), "peak_rss_mb": _rss_mb(),
+            "phase_cpu": {k: v / steps for k, v in phase_cpu.items()}}
+
+
+def task_indices(nodes: int, repeats: int = 5, nx_repeats: int = 1, seed: int = 0) -> dict:
+    from benchmarks.index_bench import bench_indices
+
+    return bench_indices(nodes, seed=seed, repeats=repeats, nx_repeats=nx_repeats)
+
+
+TASKS = {"full": task_full, "engine": task_engine, "reference": task_reference, "indices": task_indices}
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    task, kwargs = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    pin = kwargs.pop("pin", None)
+    if pin is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(pin)})
+    applied = []
+    if kwargs.pop("proposed", False):
+        from benchmarks.proposed import apply
+
+        applied = apply()
+    out = TASKS[task](**kwargs)
+    out["proposed_patches"] = applied
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
