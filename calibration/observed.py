@@ -66,6 +66,7 @@ chapter 3, tables 3-2 to 3-11.
 
 from __future__ import annotations
 
+import math
 import csv
 import io
 import re
@@ -392,12 +393,16 @@ def _parse_cell(fname: str, line: int, col: _Col, raw: str):
                 f"{fname}: line {line}, column '{col.name}': {raw!r} is not a number{_number_hint(raw)}"
             )
         value = float(raw)
+        if not math.isfinite(value):
+            raise DataError(f"{fname}: line {line}, column '{col.name}': {raw!r} is too large to be a number")
     else:  # int
         if not _NUMBER_RE.match(raw):
             raise DataError(
                 f"{fname}: line {line}, column '{col.name}': {raw!r} is not a number{_number_hint(raw)}"
             )
         f = float(raw)
+        if not math.isfinite(f) or not -(2 ** 63) <= f < 2 ** 63:
+            raise DataError(f"{fname}: line {line}, column '{col.name}': {raw!r} is out of the integer range")
         if not f.is_integer():
             raise DataError(f"{fname}: line {line}, column '{col.name}': {raw!r} is not an integer")
         value = int(f)

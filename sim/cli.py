@@ -41,26 +41,39 @@ def _overrides(sets: list[str] | None) -> dict:
     return out
 
 
-def _positive(kind):
+def _positive(kind, maximum=None):
     def conv(text):
         try:
             v = kind(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
         if not v > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+        if maximum is not None and not v <= maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
         return v
     return conv
 
 
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return v
+
+
 def _add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
-    p.add_argument("--years", type=_positive(float), default=years_default, help="simulated years (default %(default)s)")
-    p.add_argument("--seed", type=int, default=1, help="root random seed (default %(default)s)")
+    p.add_argument("--years", type=_positive(float, maximum=1000), default=years_default,
+                   help="simulated years (default %(default)s, at most 1000)")
+    p.add_argument("--seed", type=_seed, default=1, help="root random seed, a non-negative integer (default %(default)s)")
     p.add_argument("--replicates", type=_positive(int), default=1, help="replicates (default %(default)s)")
     p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38; see 'clustersim clusters')")
     p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (0.001-1; default 1)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable; see 'clustersim params')")
-    p.add_argument("--jobs", type=_positive(int), default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--jobs", type=_positive(int, maximum=1_000_000), default=1, help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
                    help="joblib backend for parallel replicates (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT and compute only the missing ones")
@@ -166,11 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     ap = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for tok in argv:
+        # argparse (Python 3.11) turns '--opt=--' into an empty list instead of an error
+        if tok.startswith("-") and tok.partition("=")[2] == "--":
+            print(f"clustersim: error: argument {tok.partition('=')[0]}: expected a value, got '--'", file=sys.stderr)
+            return EXIT_USAGE
     a = ap.parse_args(argv)
     try:
         return int(a.func(a) or 0)
     except known_errors as exc:
-        print(f"clustersim: error: {exc}", file=sys.stderr)
+        msg = " ".join(str(exc).splitlines())  # one line, whatever the message holds
+        print(f"clustersim: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         out = getattr(a, "out", None)

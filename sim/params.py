@@ -77,6 +77,12 @@ class Param:
 
     def check(self, value: Any, source: str = "") -> float | int | bool:
         """Coerce and validate ``value``; raise :class:`ParameterError` naming the problem."""
+        import numbers
+
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)        # numpy integers
+        elif isinstance(value, numbers.Real) and not isinstance(value, (int, float)):
+            value = float(value)      # numpy floats other than float64
         where = f" ({source})" if source else ""
         if self.kind == "bool":
             if isinstance(value, bool):
@@ -86,7 +92,7 @@ class Param:
             if isinstance(value, (int, float)) and value in (0, 1):
                 return bool(value)
             raise ParameterError(
-                f"parameter '{self.name}'{where} must be true or false, got {value!r}"
+                f"parameter '{self.name}'{where} must be true or false, got {_show(value)}"
             )
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if isinstance(value, str):
@@ -95,23 +101,28 @@ class Param:
                 except ValueError:
                     raise ParameterError(
                         f"parameter '{self.name}'{where} must be a number in "
-                        f"[{_fmt(self.low)}, {_fmt(self.high)}], got {value!r}"
+                        f"[{_fmt(self.low)}, {_fmt(self.high)}], got {_show(value)}"
                     ) from None
             else:
                 raise ParameterError(
                     f"parameter '{self.name}'{where} must be a number in "
-                    f"[{_fmt(self.low)}, {_fmt(self.high)}], got {value!r}"
+                    f"[{_fmt(self.low)}, {_fmt(self.high)}], got {_show(value)}"
                 )
+        if isinstance(value, int) and not -1e308 < value < 1e308:  # beyond float range
+            raise ParameterError(
+                f"parameter '{self.name}'{where} = {_show(value)} is out of range: "
+                f"allowed [{_fmt(self.low)}, {_fmt(self.high)}] ({self.doc})"
+            )
         if not math.isfinite(value):
             raise ParameterError(
                 f"parameter '{self.name}'{where} must be a finite number in "
-                f"[{_fmt(self.low)}, {_fmt(self.high)}], got {value!r}"
+                f"[{_fmt(self.low)}, {_fmt(self.high)}], got {_show(value)}"
             )
         if self.kind == "int":
             if float(value) != int(value):
                 raise ParameterError(
                     f"parameter '{self.name}'{where} must be a whole number in "
-                    f"[{_fmt(self.low)}, {_fmt(self.high)}], got {value!r}"
+                    f"[{_fmt(self.low)}, {_fmt(self.high)}], got {_show(value)}"
                 )
             value = int(value)
         else:
@@ -126,6 +137,15 @@ class Param:
 
 def _fmt(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for an error message: one line, at most ``limit`` characters, never raising."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int with more digits than sys.get_int_max_str_digits()
+        text = f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _P = Param
@@ -270,14 +290,14 @@ def _unknown(key: str, source: str) -> str:
     where = f" in {source}" if source else ""
     close = difflib.get_close_matches(str(key), SCHEMA.keys(), n=3)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return (f"unknown parameter '{key}'{where}{hint} "
+    return (f"unknown parameter {_show(key)}{where}{hint} "
             f"(run 'clustersim params' to list all {len(SCHEMA)} parameters)")
 
 
 def parse_override(text: str, source: str = "--set") -> tuple[str, float | int | bool]:
     """Parse ``name=value`` from the command line and validate it."""
     if "=" not in text:
-        raise ParameterError(f"{source} expects name=value, got {text!r}")
+        raise ParameterError(f"{source} expects name=value, got {_show(text)}")
     key, _, raw = text.partition("=")
     key = key.strip()
     if key not in SCHEMA:

@@ -112,8 +112,8 @@ def entry(model) -> None:
       fine sector with probability 0.4 and to a random sector with probability 0.1.
     * Spin-offs: each firm spawns with probability
       ``spinoff_rate/4 * exp(spinoff_quality * quality)`` (Klepper 2007 heredity):
-      the child sits next to its parent in technology space, inherits its quality
-      (plus noise) and keeps a tie to it.  Universities and research institutes
+      the child sits next to its parent in technology space, inherits half its
+      quality advantage (plus noise) and keeps a tie to it.  Universities and research institutes
       spawn academic spin-offs at ``inst_spinoff_rate`` per year.
     * Relocation per cluster ~ Poisson(relocation_rate/4 * n_c * A_c): established
       firms of the home sector drawn in by agglomeration.
@@ -173,7 +173,9 @@ def entry(model) -> None:
         x = pop.x[spawn] + rng.normal(0, 0.05, size=(n, 2))
         fine = tech.assign_fine(x)
         is_inst = pop.role[spawn] >= UNIVERSITY
-        q = np.where(is_inst, 0.3, pop.quality[spawn]) + rng.normal(0, 0.3, n)
+        # bounded heredity: a spin-off inherits half its parent's quality advantage (an unbounded
+        # inheritance ratchets quality up along the best lineages: runaway growth in long runs)
+        q = np.where(is_inst, 0.3, 0.5 * pop.quality[spawn]) + rng.normal(0, 0.3, n)
         ids = model.pop.add(n, cluster=cl, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=SPINOFF,
                             size=1.0 + rng.exponential(2.0, n), quality=q, parent=pop.uid[spawn], birth=model.t)
         model.register_firms(ids)

@@ -135,8 +135,8 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
 
     if replicates < 1:
         raise ParameterError(f"replicates must be at least 1, got {replicates}")
-    if years <= 0 or not np.isfinite(years):
-        raise ParameterError(f"years must be a positive number, got {years}")
+    if not (np.isfinite(years) and 0.25 <= years <= 1000):
+        raise ParameterError(f"years must be a number from 0.25 (one quarter) to 1000, got {years}")
     over = dict(params or {})
     if scale is not None:
         over["scale"] = scale

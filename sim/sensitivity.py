@@ -474,7 +474,7 @@ def save_indices(result: SensitivityResult | pd.DataFrame, out_dir: str | os.Pat
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(result, pd.DataFrame):
         path = out / f"{name or 'indices'}.csv"
-        result.to_csv(path, index=False)
+        _to_csv_atomic(result, path)
         return [path]
     stem = name or result.method
     tables = {f"{stem}_indices.csv": result.indices, f"{stem}_noise.csv": result.noise}
@@ -482,9 +482,16 @@ def save_indices(result: SensitivityResult | pd.DataFrame, out_dir: str | os.Pat
         tables[f"{stem}_second_order.csv"] = result.second_order
     paths = []
     for fname, table in tables.items():
-        table.to_csv(out / fname, index=False)
+        _to_csv_atomic(table, out / fname)
         paths.append(out / fname)
     return paths
+
+
+def _to_csv_atomic(table: pd.DataFrame, path: Path) -> None:
+    """Write a CSV to a temporary name, then rename: a killed process never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
 
 
 def _select(indices: SensitivityResult | pd.DataFrame, outcome: str, needed: Sequence[str]) -> pd.DataFrame:

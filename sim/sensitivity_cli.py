@@ -9,6 +9,7 @@ over the simulated clusters, plus typology probabilities ``p_<typology>``
 from __future__ import annotations
 
 import json
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -91,7 +92,9 @@ def cmd_sensitivity(a) -> int:
     save_indices(res, out)
     for o in outcomes:
         fig = plot(res, o)
-        fig.savefig(out / f"{a.method}_{o}.png", dpi=110, bbox_inches="tight")
+        tmp = out / f".{a.method}_{o}.tmp.png"
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, out / f"{a.method}_{o}.png")
     if not a.quiet:
         print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "
               f"in {time.time() - t0:.0f}s")
@@ -110,23 +113,25 @@ def _indicator_names() -> list[str]:
 
 
 def register(sub) -> None:
+    from .cli import _positive, _seed
+
     p = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the parameter schema (SALib)")
     p.add_argument("--method", choices=["morris", "sobol"], required=True)
     p.add_argument("--outcomes", required=True,
                    help="comma-separated final-step outcomes, e.g. centripetal,centrifugal,p_path_locked")
-    p.add_argument("--n", type=int, required=True,
+    p.add_argument("--n", type=_positive(int), required=True,
                    help="Morris: trajectories (runs = n(D+1)); Sobol: base sample, a power of 2 (runs = n(D+2))")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--factors", help="comma-separated parameters to vary (default: every non-set-up parameter)")
     p.add_argument("--cluster", help="outcomes of this cluster (default: mean over the simulated clusters)")
     p.add_argument("--clusters", help="clusters to simulate (default: all 38)")
-    p.add_argument("--years", type=float, default=10, help="simulated years (default %(default)s)")
+    p.add_argument("--years", type=_positive(float, maximum=1000), default=10, help="simulated years (default %(default)s)")
     p.add_argument("--scale", type=float, default=0.05, help="model scale (default %(default)s)")
-    p.add_argument("--replicates", type=int, default=2, help="replicates per sample, averaged (default %(default)s)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replicates", type=_positive(int), default=2, help="replicates per sample, averaged (default %(default)s)")
+    p.add_argument("--seed", type=_seed, default=1)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
-    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
+    p.add_argument("--workers", type=_positive(int), default=None, help="parallel workers (default: all cores)")
     p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")

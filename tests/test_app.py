@@ -89,7 +89,8 @@ def test_lesson_claims_hold_for_seed_1():
     s.set_startup_inflow(1.0)
     pushed = _run(s, 40)
     assert pushed["home_firms"][8] > s.critical_mass
-    assert pushed["firms"][-1] > 1.4 * pushed["firms"][8] and pushed["firms"][-1] > 150
+    # (with bounded spin-off heredity the pushed cluster grows about 1.25 times after the push)
+    assert pushed["firms"][-1] > 1.2 * pushed["firms"][8] and pushed["firms"][-1] > 150
 
 
 # ----------------------------------------------------------------------------- sliders from the schema
