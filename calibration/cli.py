@@ -1,0 +1,195 @@
+"""``clustersim calibrate | predict | validate | recover``: the calibration sub-commands.
+
+Registered by :func:`register` (``sim/cli.py`` calls it when this module exists). Bad input
+raises :class:`sim.params.ParameterError`, :class:`calibration.observed.DataError` or
+:class:`sim.cli.UserError`, which ``clustersim`` reports as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _ids(text: str | None, what: str) -> list[str] | None:
+    from sim.cli import UserError
+
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise UserError(f"{what}: an empty cluster list was given; pass comma-separated ids, "
+                        f"e.g. {what} wonju_medical_devices,jeonju_machinery")
+    return items
+
+
+def _pos_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return v
+
+
+def _year(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a year such as 2020, got {text!r}") from None
+
+
+def _config(a):
+    import json
+
+    from calibration.estimate import FULL, QUICK
+    from sim.params import ParameterError
+
+    cfg = QUICK if a.quick else FULL
+    if getattr(a, "settings", None):
+        path = Path(a.settings)
+        try:
+            over = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ParameterError(f"--settings {path}: cannot read ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"--settings {path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        except (ValueError, RecursionError) as exc:  # integers of > 4300 digits, absurd nesting
+            raise ParameterError(f"--settings {path}: not valid JSON ({type(exc).__name__})") from None
+        if not isinstance(over, dict):
+            raise ParameterError(f"--settings {path}: must hold a JSON object of calibration settings")
+        cfg = cfg.updated(over, source=f"--settings {path}")
+    if getattr(a, "seed", None) is not None:
+        cfg = replace(cfg, seed=a.seed)
+    return cfg
+
+
+def _data(a):
+    from calibration.observed import load_all
+
+    return load_all(getattr(a, "data", None))
+
+
+def _command() -> str:
+    return " ".join(["clustersim"] + sys.argv[1:])
+
+
+def cmd_calibrate(a) -> int:
+    from calibration.estimate import calibrate
+
+    p = calibrate(_config(a), a.out, clusters=_ids(a.clusters, "--clusters"), exclude=_ids(a.exclude, "--exclude"),
+                  n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
+                  figures=not a.no_figures, data=_data(a), command=_command())
+    if not a.quiet:
+        est = ", ".join(f"{k}={v['value']:.4g}" for k, v in p["estimates"].items())
+        print(f"calibrated ({p['mode']}): {est}; loss {p['loss']['total_at_estimate']:.3f}; "
+              f"wrote {Path(a.out) / 'params.json'}, fit.csv, typology.csv, figures")
+    return 0
+
+
+def cmd_predict(a) -> int:
+    from calibration.estimate import predict
+
+    pred, _ = predict(a.params, _ids(a.clusters, "--clusters"), year_from=a.year_from, year_to=a.year_to,
+                      replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
+                      resume=a.resume, progress=not a.quiet, data=_data(a))
+    if not a.quiet:
+        print(pred.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(f"wrote {Path(a.out) / 'predicted.csv'} and {Path(a.out) / 'predicted_replicates.csv'}")
+    return 0
+
+
+def cmd_validate(a) -> int:
+    from calibration.validate import cross_validate
+
+    s = cross_validate(_config(a), a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
+                       progress=not a.quiet, data=_data(a), clusters=_ids(a.clusters, "--clusters"),
+                       exclude=_ids(a.exclude, "--exclude"))
+    if not a.quiet:
+        print(s["metrics"].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(f"typology hits: {s['typology_hits']}")
+        print(f"wrote {Path(a.out) / 'cv_metrics.csv'} and friends")
+    return 0
+
+
+def cmd_recover(a) -> int:
+    from calibration.estimate import parameter_recovery
+
+    res = parameter_recovery(_config(a), a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
+                             progress=not a.quiet, data=_data(a))
+    if not a.quiet:
+        print(res.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(f"wrote {Path(a.out) / 'recovery.csv'}")
+    return 0
+
+
+def _common(p, quick: bool = True, clusters: bool = True) -> None:
+    p.add_argument("--out", required=True, help="output folder")
+    if quick:
+        p.add_argument("--quick", action="store_true",
+                       help="reduced settings that run in a few minutes on 2 cores (see docs/calibration.md)")
+        p.add_argument("--seed", type=_seed, default=None, help="root seed (default: the preset's, 1)")
+        p.add_argument("--settings", metavar="FILE.json",
+                       help="JSON object overriding settings of the preset (e.g. {\"scale\": 0.1, "
+                            "\"replicates\": 4}); see calibration.estimate.Config")
+    if clusters:
+        p.add_argument("--clusters", help="comma-separated ids of the clusters to fit (default: every cluster "
+                                          "with published 2020 values)")
+        p.add_argument("--exclude", help="comma-separated ids to leave out of the fit (still simulated)")
+    p.add_argument("--jobs", type=_pos_int, default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
+                   help="joblib backend (default %(default)s)")
+    p.add_argument("--resume", action="store_true", help="reuse the finished runs in OUT/store")
+    p.add_argument("--data", help=argparse.SUPPRESS)  # folder of the observed data files (tests, own copies)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def register(sub) -> None:
+    """Add ``calibrate``, ``predict``, ``validate`` and ``recover`` to ``clustersim``."""
+    p = sub.add_parser("calibrate", help="calibrate the model on the observed 2010->2020 indices; writes "
+                                         "params.json, fit.csv and figures",
+                       description="Fit the 2010 initial states, the measurement map and the global parameters "
+                                   "(surrogate-based simulated minimum distance). See docs/calibration.md.")
+    _common(p)
+    p.add_argument("--no-figures", action="store_true", help="do not draw fit.png and arrows.png")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("predict", help="predict published-scale indices and typology of clusters from 2010 "
+                                       "with a calibration",
+                       description="Ensemble prediction from the 2010 initial states with calibrated parameters; "
+                                   "writes predicted.csv and predicted_replicates.csv.")
+    p.add_argument("--params", help="params.json of 'clustersim calibrate' (default: the shipped "
+                                    "calibration/calibrated.json)")
+    p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38)")
+    p.add_argument("--from", dest="year_from", type=_year, default=2010, help="start year (only 2010)")
+    p.add_argument("--to", dest="year_to", type=_year, default=2020, help="target year (default %(default)s)")
+    p.add_argument("--replicates", type=_pos_int, default=8, help="replicates (default %(default)s)")
+    p.add_argument("--seed", type=_seed, default=1, help="root seed (default %(default)s)")
+    _common(p, quick=False, clusters=False)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("validate", help="k-fold cross-validation over clusters against persistence and "
+                                        "sector-family forecasts",
+                       description="Refit on k-1 folds, predict the held-out clusters' 2020 indices and typology.")
+    _common(p)
+    p.add_argument("--folds", type=_pos_int, default=5, help="number of folds (default %(default)s)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("recover", help="parameter-recovery check: simulate from known parameters, re-estimate")
+    _common(p, clusters=False)
+    p.set_defaults(func=cmd_recover)
