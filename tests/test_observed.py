@@ -15,7 +15,7 @@ import pytest
 from calibration import observed as obs
 from calibration.observed import DataError
 
-SHARED = Path("/work/shared/data/korea_clusters")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "korea_clusters"  # ../shared beside the repo
 
 
 # ----------------------------------------------------------------------------------------
