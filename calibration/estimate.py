@@ -37,15 +37,15 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from calibration import engine
 from calibration import initial as ini
-from calibration.measurement import MeasurementMap, fit_affine, rmse, spearman
-from calibration.observed import INDEX_COLUMNS, DataError, load_all
+from calibration.measurement import MeasurementMap, rmse, spearman
+from calibration.observed import INDEX_COLUMNS, load_all
 from sim.params import SCHEMA, ParameterError, validate
 
 __all__ = [

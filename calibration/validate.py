@@ -28,9 +28,7 @@ used.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -40,7 +38,7 @@ import pandas as pd
 from calibration import estimate as E
 from calibration.measurement import MeasurementMap, rmse, spearman
 from calibration.observed import INDEX_COLUMNS, load_all
-from sim.params import ParameterError, validate
+from sim.params import ParameterError
 
 __all__ = ["cross_validate", "baselines", "metrics_table", "case_facts", "FORECASTS"]
 
@@ -110,7 +108,6 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     every held-out cluster, including those without 2010 values), ``cv_typology.csv``,
     ``case_facts.csv``, ``validation.json``. Returns a summary dict.
     """
-    from calibration import initial as ini
     from calibration.typology import TypologyClassifier
 
     t0 = time.time()

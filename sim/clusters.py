@@ -36,3 +36,19 @@ def cluster_table(data_dir: str | None = None) -> pd.DataFrame:
 def cluster_ids() -> list[str]:
     """Ids of the default clusters, in data order."""
     return list(_table(None)["id"])
+
+
+def check_ids(ids, table: pd.DataFrame | None = None) -> list[str]:
+    """Return ``ids`` as a list; raise :class:`~sim.params.ParameterError` naming any unknown id.
+
+    ``table`` is the cluster table the ids must be in (default: the embedded clusters).
+    """
+    from .params import ParameterError
+
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    known = set((cluster_table() if table is None else table)["id"])
+    unknown = [str(c) for c in ids if c not in known]
+    if unknown:
+        raise ParameterError(f"unknown cluster id(s): {', '.join(unknown)} "
+                             f"(run 'clustersim clusters' to list the {len(known)} known ids)")
+    return ids

@@ -25,6 +25,7 @@ import pandas as pd
 from . import processes as proc
 from . import technology as tech
 from .agents import Firm, Institution, OutsideWorld
+from .clusters import check_ids
 from .clusters import cluster_table as default_cluster_table
 from .indices import cluster_indices
 from .params import SCHEMA, ParameterError, validate
@@ -94,12 +95,7 @@ class ClusterModel(mesa.Model):
         self.p = validate(params or {})
         tab = default_cluster_table() if cluster_table is None else cluster_table.copy()
         if clusters is not None:
-            clusters = list(clusters)
-            unknown = [c for c in clusters if c not in set(tab["id"])]
-            if unknown:
-                raise ParameterError(
-                    f"unknown cluster id(s): {', '.join(unknown)} "
-                    f"(run 'clustersim clusters' to list the {len(tab)} known ids)")
+            clusters = check_ids(clusters, tab)
             if not clusters:
                 raise ParameterError("no clusters selected")
             tab = tab.set_index("id").loc[clusters].reset_index()

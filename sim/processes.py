@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import technology as tech
-from .population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, SPINOFF,
+from .population import (ANCHOR, GATEKEEPER, INTERMEDIARY, RESEARCH, SME, SPINOFF,
                          STARTUP, UNIVERSITY)
 
 Q = 4.0  # steps per year
@@ -292,7 +292,6 @@ def link_formation(model) -> None:
         u0 = model.p["link_threshold"] + rng.gumbel(size=len(S))
         ok = u_best > u0
         model.edges.add(S[ok], C[np.arange(len(S)), best][ok])
-        E = model.edges
 
     _brokered_introductions(model, indptr, indices)
 

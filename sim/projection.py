@@ -185,14 +185,9 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
     if clusters is None:
         clusters = _common(scen, "clusters", "clusters", "--clusters")
     else:
-        from .clusters import cluster_ids
+        from .clusters import check_ids
 
-        known = cluster_ids()
-        bad = [c for c in clusters if c not in known]
-        if bad:
-            raise ParameterError(f"unknown cluster id(s): {', '.join(bad)} "
-                                 f"(run 'clustersim clusters' to list the {len(known)} known ids)")
-        clusters = list(clusters)
+        clusters = check_ids(clusters)
     if scale is None and quick:
         scale = QUICK["scale"]
     if scale is not None:

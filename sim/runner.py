@@ -171,21 +171,17 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         write_outputs(df, out, manifest=manifest(seed=seed, replicates=replicates, params=full, years=years,
                                                  clusters=kw["clusters"], policies=policies,
                                                  start_year=start_year, wall_time=wall,
-                                                 seeds=res.seeds if hasattr(res, "seeds") else None,
+                                                 seeds=res.seeds,
                                                  command=command))
     return df
 
 
 def _check_setup(params: dict, kw: dict) -> None:
-    from .clusters import cluster_table
+    from .clusters import check_ids
     from .policies import build_policies
 
-    tab = kw["cluster_table"] if kw["cluster_table"] is not None else cluster_table()
     if kw["clusters"] is not None:
-        unknown = [c for c in kw["clusters"] if c not in set(tab["id"])]
-        if unknown:
-            raise ParameterError(f"unknown cluster id(s): {', '.join(unknown)} "
-                                 f"(run 'clustersim clusters' to list the {len(tab)} known ids)")
+        check_ids(kw["clusters"], kw["cluster_table"])
     build_policies(kw["policies"])
 
 

@@ -47,7 +47,7 @@ class FinalOutcomes:
 
 def cmd_sensitivity(a) -> int:
     from .cli import UserError, _csv_list, _overrides
-    from .params import SCHEMA, problem, validate
+    from .params import problem, validate
     from .runner import _simulate_task
     from .sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 
