@@ -76,8 +76,8 @@ RUN_PARAMS: dict[str, tuple[float, float, float, str]] = {
                            "learning set-up (convergence_rate, recombination_rate) kept after 2010: 1 = the "
                            "cluster keeps its 2010 character, 0 = it behaves like the median cluster"),
     "network_persistence": (1.0, 0.0, 1.0,
-                            "the same for the tie-formation set-up (beta_local, external_cost, search_rate; "
-                            "beta_pop and beta_status when the model takes them per cluster)"),
+                            "the same for the tie-formation set-up (beta_local, external_cost, search_rate, "
+                            "beta_pop, beta_status)"),
 }
 
 

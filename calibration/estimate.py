@@ -89,7 +89,7 @@ class Config:
     setup_replicates: int = 3
     setup_local: int = 6
     estimate: tuple[str, ...] = ("sector_persistence", "network_persistence", "decay_rate", "startup_rate",
-                                 "exit_rate", "beta_pop", "beta_status", "external_learning", "beta_tri")
+                                 "exit_rate", "external_learning", "beta_tri", "beta_inst")
     n_initial: int = 32
     rounds: int = 3
     batch: int = 12
@@ -109,6 +109,10 @@ class Config:
             if k in engine.RUN_PARAMS:
                 _, lo, hi, _ = engine.RUN_PARAMS[k]
                 out[k] = (float(lo), float(hi))
+            elif k in ini.KNOBS:
+                raise ParameterError(f"{source}: {k!r} is set cluster by cluster in the 2010 initial states "
+                                     f"(a knob of calibration.initial), so a global value would act on no "
+                                     f"cluster; estimate another parameter (knobs: {', '.join(ini.KNOBS)})")
             elif k in SCHEMA and SCHEMA[k].kind != "bool" and SCHEMA[k].group != "setup":
                 out[k] = SCHEMA[k].sa_bounds
             else:
@@ -209,7 +213,7 @@ _FLOAT_LIMITS: dict[str, tuple[float, float, bool]] = {
 
 
 QUICK = Config(mode="quick", scale=0.03, setup_runs=12, setup_checks=1, setup_replicates=3, setup_local=4,
-               estimate=("sector_persistence", "network_persistence", "decay_rate", "startup_rate", "beta_status"),
+               estimate=("sector_persistence", "network_persistence", "decay_rate", "startup_rate", "exit_rate"),
                n_initial=10, rounds=2, batch=5, replicates=2, final_replicates=4, bootstrap=50)
 FULL = Config()
 

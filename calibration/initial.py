@@ -7,13 +7,12 @@ through the 2010 measurement map (:mod:`calibration.measurement`), are as close 
 allows to the published 2010 values.
 
 Knobs (:data:`KNOBS`): ``init_home_share`` (share of firms in the home sector: drives the
-location quotient), ``beta_local`` and ``external_cost`` (utility of a local partner, cost of
+location quotient), ``convergence_rate`` and ``recombination_rate`` (specialisation and
+related variety), ``beta_local`` and ``external_cost`` (utility of a local partner, cost of
 an external one: internal cohesion and external linkage), ``search_rate`` (tie formation:
-density, inclusiveness). ``beta_pop`` and ``beta_status`` (preferential attachment, status
-homophily: hierarchy and heterophily) are added automatically when the model honours
-per-cluster values for them (:func:`per_cluster_supported`); the current ``sim/processes.py``
-reads them as global values, so hierarchy and heterophily cannot be matched cluster by
-cluster yet (see ``docs/calibration.md``).
+density, inclusiveness), ``beta_pop`` and ``beta_status`` (preferential attachment and status
+homophily: hierarchy and heterophily). Every knob is in :data:`sim.params.PER_CLUSTER`, the
+parameters the model honours cluster by cluster.
 
 Method (an emulator inversion, cheap enough for the quick mode):
 
@@ -44,7 +43,6 @@ stationary over 2010-2020; the calibrated entry and exit rates then decide growt
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -54,11 +52,11 @@ import pandas as pd
 from calibration.measurement import MeasurementMap, fit_affine
 from calibration.observed import INDEX_COLUMNS
 
-__all__ = ["KNOBS_BASE", "KNOBS_EXTRA", "KNOB_BOUNDS", "knobs", "per_cluster_supported", "base_table",
+__all__ = ["KNOBS", "KNOB_BOUNDS", "knobs", "base_table",
            "design_tables", "Emulator", "InitialStates", "fit_initial_states"]
 
-KNOBS_BASE: tuple[str, ...] = ("init_home_share", "convergence_rate", "recombination_rate", "beta_local",
-                                "external_cost", "search_rate")
+KNOBS: tuple[str, ...] = ("init_home_share", "convergence_rate", "recombination_rate", "beta_local",
+                           "external_cost", "search_rate", "beta_pop", "beta_status")
 #: Knobs that act during the simulation, by the run parameter that relaxes them after 2010.
 DYNAMIC_KNOBS: dict[str, tuple[str, ...]] = {
     "sector_persistence": ("convergence_rate", "recombination_rate"),
@@ -69,7 +67,6 @@ DYNAMIC_KNOBS: dict[str, tuple[str, ...]] = {
 def relax_groups(names) -> dict[str, list[str]]:
     """The relaxed knob groups among ``names`` (for :func:`calibration.engine.encode_run`)."""
     return {g: [k for k in ks if k in names] for g, ks in DYNAMIC_KNOBS.items()}
-KNOBS_EXTRA: tuple[str, ...] = ("beta_pop", "beta_status")
 #: Range searched for each knob (inside the parameter schema's bounds).
 KNOB_BOUNDS: dict[str, tuple[float, float]] = {
     "init_home_share": (0.08, 0.92),
@@ -84,34 +81,9 @@ KNOB_BOUNDS: dict[str, tuple[float, float]] = {
 SETUP_COLUMNS = ["id", "name_en", "sector_family", "firms", "employees_per_firm"]
 
 
-@functools.lru_cache(maxsize=None)
-def per_cluster_supported(name: str) -> bool:
-    """Whether :class:`sim.model.ClusterModel` uses a per-cluster ``cluster_table`` value of ``name``.
-
-    Probed with two tiny systems that differ only in cluster 0's value of ``name`` (same seed):
-    if the networks differ the value is used. Cached per process.
-    """
-    from sim.model import ClusterModel
-    from sim.params import SCHEMA
-
-    p = SCHEMA[name]
-    lo, hi = KNOB_BOUNDS.get(name, p.sa_bounds)
-    tab = pd.DataFrame([{"id": f"c{i}", "name_en": f"c{i}", "sector_family": "machinery", "firms": 60,
-                         "employees_per_firm": 5.0, "firms0": 60} for i in range(2)])
-    sigs = []
-    for v in (lo, hi):
-        t = tab.copy()
-        t[name] = [v, p.default]
-        m = ClusterModel(params={"scale": 1.0, "burn_in": 6}, cluster_table=t, rng=7, handles=False)
-        sigs.append((len(m.edges), tuple(np.round(m.indices()["links"], 6))))
-    return sigs[0] != sigs[1]
-
-
-def knobs(extra: bool | None = None) -> tuple[str, ...]:
-    """The knobs in use: the base ones, plus beta_pop / beta_status if the model honours them per cluster."""
-    if extra is None:
-        extra = all(per_cluster_supported(k) for k in KNOBS_EXTRA)
-    return KNOBS_BASE + (KNOBS_EXTRA if extra else ())
+def knobs() -> tuple[str, ...]:
+    """The per-cluster set-up values chosen for each cluster (:data:`KNOBS`)."""
+    return KNOBS
 
 
 def base_table(data, *, scale: float, min_firms: int = 30, backcast: float = 1.0,

@@ -28,7 +28,7 @@ from .agents import Firm, Institution, OutsideWorld
 from .clusters import check_ids
 from .clusters import cluster_table as default_cluster_table
 from .indices import cluster_indices
-from .params import SCHEMA, ParameterError, validate
+from .params import PER_CLUSTER, SCHEMA, ParameterError, validate
 from .population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, UNIVERSITY,
                          EdgeList, Population)
 from .typology import STAGES, TYPOLOGIES, Scale, stage, typology
@@ -110,6 +110,12 @@ class ClusterModel(mesa.Model):
         self.t = 0
         # per-cluster parameter arrays (last entry: outside world)
         self.cpar: dict[str, np.ndarray] = {}
+        system_wide = sorted(set(self.table.columns) & (set(SCHEMA) - PER_CLUSTER))
+        if system_wide:
+            raise ParameterError(
+                f"cluster table column(s) {', '.join(system_wide)} name system-wide parameters, which "
+                f"cannot differ by cluster; set them with params= (or --set) instead, or drop the "
+                f"column(s). Per-cluster parameters: {', '.join(sorted(PER_CLUSTER))}")
         for name in SCHEMA:
             arr = np.full(C + 1, float(self.p[name]))
             if name in self.table.columns:

@@ -24,6 +24,7 @@ __all__ = [
     "Param",
     "ParameterError",
     "SCHEMA",
+    "PER_CLUSTER",
     "defaults",
     "validate",
     "problem",
@@ -250,6 +251,21 @@ _DECLARED: tuple[Param, ...] = (
 )
 
 SCHEMA: dict[str, Param] = {p.name: p for p in _DECLARED}
+
+#: Parameters that may take a different value in each cluster: a ``cluster_table`` column of
+#: that name (used by calibration and the development-type archetypes) overrides the global
+#: value for that cluster. :class:`sim.model.ClusterModel` rejects a column named after any
+#: other parameter, which acts on the whole system; ``tests/test_params.py`` checks that each
+#: name here really changes the run.
+PER_CLUSTER: frozenset[str] = frozenset({
+    "init_home_share",
+    "startup_rate", "spinoff_rate", "spinoff_quality", "inst_spinoff_rate", "relocation_rate",
+    "search_rate", "beta_pop", "beta_tri", "beta_broker", "beta_cog", "beta_local", "external_cost",
+    "beta_inst", "beta_status", "link_threshold",
+    "convergence_rate", "external_learning", "recombination_rate",
+    "network_return", "crowding",
+    "exit_rate", "exit_sensitivity", "anchor_exit_rate",
+})
 
 
 def defaults() -> dict[str, float | int | bool]:

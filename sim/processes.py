@@ -278,18 +278,18 @@ def link_formation(model) -> None:
             if kd == 1:
                 mz = np.maximum(m, 0)
                 broker[:, col] = (m >= 0) & (pop.role[mz] >= UNIVERSITY) & (pop.role[mz] <= GATEKEEPER)
-        U = (model.p["beta_pop"] * np.log1p(kj)
-             + model.p["beta_tri"] * (kind[None, :] == 1)
-             + model.p["beta_broker"] * lv["broker_mult"][cs][:, None] * broker
-             + model.p["beta_cog"] * cognitive_fit(d, model.p["cog_optimum"])
+        U = (cp["beta_pop"][cs][:, None] * np.log1p(kj)
+             + cp["beta_tri"][cs][:, None] * (kind[None, :] == 1)
+             + cp["beta_broker"][cs][:, None] * lv["broker_mult"][cs][:, None] * broker
+             + cp["beta_cog"][cs][:, None] * cognitive_fit(d, model.p["cog_optimum"])
              + np.where(same, cp["beta_local"][cs][:, None], -ext_cost)
-             + model.p["beta_inst"] * is_inst
-             - model.p["beta_status"] * np.abs(np.log1p(ki) - np.log1p(kj))
+             + cp["beta_inst"][cs][:, None] * is_inst
+             - cp["beta_status"][cs][:, None] * np.abs(np.log1p(ki) - np.log1p(kj))
              + rng.gumbel(size=C.shape))
         U = np.where(valid, U, -np.inf)
         best = np.argmax(U, axis=1)
         u_best = U[np.arange(len(S)), best]
-        u0 = model.p["link_threshold"] + rng.gumbel(size=len(S))
+        u0 = cp["link_threshold"][cs] + rng.gumbel(size=len(S))
         ok = u_best > u0
         model.edges.add(S[ok], C[np.arange(len(S)), best][ok])
 

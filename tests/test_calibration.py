@@ -156,10 +156,14 @@ def test_base_table_sizes_and_nascent_clusters(data):
     assert (tab.loc[~tab["has_2010"], "firms0"] < tab.loc[~tab["has_2010"], "firms"] * 0.05 + 10 + 1e-9).all()
 
 
-def test_knobs_follow_what_the_model_honours():
-    assert ini.per_cluster_supported("init_home_share")
-    extra = all(ini.per_cluster_supported(k) for k in ini.KNOBS_EXTRA)
-    assert ini.knobs() == ini.KNOBS_BASE + (ini.KNOBS_EXTRA if extra else ())
+def test_knobs_are_parameters_the_model_honours_per_cluster():
+    from sim.params import PER_CLUSTER
+
+    assert ini.knobs() == ini.KNOBS
+    assert set(ini.KNOBS) <= PER_CLUSTER
+    assert set(ini.KNOB_BOUNDS) == set(ini.KNOBS)
+    for group in ini.DYNAMIC_KNOBS.values():
+        assert set(group) <= set(ini.KNOBS)
 
 
 def test_emulator_recovers_a_quadratic():
@@ -214,6 +218,8 @@ def test_config_settings_are_checked():
         E.QUICK.updated({"replicates": "two"})
     with pytest.raises(ParameterError, match="cannot estimate unknown parameter"):
         E.QUICK.updated({"estimate": ["decay_rate", "nope"]})
+    with pytest.raises(ParameterError, match="'beta_status' is set cluster by cluster"):
+        E.QUICK.updated({"estimate": ["decay_rate", "beta_status"]})
     with pytest.raises(ParameterError, match="out of range"):
         E.QUICK.updated({"fixed": {"decay_rate": 7.0}})
 

@@ -230,3 +230,30 @@ def test_run_resume_reuses_and_refuses_other_config(tmp_path):
         run(years=1.0, replicates=2, resume=True, **kw)
     with pytest.raises(FileExistsError):
         run(years=0.5, replicates=2, **kw)
+
+
+def _two_cluster_signature(name, value, steps=8):
+    """A run's fingerprint when cluster c0 has its own ``name`` = ``value`` (c1 keeps the default)."""
+    tab = pd.DataFrame([{"id": f"c{i}", "name_en": f"c{i}", "sector_family": "machinery", "firms": 80,
+                         "employees_per_firm": 5.0, "firms0": 80} for i in range(2)])
+    tab[name] = [value, np.nan]
+    m = ClusterModel(params={"scale": 1.0, "burn_in": 4, "anchor_share": 0.05, "institutions_per_1000": 20},
+                     cluster_table=tab, rng=3, handles=False)
+    for _ in range(steps):
+        m.step()
+    p = m.pop
+    return len(m.edges), p.n, round(float(p.x[:p.n].sum()), 9), round(float(p.perf[:p.n].sum()), 9)
+
+
+@pytest.mark.parametrize("name", sorted(P.PER_CLUSTER))
+def test_per_cluster_parameters_are_honoured(name):
+    """Every parameter declared per-cluster really acts per cluster (a column is never silently ignored)."""
+    p = P.SCHEMA[name]
+    assert _two_cluster_signature(name, p.low) != _two_cluster_signature(name, p.high)
+
+
+def test_system_wide_parameter_column_is_rejected():
+    tab = pd.DataFrame([{"id": "c0", "name_en": "c0", "sector_family": "machinery", "firms": 50,
+                         "employees_per_firm": 5.0, "firms0": 50, "decay_rate": 0.05}])
+    with pytest.raises(P.ParameterError, match="decay_rate.*system-wide.*--set"):
+        ClusterModel(params={"scale": 1.0}, cluster_table=tab, rng=1, handles=False)
