@@ -10,14 +10,15 @@ calibrate | predict | validate | recover``).
 
 ``calibration.load_calibrated()`` returns the shipped calibrated model
 (``calibration/calibrated.json``): global parameter values, the per-cluster 2010 set-up table
-and the measurement map.
+and the measurement map; ``calibration.scenario_base()`` the same as the base of the 2020
+scenarios of ``clustersim project`` (global values and each cluster's own set-up values).
 """
 
-__all__ = ["load_calibrated", "load_params"]
+__all__ = ["load_calibrated", "load_params", "scenario_base"]
 
 
 def __getattr__(name):  # lazy: importing calibration.observed stays light
-    if name in ("load_calibrated", "load_params"):
+    if name in __all__:
         from calibration import estimate
 
         return getattr(estimate, name)

@@ -51,7 +51,7 @@ from sim.params import SCHEMA, ParameterError, validate
 __all__ = [
     "Config", "QUICK", "FULL", "TARGETS_2010", "TARGETS_2020", "observed_targets", "resolve_fit_clusters",
     "build_initial_states", "loss_matrix", "estimate", "calibrate", "load_params", "load_calibrated",
-    "predict", "parameter_recovery",
+    "scenario_base", "predict", "parameter_recovery",
 ]
 
 FORMAT = "clustersim.calibration/1"
@@ -1011,6 +1011,40 @@ def load_calibrated(path: str | os.PathLike | None = None) -> dict:
             "cluster_table": states.model_table(), "measurement_map": MeasurementMap.from_dict(d["measurement_map"]),
             "spinup": float(d["setup"].get("spinup", 0.0)), "relax": dict(d["setup"].get("relax", {})),
             "estimates": d.get("estimates", {}), "file": d}
+
+
+def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataFrame]:
+    """The calibrated model as the starting point of 2020 scenarios (:func:`sim.projection.project`).
+
+    Returns
+    -------
+    params : dict
+        The fitted global parameter values, without ``scale`` (a scenario sets its own).
+    columns : pandas.DataFrame
+        One row per cluster: ``id`` and one column per knob of :mod:`calibration.initial`,
+        the cluster's own calibrated set-up value. Every group of relaxed knobs is moved
+        towards its cross-cluster median by its persistence estimate,
+        :math:`v_c \\leftarrow m + p\\,(v_c - m)`, as every calibration run does at 2010
+        (:func:`calibration.engine.relax_traits`), so a scenario starts with the character
+        each cluster carried through 2010-2020. ``init_home_share`` is the fitted 2010 value
+        (the best estimate of a cluster's sector mix the data allow; the 2020 composition
+        is not published).
+
+    The knobs were fitted at the calibration's ``scale`` (``config.scale``); at other scales
+    they carry over as utilities and rates, not as fitted index values.
+    """
+    d = load_params(path)
+    check_fingerprint(d, path)
+    states = ini.InitialStates.from_dict(d["setup"])
+    persist = {k: float(v[0]) for k, v in engine.RUN_PARAMS.items()}
+    persist.update({k: float(v) for k, v in d.get("run_params", {}).items()})
+    cols = states.table[["id", *states.knobs]].copy()
+    for group, names in dict(d["setup"].get("relax", {})).items():
+        for k in names:
+            med = float(np.median(cols[k].to_numpy(float)))
+            cols[k] = med + persist[group] * (cols[k].to_numpy(float) - med)
+    params = {k: v for k, v in d["params"].items() if k != "scale"}
+    return params, cols.reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- predict

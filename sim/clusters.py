@@ -28,7 +28,8 @@ def cluster_table(data_dir: str | None = None) -> pd.DataFrame:
     """Per-cluster set-up table: ``id, name_en, sector_family, firms, employees_per_firm``.
 
     Add a ``firms0`` column to set initial firm counts directly, or a column named
-    after any model parameter to give that cluster its own value.
+    after a per-cluster model parameter (:data:`sim.params.PER_CLUSTER`) to give that
+    cluster its own value.
     """
     return _table(data_dir).copy()
 
