@@ -13,7 +13,8 @@ Examples
     clustersim policies                                    # every policy, its parameters and meaning
     clustersim project baseline hub_institution startup_inflow --quick --out results/quick
     clustersim project scenarios/*.toml --replicates 20 --scale 0.1 --jobs 2 --out results/proj
-    clustersim project my.toml --params calibration/params.json --out results/cal --resume
+    clustersim project my.toml --params results/calibration/params.json --out results/cal --resume
+    clustersim project baseline --params defaults --quick --out results/uncalibrated
     clustersim report results/proj                         # -> results/proj/report.html
 """
 
@@ -59,7 +60,7 @@ def _command(a) -> str:
     parts = ["clustersim", "project", *a.scenario, "--out", a.out]
     for opt in ("replicates", "seed", "scale", "clusters", "params", "baseline", "jobs", "backend"):
         v = getattr(a, opt)
-        if v is not None and not (opt == "jobs" and v == 1) and not (opt == "backend" and v == "loky"):
+        if v is not None and (opt, v) not in (("jobs", 1), ("backend", "loky"), ("params", "calibrated")):
             parts += [f"--{opt}", str(v)]
     for flag in ("quick", "resume", "no_figures", "quiet"):
         if getattr(a, flag):
@@ -73,8 +74,6 @@ def cmd_project(a) -> int:
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out {out} exists and is not a folder")
-    if a.params is not None and not Path(a.params).is_file():
-        raise ScenarioError(f"--params {a.params}: no such file")
     t0 = time.time()
     proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=_clusters(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
@@ -141,6 +140,8 @@ def cmd_policies(a) -> int:
 
 def register(sub) -> None:
     """Add the sub-commands to ``clustersim``'s sub-parser collection."""
+    from sim.cli import add_base_option
+
     p = sub.add_parser("project", help="run scenarios as ensembles with common random numbers and write "
                                        "indicators, effect and transition tables and figures",
                        description="Project scenarios (TOML files or built-in names) from the 2020 state.")
@@ -153,8 +154,7 @@ def register(sub) -> None:
                                                 "[params] or 1)")
     p.add_argument("--clusters", help="comma-separated cluster ids to simulate (default: the files')")
     p.add_argument("--quick", action="store_true", help="small fast run: scale 0.02 and 3 replicates unless given")
-    p.add_argument("--params", metavar="FILE.json", help="JSON object of parameter values (e.g. calibrated) "
-                                                          "under every scenario's [params]")
+    add_base_option(p)
     p.add_argument("--baseline", help="name of the scenario the effects are measured against")
     p.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],

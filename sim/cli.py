@@ -80,15 +80,29 @@ def _add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def add_base_option(p: argparse.ArgumentParser) -> None:
+    """The ``--params`` option of ``run`` and ``project``: the base model (see :func:`sim.projection.resolve_base`)."""
+    p.add_argument("--params", metavar="calibrated|defaults|FILE.json", default="calibrated",
+                   help="base model: 'calibrated' (default: the shipped calibration, each cluster with its own "
+                        "calibrated values), 'defaults' (the parameter schema's defaults, the same in every "
+                        "cluster) or a JSON file (a calibration's params.json or an object of parameter values); "
+                        "values set explicitly (--set, a scenario's [params]) hold for every cluster")
+
+
 def cmd_run(a) -> int:
     from .plotting import plot_score_paths
     from .runner import run
 
+    from .projection import base_cluster_table, resolve_base
+
     out = Path(a.out)
     t0 = time.time()
+    over = _overrides(a.set)
+    base, columns, provenance = resolve_base(a.params)
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=_csv_list(a.clusters),
-             scale=a.scale, params=_overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
-             backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]))
+             scale=a.scale, params=over, out=out, resume=a.resume, n_jobs=a.jobs,
+             backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
+             base_params=base, cluster_table=base_cluster_table(columns, over), base_model=provenance)
     if not a.no_figure:
         fig = plot_score_paths(df)
         fig.savefig(out / "scores.png", dpi=120, bbox_inches="tight")
@@ -129,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-figure", action="store_true", help="do not draw scores.png")
+    add_base_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("params", help="list every model parameter with default, range and meaning")

@@ -50,7 +50,8 @@ from .params import ParameterError, validate
 from .typology import TYPOLOGIES
 
 __all__ = [
-    "EFFECT_INDICATORS", "Projection", "project", "load_params_file", "resolve_settings",
+    "EFFECT_INDICATORS", "Projection", "project", "load_params_file", "resolve_base", "base_cluster_table",
+    "resolve_settings",
     "effects_table", "transition_table", "cluster_outcomes", "plot_fan", "plot_planes",
     "plot_effects", "load_projection", "figure_clusters", "measure_effects",
 ]
@@ -138,6 +139,88 @@ def load_params_file(path: str | os.PathLike) -> dict:
         except OverflowError:
             raise ParameterError(f"{p}: parameter {k!r} is beyond the range of numbers") from None
     return out
+
+
+#: ``params_file`` values that name a base instead of a file.
+CALIBRATED, DEFAULTS = "calibrated", "defaults"
+
+
+def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> tuple[dict, "pd.DataFrame | None", dict | None]:
+    """The base model under every scenario: global values, per-cluster values, provenance.
+
+    Parameters
+    ----------
+    source : {"calibrated", "defaults"} or path
+        ``"calibrated"`` (the default): the shipped calibration
+        (``calibration/calibrated.json``, :func:`calibration.scenario_base`): the fitted
+        global values and each cluster's own calibrated set-up values.
+        ``"defaults"`` or ``None``: the parameter schema's defaults, the same for every
+        cluster. A path: a calibration's ``params.json`` (read as the shipped one) or a
+        JSON object of parameter values (:func:`load_params_file`).
+
+    Returns
+    -------
+    params : dict
+    columns : DataFrame or None
+        ``id`` and one column per per-cluster parameter (see :data:`sim.params.PER_CLUSTER`).
+    provenance : dict or None
+        For the manifest: the source, its sha256 and the values used.
+    """
+    import hashlib
+
+    if source is None or str(source) == DEFAULTS:
+        return {}, None, None
+    if str(source) == CALIBRATED:
+        from importlib import resources
+
+        from calibration.estimate import CALIBRATED_FILE, scenario_base
+
+        text = resources.files("calibration").joinpath(CALIBRATED_FILE).read_bytes()
+        params, cols = scenario_base()
+        where = f"calibration/{CALIBRATED_FILE} (shipped)"
+    else:
+        p = Path(source)
+        if not p.is_file():
+            raise ParameterError(f"--params {source}: no such file (use 'calibrated', 'defaults' or a JSON file)")
+        text = p.read_bytes()
+        try:
+            fmt = json.loads(text).get("format")
+        except (ValueError, AttributeError, RecursionError):
+            fmt = None
+        from calibration.estimate import FORMAT as CAL_FORMAT
+
+        if fmt == CAL_FORMAT:
+            from calibration.estimate import scenario_base
+
+            params, cols = scenario_base(p)
+        else:
+            params, cols = load_params_file(p), None
+        where = str(source)
+    prov = {"path": where, "sha256": hashlib.sha256(text).hexdigest(), "values": dict(params),
+            "per_cluster": None if cols is None else sorted(c for c in cols.columns if c != "id")}
+    return dict(params), cols, prov
+
+
+def base_cluster_table(columns: "pd.DataFrame | None", explicit=()) -> "pd.DataFrame | None":
+    """The default cluster table with the base model's per-cluster ``columns`` merged in.
+
+    Columns named in ``explicit`` (parameters the user set explicitly, which then hold for
+    every cluster) are left out; ``None`` if nothing is left.
+    """
+    if columns is None:
+        return None
+    keep = ["id"] + [c for c in columns.columns if c != "id" and c not in set(explicit)]
+    return _cluster_table(json.loads(columns[keep].to_json(orient="records", double_precision=15))
+                          if len(keep) > 1 else None)
+
+
+def _cluster_table(columns) -> "pd.DataFrame | None":
+    """The default cluster table with per-cluster parameter columns (records) merged in."""
+    if not columns:
+        return None
+    from .clusters import cluster_table
+
+    return cluster_table().merge(pd.DataFrame(columns), on="id", how="left")
 
 
 def _load_all(scenarios) -> list:
@@ -240,12 +323,12 @@ def _scenario_task(params: dict, seed: int) -> pd.DataFrame:
     spec = json.loads(params["spec"])
     return simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
                     policies=spec["policies"], start_year=spec["start_year"],
-                    record_every=spec["record_every"])
+                    record_every=spec["record_every"], cluster_table=_cluster_table(spec.get("cluster_columns")))
 
 
 def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int | None = None,
             seed: int | None = None, clusters: Sequence[str] | None = None, scale: float | None = None,
-            quick: bool = False, params: Mapping | None = None, params_file: str | os.PathLike | None = None,
+            quick: bool = False, params: Mapping | None = None, params_file: str | os.PathLike | None = CALIBRATED,
             baseline: str | None = None, n_jobs: int = 1, backend: str = "loky", resume: bool = False,
             progress: bool = True, figures: bool = True, command: str | None = None) -> Projection:
     """Project scenarios as ensembles with common random numbers.
@@ -266,10 +349,11 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     quick : bool
         Small fast run: scale 0.02 and 3 replicates unless given.
     params : mapping, optional
-        Base parameter values (e.g. calibrated) under every scenario's ``[params]``.
-    params_file : path, optional
-        JSON file of base parameter values (:func:`load_params_file`); applied
-        under ``params``.
+        Parameter values under every scenario's ``[params]`` and over ``params_file``.
+    params_file : {"calibrated", "defaults"} or path
+        The base model (:func:`resolve_base`): by default the shipped calibration,
+        with each cluster's own calibrated values; a scenario's ``[params]`` (or
+        ``params``) naming a per-cluster parameter sets it for every cluster.
     n_jobs, backend : int, str
         Parallel workers and joblib backend.
     resume : bool
@@ -287,14 +371,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     scen = _load_all(scenarios)
     scen, base_name, added = _with_baseline(scen, baseline)
     st = resolve_settings(scen, replicates=replicates, seed=seed, clusters=clusters, scale=scale, quick=quick)
-    base = {}
-    pfile = None
-    if params_file is not None:
-        base.update(load_params_file(params_file))
-        text = Path(params_file).read_bytes()
-        import hashlib
-
-        pfile = {"path": str(params_file), "sha256": hashlib.sha256(text).hexdigest(), "values": dict(base)}
+    base, columns, pfile = resolve_base(params_file)
     if params:
         validate(params, source="params")
         base.update(params)
@@ -309,6 +386,10 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
         _check_targets(s, st["clusters"])
         spec = {"params": full, "policies": s.policies, "clusters": st["clusters"], "years": st["years"],
                 "start_year": st["start_year"], "record_every": st["record_every"]}
+        if columns is not None:  # an explicit value of the scenario (or params=) holds for every cluster
+            keep = ["id"] + [c for c in columns.columns if c != "id" and c not in {**(params or {}), **s.params}]
+            if len(keep) > 1:
+                spec["cluster_columns"] = json.loads(columns[keep].to_json(orient="records", double_precision=15))
         s.policy_objects()  # validate before any work starts
         design_rows.append({"scenario": s.name, "spec": json.dumps(spec, sort_keys=True)})
     design = pd.DataFrame(design_rows)

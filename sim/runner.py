@@ -92,7 +92,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
         start_year: float = 2020.0, record_every: int = 1, cluster_table: pd.DataFrame | None = None,
         progress: bool = True, base_params: Mapping | None = None, scale_ref=None,
-        command: str | None = None) -> pd.DataFrame:
+        command: str | None = None, base_model: Mapping | None = None) -> pd.DataFrame:
     """Run an ensemble of replicates and return the tidy indicator table.
 
     Replicate seeds are ``numpy.random.SeedSequence(seed).spawn(replicates)``
@@ -117,6 +117,9 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         :class:`~sim.params.ParameterError`).
     base_params : mapping, optional
         Values overriding the defaults before ``params`` (e.g. calibrated values).
+    base_model : mapping, optional
+        Provenance of ``base_params`` and ``cluster_table`` for the manifest (e.g. the
+        calibration file and its sha256: :func:`sim.projection.resolve_base`).
     policies : sequence
         Policy plug-ins or specifications.
     out : path, optional
@@ -171,7 +174,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         write_outputs(df, out, manifest=manifest(seed=seed, replicates=replicates, params=full, years=years,
                                                  clusters=kw["clusters"], policies=policies,
                                                  start_year=start_year, wall_time=wall,
-                                                 seeds=res.seeds,
+                                                 seeds=res.seeds, base_model=base_model,
                                                  command=command))
     return df
 

@@ -464,3 +464,12 @@ def test_quick_parameter_recovery(tmp_path, data):
     res = E.parameter_recovery(E.QUICK, tmp_path / "rec", progress=False, data=data, n_jobs=2)
     print(res.to_string())
     assert res["abs_error_share_of_prior"].mean() < 0.35
+
+
+def test_code_signature_ignores_docstrings_and_comments_only():
+    a = 'def f(x):\n    """Doc."""\n    return x + 1  # one\n'
+    b = 'def f(x):\n    """Other doc,\n    longer."""\n\n    return x + 1\n'
+    c = 'def f(x):\n    """Doc."""\n    return x + 2\n'
+    d = 'def f(x):\n    return x + 1\n'
+    assert E.code_signature(a) == E.code_signature(b) == E.code_signature(d)
+    assert E.code_signature(a) != E.code_signature(c)

@@ -68,10 +68,47 @@ def test_replicate_seeds_are_shared_by_every_scenario(proj):
 
 
 def test_baseline_equals_sim_runner_run_with_the_same_seed(proj):
-    """The projection's baseline is exactly sim.runner.run with the same seed (same replicate streams)."""
-    ref = run(years=3, seed=11, replicates=3, clusters=CL, scale=0.05, record_every=2, progress=False)
+    """The projection's baseline is exactly sim.runner.run with the same seed (same replicate streams)
+    on the shipped calibrated model: its global values and each cluster's own values."""
+    from calibration import scenario_base
+    from sim.clusters import cluster_table
+
+    params, cols = scenario_base()
+    ref = run(years=3, seed=11, replicates=3, clusters=CL, scale=0.05, record_every=2, progress=False,
+              base_params=params, cluster_table=cluster_table().merge(cols, on="id", how="left"))
     got = proj.indicators[proj.indicators.scenario == "base"].drop(columns=["scenario", "seed"])
     assert_frame_equal(got.reset_index(drop=True), ref.reset_index(drop=True), check_dtype=False)
+    assert proj.manifest["params_file"]["path"].startswith("calibration/calibrated.json")
+    assert set(proj.manifest["params_file"]["per_cluster"]) >= {"beta_local", "external_cost", "beta_pop"}
+
+
+def test_defaults_base_is_the_uncalibrated_model(tmp_path):
+    s = _scenario(tmp_path, "base")
+    p = project([s], None, replicates=2, params_file="defaults", progress=False)
+    ref = run(years=3, seed=11, replicates=2, clusters=CL, scale=0.05, record_every=2, progress=False)
+    got = p.indicators.drop(columns=["scenario", "seed"])
+    assert_frame_equal(got.reset_index(drop=True), ref.reset_index(drop=True), check_dtype=False)
+    assert p.manifest["params_file"] is None
+
+
+def test_calibrated_base_differs_by_cluster_and_a_scenario_value_overrides_it(tmp_path):
+    from sim.projection import resolve_base
+
+    params, cols, prov = resolve_base("calibrated")
+    assert "scale" not in params and params
+    assert cols["beta_local"].nunique() > 10  # each cluster its own value
+    s = _scenario(tmp_path, "base")
+    s.write_text(s.read_text() + "beta_local = 0.7\n")  # under the template's [params]
+    p = project([s], None, replicates=1, progress=False)
+    from sim.clusters import cluster_table
+
+    tab = cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left")
+    ref = run(years=3, seed=11, replicates=1, clusters=CL, scale=0.05, record_every=2, progress=False,
+              params={**params, "beta_local": 0.7}, cluster_table=tab)
+    assert_frame_equal(p.indicators.drop(columns=["scenario", "seed"]).reset_index(drop=True),
+                       ref.reset_index(drop=True), check_dtype=False)
+    with pytest.raises(ParameterError, match="no such file"):
+        resolve_base(tmp_path / "missing.json")
 
 
 def test_scenarios_share_the_initial_state_and_diverge_after_policies_start(proj):
