@@ -23,7 +23,7 @@ from calibration import engine
 from calibration import estimate as E
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap, affine_loss, fit_affine, rmse, spearman
-from calibration.observed import INDEX_COLUMNS, DataError, load_all
+from calibration.observed import INDEX_COLUMNS, load_all
 from sim.params import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -149,6 +149,7 @@ def test_run_writes_identical_outputs(tmp_path):
     rb = pd.read_parquet(tmp_path / "B" / "indicators.parquet")
     pdt.assert_frame_equal(ra, rb)
     pdt.assert_frame_equal(da, ra)
+    pdt.assert_frame_equal(db, rb)
     assert list(ra.columns) == INDICATOR_COLUMNS
     assert sorted(ra.replicate.unique()) == [0, 1]
     import json
@@ -177,6 +178,7 @@ def test_each_development_type_is_reproduced(name):
     (["--scale", "-1"], "scale"),
     (["--clusters", "atlantis"], "unknown cluster id"),
     (["--set", "startup_rate=9"], "out of range"),
+    (["--params", "nowhere.json"], "no such file"),
 ])
 def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, args, needle):
     rc = main(["run", "--years", "1", "--out", str(tmp_path / "o"), "--quiet"] + args)
@@ -201,6 +203,33 @@ def test_cli_run_writes_table_and_figure(tmp_path):
     df = pd.read_parquet(tmp_path / "indicators.parquet")
     assert set(df.cluster) == set(SMALL)
     assert (tmp_path / "scores.png").stat().st_size > 10_000
+
+
+def test_cli_run_base_model_calibrated_by_default(tmp_path):
+    """``run`` uses the shipped calibration unless --params defaults; --set holds for every cluster."""
+    import json
+
+    from calibration import scenario_base
+    from sim.clusters import cluster_table
+
+    common = ["run", "--years", "0.5", "--seed", "3", "--scale", "0.02", "--clusters", ",".join(SMALL),
+              "--quiet", "--no-figure"]
+    assert main(common + ["--out", str(tmp_path / "cal")]) == 0
+    assert main(common + ["--out", str(tmp_path / "def"), "--params", "defaults"]) == 0
+    assert main(common + ["--out", str(tmp_path / "set"), "--set", "beta_local=0.9"]) == 0
+    man = json.loads((tmp_path / "cal" / "manifest.json").read_text())
+    assert man["base_model"]["path"].startswith("calibration/calibrated.json")
+    assert json.loads((tmp_path / "def" / "manifest.json").read_text())["base_model"] is None
+    params, cols = scenario_base()
+    ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base_params=params,
+              cluster_table=cluster_table().merge(cols, on="id", how="left"))
+    pdt.assert_frame_equal(pd.read_parquet(tmp_path / "cal" / "indicators.parquet"), ref)
+    ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False)
+    pdt.assert_frame_equal(pd.read_parquet(tmp_path / "def" / "indicators.parquet"), ref)
+    ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base_params=params,
+              params={"beta_local": 0.9},
+              cluster_table=cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left"))
+    pdt.assert_frame_equal(pd.read_parquet(tmp_path / "set" / "indicators.parquet"), ref)
 
 
 def test_compaction_changes_nothing_observable():
