@@ -144,6 +144,7 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
         means = {2010: fb.frame(0, 0), 2020: fb.frame(0, 1)}
         mm = MeasurementMap.fit(means, obs, train, E.TARGETS_2020)
         pub = mm.apply(means[2020], 2020)
+        pub10 = mm.apply(means[2010], 2010)
         for c in test:
             sim_firms[c] = (float(means[2010].loc[c, "firms"]), float(means[2020].loc[c, "firms"]))
         # typology: classifier refitted on the training clusters' published 2020 values
@@ -167,7 +168,8 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
                 vals = {"model": pub.loc[c, k], **{n: base[n].loc[c, k] for n in base}}
                 for fc, v in vals.items():
                     long_rows.append({"id": c, "fold": f, "index": k, "forecast": fc, "value": float(v),
-                                      "observed_2010": o10, "observed_2020": o20})
+                                      "observed_2010": o10, "observed_2020": o20,
+                                      "model_2010": float(pub10.loc[c, k])})
     pred = pd.DataFrame(long_rows)
     met = metrics_table(pred, obs[2020], common=True)
     met_all = metrics_table(pred[pred["forecast"] == "model"], obs[2020], common=False)
