@@ -93,16 +93,12 @@ def cmd_run(a) -> int:
     from .plotting import plot_score_paths
     from .runner import run
 
-    from .projection import base_cluster_table, resolve_base
-
     out = Path(a.out)
     t0 = time.time()
-    over = _overrides(a.set)
-    base, columns, provenance = resolve_base(a.params)
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=_csv_list(a.clusters),
-             scale=a.scale, params=over, out=out, resume=a.resume, n_jobs=a.jobs,
+             scale=a.scale, params=_overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
              backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
-             base_params=base, cluster_table=base_cluster_table(columns, over), base_model=provenance)
+             base=a.params)
     if not a.no_figure:
         fig = plot_score_paths(df)
         fig.savefig(out / "scores.png", dpi=120, bbox_inches="tight")

@@ -92,7 +92,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
         start_year: float = 2020.0, record_every: int = 1, cluster_table: pd.DataFrame | None = None,
         progress: bool = True, base_params: Mapping | None = None, scale_ref=None,
-        command: str | None = None, base_model: Mapping | None = None) -> pd.DataFrame:
+        command: str | None = None, base: str | os.PathLike | None = None) -> pd.DataFrame:
     """Run an ensemble of replicates and return the tidy indicator table.
 
     Replicate seeds are ``numpy.random.SeedSequence(seed).spawn(replicates)``
@@ -117,9 +117,13 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         :class:`~sim.params.ParameterError`).
     base_params : mapping, optional
         Values overriding the defaults before ``params`` (e.g. calibrated values).
-    base_model : mapping, optional
-        Provenance of ``base_params`` and ``cluster_table`` for the manifest (e.g. the
-        calibration file and its sha256: :func:`sim.projection.resolve_base`).
+    base : {"calibrated", "defaults"} or path, optional
+        A base model (:func:`sim.projection.resolve_base`): ``"calibrated"`` takes the
+        shipped calibration's global values and each cluster's own calibrated values
+        (``clustersim run`` does this by default); ``None`` or ``"defaults"``: the schema
+        defaults. Applied under ``base_params`` and ``params``; a per-cluster value is
+        dropped where ``params`` sets that parameter explicitly. Cannot be combined with
+        ``cluster_table``. Recorded in the manifest (``base_model``: file and sha256).
     policies : sequence
         Policy plug-ins or specifications.
     out : path, optional
@@ -143,6 +147,17 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     over = dict(params or {})
     if scale is not None:
         over["scale"] = scale
+    base_model = None
+    if base is not None:
+        from .projection import base_cluster_table, resolve_base
+
+        if cluster_table is not None:
+            raise ParameterError("give either base= or cluster_table=, not both (a base model brings its own "
+                                 "per-cluster values)")
+        explicit = set(base_params or {}) | set(over)
+        b_params, b_columns, base_model = resolve_base(base)
+        base_params = {**b_params, **dict(base_params or {})}
+        cluster_table = base_cluster_table(b_columns, explicit)
     base = validate(base_params or {}, source="base parameters") if base_params else None
     full = validate(over, source="parameters", base=base)
     kw = dict(years=years, clusters=list(clusters) if clusters else None, policies=list(policies),

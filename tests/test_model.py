@@ -230,6 +230,12 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
               params={"beta_local": 0.9},
               cluster_table=cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left"))
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "set" / "indicators.parquet"), ref)
+    # the Python API: base="calibrated" is the same model
+    api = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base="calibrated",
+              params={"beta_local": 0.9})
+    pdt.assert_frame_equal(api, ref)
+    with pytest.raises(P.ParameterError, match="either base= or cluster_table="):
+        run(years=0.5, seed=3, clusters=SMALL, progress=False, base="calibrated", cluster_table=cluster_table())
 
 
 def test_compaction_changes_nothing_observable():
