@@ -12,31 +12,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from sim.cli import _seed  # the one seed converter of the command line
+from sim.cli import _seed, csv_list, positive  # the command line's converters
 
 __all__ = ["register"]
-
-
-def _ids(text: str | None, what: str) -> list[str] | None:
-    from sim.cli import UserError
-
-    if text is None:
-        return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise UserError(f"{what}: an empty cluster list was given; pass comma-separated ids, "
-                        f"e.g. {what} wonju_medical_devices,jeonju_machinery")
-    return items
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return v
 
 
 def _year(text: str) -> int:
@@ -84,7 +62,7 @@ def _command() -> str:
 def cmd_calibrate(a) -> int:
     from calibration.estimate import calibrate
 
-    p = calibrate(_config(a), a.out, clusters=_ids(a.clusters, "--clusters"), exclude=_ids(a.exclude, "--exclude"),
+    p = calibrate(_config(a), a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
     if not a.quiet:
@@ -97,7 +75,7 @@ def cmd_calibrate(a) -> int:
 def cmd_predict(a) -> int:
     from calibration.estimate import predict
 
-    pred, _ = predict(a.params, _ids(a.clusters, "--clusters"), year_from=a.year_from, year_to=a.year_to,
+    pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
                       replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
                       resume=a.resume, progress=not a.quiet, data=_data(a))
     if not a.quiet:
@@ -110,8 +88,8 @@ def cmd_validate(a) -> int:
     from calibration.validate import cross_validate
 
     s = cross_validate(_config(a), a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
-                       progress=not a.quiet, data=_data(a), clusters=_ids(a.clusters, "--clusters"),
-                       exclude=_ids(a.exclude, "--exclude"))
+                       progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
+                       exclude=csv_list(a.exclude, "--exclude"))
     if not a.quiet:
         print(s["metrics"].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print(f"typology hits: {s['typology_hits']}")
@@ -143,7 +121,7 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
         p.add_argument("--clusters", help="comma-separated ids of the clusters to fit (default: every cluster "
                                           "with published 2020 values)")
         p.add_argument("--exclude", help="comma-separated ids to leave out of the fit (still simulated)")
-    p.add_argument("--jobs", type=_pos_int, default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--jobs", type=positive(int), default=1, help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
                    help="joblib backend (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse the finished runs in OUT/store")
@@ -170,7 +148,7 @@ def register(sub) -> None:
     p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38)")
     p.add_argument("--from", dest="year_from", type=_year, default=2010, help="start year (only 2010)")
     p.add_argument("--to", dest="year_to", type=_year, default=2020, help="target year (default %(default)s)")
-    p.add_argument("--replicates", type=_pos_int, default=8, help="replicates (default %(default)s)")
+    p.add_argument("--replicates", type=positive(int), default=8, help="replicates (default %(default)s)")
     p.add_argument("--seed", type=_seed, default=1, help="root seed (default %(default)s)")
     _common(p, quick=False, clusters=False)
     p.set_defaults(func=cmd_predict)
@@ -179,7 +157,7 @@ def register(sub) -> None:
                                         "sector-family forecasts",
                        description="Refit on k-1 folds, predict the held-out clusters' 2020 indices and typology.")
     _common(p)
-    p.add_argument("--folds", type=_pos_int, default=5, help="number of folds (default %(default)s)")
+    p.add_argument("--folds", type=positive(int), default=5, help="number of folds (default %(default)s)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("recover", help="parameter-recovery check: simulate from known parameters, re-estimate")

@@ -80,6 +80,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.technology import SECTOR_FAMILIES as _SECTOR_FAMILIES
+
 __all__ = [
     "INDEX_COLUMNS",
     "CENTRIPETAL",
@@ -124,19 +126,8 @@ CENTRIPETAL: tuple[str, ...] = ("specialization", "hierarchy", "internal_cohesio
 CENTRIFUGAL: tuple[str, ...] = ("related_variety", "heterophily", "external_linkage")
 #: The 2020 typology of table 3-11.
 TYPOLOGIES: tuple[str, ...] = ("path_locked", "resilient", "centrifugal_dominant", "other")
-#: Allowed values of ``clusters.csv:sector_family``.
-SECTOR_FAMILIES: tuple[str, ...] = (
-    "machinery",
-    "shipbuilding_auto",
-    "electronics",
-    "chemicals",
-    "textiles",
-    "medical_devices",
-    "services_it",
-    "culture",
-    "food",
-    "urban_manufacturing",
-)
+#: Allowed values of ``clusters.csv:sector_family``: the model's home sectors.
+SECTOR_FAMILIES = _SECTOR_FAMILIES
 #: Observation years.
 YEARS: tuple[int, ...] = (2010, 2020)
 

@@ -20,37 +20,10 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 from . import ScenarioError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return v
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _clusters(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise ScenarioError("--clusters is empty; pass comma-separated ids, e.g. --clusters wonju_medical_devices")
-    return items
 
 
 def _command(a) -> str:
@@ -69,13 +42,14 @@ def _command(a) -> str:
 
 
 def cmd_project(a) -> int:
+    from sim.cli import csv_list
     from sim.projection import project
 
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out {out} exists and is not a folder")
     t0 = time.time()
-    proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=_clusters(a.clusters),
+    proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
                    n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
                    figures=not a.no_figures, command=_command(a))
@@ -140,7 +114,7 @@ def cmd_policies(a) -> int:
 
 def register(sub) -> None:
     """Add the sub-commands to ``clustersim``'s sub-parser collection."""
-    from sim.cli import add_base_option
+    from sim.cli import add_base_option, positive
 
     p = sub.add_parser("project", help="run scenarios as ensembles with common random numbers and write "
                                        "indicators, effect and transition tables and figures",
@@ -148,15 +122,15 @@ def register(sub) -> None:
     p.add_argument("scenario", nargs="+", help="scenario files or built-in names (see 'clustersim scenarios'); "
                                                "a baseline is added if none is given")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--replicates", type=_positive_int, help="replicates per scenario (default: the files')")
+    p.add_argument("--replicates", type=positive(int), help="replicates per scenario (default: the files')")
     p.add_argument("--seed", type=int, help="root seed (default: the files')")
-    p.add_argument("--scale", type=_float, help="fraction of real firm counts simulated (default: the files' "
+    p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (default: the files' "
                                                 "[params] or 1)")
     p.add_argument("--clusters", help="comma-separated cluster ids to simulate (default: the files')")
     p.add_argument("--quick", action="store_true", help="small fast run: scale 0.02 and 3 replicates unless given")
     add_base_option(p)
     p.add_argument("--baseline", help="name of the scenario the effects are measured against")
-    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--jobs", type=positive(int), default=1, help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
                    help="joblib backend for parallel runs (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT/store")

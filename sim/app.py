@@ -172,13 +172,11 @@ def slider_specs(values: dict | None = None, exclude=NO_SLIDER) -> list[SliderSp
 # ----------------------------------------------------------------------------- model set-up
 def scale_for(cluster: str, firms: int) -> float:
     """The ``scale`` at which ``cluster`` starts with about ``firms`` firms (within the schema's bounds)."""
-    from .clusters import cluster_table
+    from .clusters import check_ids, cluster_table
 
-    tab = cluster_table().set_index("id")
-    if cluster not in tab.index:
-        raise ParameterError(f"unknown cluster id {cluster!r} (run 'clustersim clusters' to list the "
-                             f"{len(tab)} known ids)")
-    observed = float(tab.loc[cluster, "firms"])
+    tab = cluster_table()
+    check_ids(cluster, tab)
+    observed = float(tab.set_index("id").loc[cluster, "firms"])
     p = SCHEMA["scale"]
     return float(min(p.high, max(p.low, round(firms / observed, 4))))
 

@@ -22,12 +22,15 @@ class UserError(Exception):
     """Bad input from the user: reported in one line, exit code 2."""
 
 
-def _csv_list(text: str | None) -> list[str] | None:
+def csv_list(text: str | None, option: str = "--clusters", what: str = "cluster",
+             example: str = "wonju_medical_devices,jeonju_machinery") -> list[str] | None:
+    """A comma-separated option value as a list (``None`` if not given); an empty list is a :class:`UserError`."""
     if text is None:
         return None
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
-        raise UserError("an empty cluster list was given; pass comma-separated ids, e.g. --clusters wonju_medical_devices")
+        raise UserError(f"{option}: an empty {what} list was given; pass comma-separated values, "
+                        f"e.g. {option} {example}")
     return items
 
 
@@ -41,7 +44,8 @@ def _overrides(sets: list[str] | None) -> dict:
     return out
 
 
-def _positive(kind, maximum=None):
+def positive(kind, maximum=None):
+    """An argparse converter to a positive ``kind`` (int or float), at most ``maximum``."""
     def conv(text):
         try:
             v = kind(text)
@@ -66,14 +70,14 @@ def _seed(text):
 
 
 def _add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
-    p.add_argument("--years", type=_positive(float, maximum=1000), default=years_default,
+    p.add_argument("--years", type=positive(float, maximum=1000), default=years_default,
                    help="simulated years (default %(default)s, at most 1000)")
     p.add_argument("--seed", type=_seed, default=1, help="root random seed, a non-negative integer (default %(default)s)")
-    p.add_argument("--replicates", type=_positive(int), default=1, help="replicates (default %(default)s)")
+    p.add_argument("--replicates", type=positive(int), default=1, help="replicates (default %(default)s)")
     p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38; see 'clustersim clusters')")
     p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (0.001-1; default 1)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable; see 'clustersim params')")
-    p.add_argument("--jobs", type=_positive(int, maximum=1_000_000), default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--jobs", type=positive(int, maximum=1_000_000), default=1, help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
                    help="joblib backend for parallel replicates (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT and compute only the missing ones")
@@ -95,7 +99,7 @@ def cmd_run(a) -> int:
 
     out = Path(a.out)
     t0 = time.time()
-    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=_csv_list(a.clusters),
+    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=csv_list(a.clusters),
              scale=a.scale, params=_overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
              backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
              base=a.params)

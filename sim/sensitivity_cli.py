@@ -46,20 +46,20 @@ class FinalOutcomes:
 
 
 def cmd_sensitivity(a) -> int:
-    from .cli import UserError, _csv_list, _overrides
+    from .cli import UserError, _overrides, csv_list
     from .params import problem, validate
     from .runner import _simulate_task
     from .sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 
-    names = _csv_list(a.factors) if a.factors else None
+    names = csv_list(a.factors, "--factors", "factor", "startup_rate,exit_rate") if a.factors else None
     prob = problem(names)
     bounds = {n: tuple(b) for n, b in zip(prob["names"], prob["bounds"])}
-    outcomes = _csv_list(a.outcomes)
+    outcomes = csv_list(a.outcomes, "--outcomes", "outcome", "centripetal,centrifugal")
     known = set(_indicator_names()) | {f"p_{t}" for t in TYPOLOGIES}
     bad = [o for o in outcomes if o not in known]
     if bad:
         raise UserError(f"unknown outcome(s) {', '.join(bad)}; choose from: {', '.join(sorted(known))}")
-    clusters = _csv_list(a.clusters)
+    clusters = csv_list(a.clusters)
     if a.cluster and clusters and a.cluster not in clusters:
         raise UserError(f"--cluster {a.cluster} is not among --clusters")
     over = _overrides(a.set)
@@ -113,25 +113,25 @@ def _indicator_names() -> list[str]:
 
 
 def register(sub) -> None:
-    from .cli import _positive, _seed
+    from .cli import _seed, positive
 
     p = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the parameter schema (SALib)")
     p.add_argument("--method", choices=["morris", "sobol"], required=True)
     p.add_argument("--outcomes", required=True,
                    help="comma-separated final-step outcomes, e.g. centripetal,centrifugal,p_path_locked")
-    p.add_argument("--n", type=_positive(int), required=True,
+    p.add_argument("--n", type=positive(int), required=True,
                    help="Morris: trajectories (runs = n(D+1)); Sobol: base sample, a power of 2 (runs = n(D+2))")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--factors", help="comma-separated parameters to vary (default: every non-set-up parameter)")
     p.add_argument("--cluster", help="outcomes of this cluster (default: mean over the simulated clusters)")
     p.add_argument("--clusters", help="clusters to simulate (default: all 38)")
-    p.add_argument("--years", type=_positive(float, maximum=1000), default=10, help="simulated years (default %(default)s)")
+    p.add_argument("--years", type=positive(float, maximum=1000), default=10, help="simulated years (default %(default)s)")
     p.add_argument("--scale", type=float, default=0.05, help="model scale (default %(default)s)")
-    p.add_argument("--replicates", type=_positive(int), default=2, help="replicates per sample, averaged (default %(default)s)")
+    p.add_argument("--replicates", type=positive(int), default=2, help="replicates per sample, averaged (default %(default)s)")
     p.add_argument("--seed", type=_seed, default=1)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
-    p.add_argument("--workers", type=_positive(int), default=None, help="parallel workers (default: all cores)")
+    p.add_argument("--workers", type=positive(int), default=None, help="parallel workers (default: all cores)")
     p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")
