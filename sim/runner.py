@@ -228,18 +228,26 @@ def package_versions() -> dict[str, str | None]:
 
 
 def git_commit() -> str | None:
-    """Commit of the source tree the package runs from (None outside a git checkout)."""
+    """Commit of the source tree the package runs from.
+
+    From git when the package runs from a checkout (``-dirty`` if tracked files are modified);
+    otherwise the commit stamped into the package when it was built (``sim/_build.json``,
+    written by ``setup.py``); None if neither is known.
+    """
     import subprocess
 
     here = Path(__file__).resolve().parent
     try:
         r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        if r.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return r.stdout.strip() + ("-dirty" if dirty else "")
+        if r.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return r.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return json.loads((here / "_build.json").read_text(encoding="utf-8")).get("git_commit")
+    except (OSError, ValueError, AttributeError):
         return None
 
 
