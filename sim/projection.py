@@ -201,17 +201,22 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> tuple[dict, "
     return dict(params), cols, prov
 
 
+def _column_records(columns: "pd.DataFrame | None", explicit=()) -> list[dict] | None:
+    """The base model's per-cluster ``columns`` as JSON records, without the parameters named in
+    ``explicit`` (set explicitly, they hold for every cluster); ``None`` if nothing is left."""
+    if columns is None:
+        return None
+    keep = ["id"] + [c for c in columns.columns if c != "id" and c not in set(explicit)]
+    return json.loads(columns[keep].to_json(orient="records", double_precision=15)) if len(keep) > 1 else None
+
+
 def base_cluster_table(columns: "pd.DataFrame | None", explicit=()) -> "pd.DataFrame | None":
     """The default cluster table with the base model's per-cluster ``columns`` merged in.
 
     Columns named in ``explicit`` (parameters the user set explicitly, which then hold for
     every cluster) are left out; ``None`` if nothing is left.
     """
-    if columns is None:
-        return None
-    keep = ["id"] + [c for c in columns.columns if c != "id" and c not in set(explicit)]
-    return _cluster_table(json.loads(columns[keep].to_json(orient="records", double_precision=15))
-                          if len(keep) > 1 else None)
+    return _cluster_table(_column_records(columns, explicit))
 
 
 def _cluster_table(columns) -> "pd.DataFrame | None":
@@ -386,10 +391,9 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
         _check_targets(s, st["clusters"])
         spec = {"params": full, "policies": s.policies, "clusters": st["clusters"], "years": st["years"],
                 "start_year": st["start_year"], "record_every": st["record_every"]}
-        if columns is not None:  # an explicit value of the scenario (or params=) holds for every cluster
-            keep = ["id"] + [c for c in columns.columns if c != "id" and c not in {**(params or {}), **s.params}]
-            if len(keep) > 1:
-                spec["cluster_columns"] = json.loads(columns[keep].to_json(orient="records", double_precision=15))
+        records = _column_records(columns, {**(params or {}), **s.params})  # explicit values hold everywhere
+        if records is not None:
+            spec["cluster_columns"] = records
         s.policy_objects()  # validate before any work starts
         design_rows.append({"scenario": s.name, "spec": json.dumps(spec, sort_keys=True)})
     design = pd.DataFrame(design_rows)
@@ -975,7 +979,7 @@ def measure_effects(replicates: int = 20, scale: float = 0.1, years: float = 10.
                ("wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices")]
     bparams, columns, _ = resolve_base(base)
     full = validate({**bparams, "scale": scale})
-    cols = None if columns is None else json.loads(columns.to_json(orient="records", double_precision=15))
+    cols = _column_records(columns)
     rows = [{"scenario": "baseline", "spec": json.dumps({"params": full, "cluster_columns": cols,
                                                           "policies": [], "clusters": clusters, "years": years})}]
     for label, pols, _ in MEASURE_SPECS:
