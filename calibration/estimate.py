@@ -943,8 +943,9 @@ def plot_arrows(fit: pd.DataFrame, path: Path) -> None:
                 x0, y0 = s10.loc[c].to_numpy()
                 ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                             arrowprops=dict(arrowstyle="->", color="C0", lw=0.8, alpha=0.8))
+                ax.plot(x0, y0, ".", ms=3, color="C0", alpha=0.6)  # the tail (annotate sets no axis limits)
             ax.plot(x1, y1, "o", ms=3, color="C1")
-            ax.text(x1, y1, c.split("_")[0], fontsize=6, alpha=0.7)
+            ax.text(x1, y1, "_".join(c.split("_")[:2]), fontsize=6, alpha=0.7)
         tc, tf = clf.thresholds_
         ax.axvline(tc, color="0.5", lw=0.6, ls=":")
         ax.axhline(tf, color="0.5", lw=0.6, ls=":")
