@@ -255,7 +255,7 @@ SCHEMA: dict[str, Param] = {p.name: p for p in _DECLARED}
 #: Parameters that may take a different value in each cluster: a ``cluster_table`` column of
 #: that name (used by calibration and the development-type archetypes) overrides the global
 #: value for that cluster. :class:`sim.model.ClusterModel` rejects a column named after any
-#: other parameter, which acts on the whole system; ``tests/test_params.py`` checks that each
+#: other parameter, which acts on the whole system; ``tests/test_model.py`` checks that each
 #: name here really changes the run.
 PER_CLUSTER: frozenset[str] = frozenset({
     "init_home_share",
