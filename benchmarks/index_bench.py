@@ -1,4 +1,4 @@
-"""Index computation benchmark: :func:`sim.indices.cluster_indices` against networkx.
+"""Index computation benchmark: :func:`sim.indices.structure.cluster_indices` against networkx.
 
 :func:`index_instance` builds a reproducible test network of a given number of
 nodes, shaped like the model's: 38 clusters sized in proportion to the observed
@@ -17,16 +17,16 @@ import time
 import networkx as nx
 import numpy as np
 
-from sim.indices import INDEX_NAMES, cluster_indices
+from sim.indices.structure import INDEX_NAMES, cluster_indices
 
-from .nx_indices import graph_from_arrays, nx_cluster_indices
+from benchmarks.nx_indices import graph_from_arrays, nx_cluster_indices
 
 N_COARSE, FINE_PER_COARSE = 10, 5
 
 
 def index_instance(n_nodes: int, seed: int = 0) -> dict:
-    """Keyword arguments of :func:`sim.indices.cluster_indices` for a test network of ``n_nodes`` nodes."""
-    from sim.clusters import cluster_table
+    """Keyword arguments of :func:`sim.indices.structure.cluster_indices` for a test network of ``n_nodes`` nodes."""
+    from sim.data.clusters import cluster_table
 
     rng = np.random.default_rng(seed)
     tab = cluster_table()

@@ -2,13 +2,13 @@
 
 This is the graph-native counterpart of ``networkx_reference`` in
 ``tests/test_indices.py``: the same definitions (see the docstring of
-:func:`sim.indices.cluster_indices`), computed cluster by cluster with
+:func:`sim.indices.structure.cluster_indices`), computed cluster by cluster with
 networkx (``density``, ``average_clustering``, ``average_neighbor_degree``) and
 pure Python, but taking a networkx graph instead of node arrays, with the
 cluster members grouped once (the test version scans all nodes once per
 cluster, which is fine for its small instances).  The reference model
 (:mod:`benchmarks.reference_model`) computes its indicators with it, and the
-index benchmark times it against :func:`sim.indices.cluster_indices` on the
+index benchmark times it against :func:`sim.indices.structure.cluster_indices` on the
 same graphs.
 """
 
@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 import networkx as nx
 import numpy as np
 
-from sim.indices import INDEX_NAMES
+from sim.indices.structure import INDEX_NAMES
 
 __all__ = ["nx_cluster_indices", "graph_from_arrays"]
 
@@ -47,7 +47,7 @@ def graph_from_arrays(cluster, coarse, fine, is_firm, alive, size, eu, ev):
 
 
 def nx_cluster_indices(G, firms, n_clusters: int, home, log_base: float = 2.0) -> dict[str, np.ndarray]:
-    """Indices of every cluster (same keys and conventions as :func:`sim.indices.cluster_indices`).
+    """Indices of every cluster (same keys and conventions as :func:`sim.indices.structure.cluster_indices`).
 
     Parameters
     ----------

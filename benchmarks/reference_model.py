@@ -8,9 +8,9 @@ the model's ``random`` (the standard library generator) or ``rng`` (numpy, for
 Poisson counts and Dirichlet weights); the indicators are computed with
 networkx (:mod:`benchmarks.nx_indices`) at every step.
 
-It implements the same rules as the fast engine (:mod:`sim.processes`,
-:meth:`sim.model.ClusterModel._populate`), with the same parameters
-(:mod:`sim.params`) and in the same order: set-up and burn-in, then per quarter
+It implements the same rules as the fast engine (:mod:`sim.model.processes`,
+:meth:`sim.model.model.ClusterModel._populate`), with the same parameters
+(:mod:`sim.model.params`) and in the same order: set-up and burn-in, then per quarter
 entry, link formation, link decay, learning, performance, exit and indicators.
 Where the fast engine updates synchronously (everyone decides on the state at
 the start of a phase), the reference does what Mesa's staged activation does:
@@ -45,13 +45,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import technology as tech
-from sim.clusters import cluster_table as default_cluster_table
-from sim.params import validate
-from sim.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, SPINOFF,
+from sim.model import technology as tech
+from sim.data.clusters import cluster_table as default_cluster_table
+from sim.model.params import validate
+from sim.model.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, SPINOFF,
                             STARTUP, UNIVERSITY)
 
-from .nx_indices import nx_cluster_indices
+from benchmarks.nx_indices import nx_cluster_indices
 
 Q = 4.0  # steps per year
 _FX = tech.FINE_CENTRES[:, 0].copy()
@@ -240,12 +240,12 @@ class Node(mesa.Agent):
 
 
 class ReferenceModel(mesa.Model):
-    """Per-agent reference implementation of :class:`sim.model.ClusterModel` (no policies).
+    """Per-agent reference implementation of :class:`sim.model.model.ClusterModel` (no policies).
 
     Parameters
     ----------
     params : mapping, optional
-        Parameter overrides (:mod:`sim.params`; scalar values only).
+        Parameter overrides (:mod:`sim.model.params`; scalar values only).
     clusters : sequence of str, optional
         Cluster ids (default: all 38).
     cluster_table : pandas.DataFrame, optional

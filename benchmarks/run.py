@@ -14,7 +14,7 @@ Sections
    without: set-up and step times, time per phase, peak RSS;
 2. scaling: steps per second and time per firm-step of the fast engine at
    1,000 / 10,000 / 100,000 cluster firms;
-3. indices: :func:`sim.indices.cluster_indices` against networkx on test
+3. indices: :func:`sim.indices.structure.cluster_indices` against networkx on test
    networks of 1,000 / 10,000 / 100,000 nodes (:mod:`benchmarks.index_bench`);
 4. reference: the fast engine against the per-agent Mesa reference
    (:mod:`benchmarks.reference_model`) at 1,000 and 10,000 firms.
@@ -195,7 +195,7 @@ def report(res: dict) -> str:
         L.append("**Quick mode: reduced sizes, not the reference measurement.**")
     if res.get("proposed"):
         L.append("**With the proposed patches of `benchmarks/proposed/` applied in memory "
-                 "(sim/model.py, sim/processes.py, sim/technology.py).**")
+                 "(sim/model/model.py, sim/model/processes.py, sim/model/technology.py).**")
     L.append("")
     if "full" in res:
         f0 = res["full"][0]

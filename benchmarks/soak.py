@@ -98,8 +98,8 @@ def soak_run(*, scale: float = 1.0, years: float = 50, every: float = 5, seed: i
     """Run the model once and return the samples and per-run facts (see the module docstring)."""
     import numpy as np
 
-    from sim.model import ClusterModel
-    from sim.population import SPINOFF
+    from sim.model.model import ClusterModel
+    from sim.model.population import SPINOFF
 
     gc.collect()
     if trace:
@@ -283,7 +283,7 @@ def _parse(argv):
 
 
 def _config(a) -> dict:
-    from sim.params import parse_override
+    from sim.model.params import parse_override
 
     params = dict(parse_override(s) for s in a.set)
     return dict(scale=a.scale, years=a.years, every=a.every, seed=a.seed,

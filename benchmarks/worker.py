@@ -13,7 +13,7 @@ full       the default system (all 38 clusters, ``scale``) for ``years`` years,
 engine     the fast engine at a given number of cluster firms: steps per second
 reference  the Mesa-tutorial reference (:mod:`benchmarks.reference_model`) at a
            given number of cluster firms
-indices    :func:`sim.indices.cluster_indices` against networkx on test networks
+indices    :func:`sim.indices.structure.cluster_indices` against networkx on test networks
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def scale_for(firms: int) -> float:
     """Smallest ``scale`` at which the 38 clusters start with at least ``firms`` firms in total."""
     import numpy as np
 
-    from sim.clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     f = cluster_table()["firms"].to_numpy(float)
     count = lambda s: int(np.maximum(np.round(f * s), 5).sum())  # noqa: E731  (as ClusterModel._populate)
@@ -69,7 +69,7 @@ def scale_for(firms: int) -> float:
 
 
 def _cluster_firms(model) -> int:
-    from sim.population import SPINOFF
+    from sim.model.population import SPINOFF
 
     pop = model.pop
     return int((pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)).sum())
@@ -105,7 +105,7 @@ def _time_methods(obj, names) -> dict[str, float]:
 def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed: int = 1,
               record_every: int = 1) -> dict:
     rss0 = _current_rss_mb()
-    from sim.model import ClusterModel
+    from sim.model.model import ClusterModel
 
     rss_import = _current_rss_mb()
     clock = _Clock()
@@ -134,7 +134,7 @@ def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed:
 
 
 def task_engine(firms: int, steps: int = 40, handles: bool = True, seeds=(1,)) -> dict:
-    from sim.model import ClusterModel
+    from sim.model.model import ClusterModel
 
     scale = scale_for(firms)
     runs = []

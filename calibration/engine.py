@@ -2,7 +2,7 @@
 
 Every simulation of the calibration is one *national system* (all 38 clusters and the outside
 world) started from the 2010 initial states of :mod:`calibration.initial` and run for
-``years`` (default 10: 2010 -> 2020). Runs go through :func:`sim.experiments.run_experiments`,
+``years`` (default 10: 2010 -> 2020). Runs go through :func:`sim.engine.experiments.run_experiments`,
 so each finished run is on disk at once (``<store>/runs/*.parquet``) and an interrupted
 calibration resumes without redoing it; parallel evaluation uses joblib (``n_jobs``,
 ``backend``).
@@ -41,7 +41,7 @@ def encode_run(table: pd.DataFrame, years: float, *, spinup: float = 0.0, start_
     ----------
     table : DataFrame
         Per-cluster set-up table: ``id, name_en, sector_family, firms, employees_per_firm,
-        firms0`` and per-cluster parameter columns (:class:`sim.model.ClusterModel`
+        firms0`` and per-cluster parameter columns (:class:`sim.model.model.ClusterModel`
         ``cluster_table``).
     years : float
         Years simulated after the observation start (2010 -> 2020: 10).
@@ -95,7 +95,7 @@ def relax_traits(model, names: Sequence[str], persistence: float) -> None:
 
 
 def run_task(params: dict, seed: int) -> pd.DataFrame:
-    """One national-system run (the model function of :func:`sim.experiments.run_experiments`).
+    """One national-system run (the model function of :func:`sim.engine.experiments.run_experiments`).
 
     ``params`` holds model parameter values, the run configuration under ``"_run"``
     (:func:`encode_run`) and optionally the run parameters of :data:`RUN_PARAMS`. The model
@@ -105,7 +105,7 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     years to the second snapshot. Returns ``cluster, step, indicator, value`` for
     :data:`OUTPUTS` at both snapshots.
     """
-    from sim.model import ClusterModel
+    from sim.model.model import ClusterModel
 
     params = dict(params)
     run = json.loads(params.pop(RUN_KEY))
@@ -206,7 +206,7 @@ def run_batch(design: pd.DataFrame, *, replicates: int, seed: int, store: str | 
     ``store/runs`` and reused on ``resume``; a store that already holds a *complete* batch is
     reused whether or not ``resume`` is set only when ``resume`` is True.
     """
-    from sim.experiments import run_experiments
+    from sim.engine.experiments import run_experiments
 
     design = design.reset_index(drop=True)
     if "experiment" not in design.columns:

@@ -45,8 +45,8 @@ import pandas as pd
 from calibration import engine
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap, rmse, spearman
-from calibration.observed import INDEX_COLUMNS, load_all
-from sim.params import SCHEMA, ParameterError, validate
+from sim.data.observed import INDEX_COLUMNS, load_all
+from sim.model.params import SCHEMA, ParameterError, validate
 
 __all__ = [
     "Config", "QUICK", "FULL", "TARGETS_2010", "TARGETS_2020", "observed_targets", "resolve_fit_clusters",
@@ -255,7 +255,7 @@ def resolve_fit_clusters(data, clusters: Sequence[str] | None = None,
                          exclude: Sequence[str] | None = None) -> list[str]:
     """The clusters the fit uses: ``clusters`` (default every cluster with published 2020 values) minus ``exclude``.
 
-    Raises :class:`~sim.params.ParameterError` for an unknown id, for a withheld cluster
+    Raises :class:`~sim.model.params.ParameterError` for an unknown id, for a withheld cluster
     named in ``clusters`` (its 2020 values are not published), and for fewer than 5 clusters.
     """
     known = data.cluster_ids()
@@ -962,7 +962,7 @@ def plot_arrows(fit: pd.DataFrame, path: Path) -> None:
 def load_params(path: str | os.PathLike | None = None) -> dict:
     """A calibration's ``params.json`` (default: the shipped ``calibration/calibrated.json``), checked.
 
-    Raises :class:`~sim.params.ParameterError` if the file is missing, not JSON, of another
+    Raises :class:`~sim.model.params.ParameterError` if the file is missing, not JSON, of another
     format, or holds invalid parameter values.
     """
     if path is None:
@@ -1013,7 +1013,7 @@ def load_calibrated(path: str | os.PathLike | None = None) -> dict:
     -------
     dict with
         ``params``: global model parameter values (a dict for ``ClusterModel(params=...)``
-        or ``sim.runner.run(base_params=...)``);
+        or ``sim.engine.runner.run(base_params=...)``);
         ``run_params``: calibration-level values (``sector_persistence``,
         ``network_persistence``);
         ``cluster_table``: the per-cluster 2010 set-up (a DataFrame for ``cluster_table=``;
@@ -1035,7 +1035,7 @@ def load_calibrated(path: str | os.PathLike | None = None) -> dict:
 
 
 def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataFrame]:
-    """The calibrated model as the starting point of 2020 scenarios (:func:`sim.projection.project`).
+    """The calibrated model as the starting point of 2020 scenarios (:func:`scenarios.projection.project`).
 
     Returns
     -------

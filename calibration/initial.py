@@ -1,7 +1,7 @@
 r"""2010 initial states: a synthetic population and network per cluster matching its 2010 indices.
 
 The model builds each cluster's 2010 state from a few *set-up values* (columns of the
-``cluster_table`` of :class:`sim.model.ClusterModel`) and a burn-in of link formation. For each
+``cluster_table`` of :class:`sim.model.model.ClusterModel`) and a burn-in of link formation. For each
 cluster we choose its own set-up values (the *knobs*) so that the simulated 2010 indices,
 through the 2010 measurement map (:mod:`calibration.measurement`), are as close as the model
 allows to the published 2010 values.
@@ -11,7 +11,7 @@ location quotient), ``convergence_rate`` and ``recombination_rate`` (specialisat
 related variety), ``beta_local`` and ``external_cost`` (utility of a local partner, cost of
 an external one: internal cohesion and external linkage), ``search_rate`` (tie formation:
 density, inclusiveness), ``beta_pop`` and ``beta_status`` (preferential attachment and status
-homophily: hierarchy and heterophily). Every knob is in :data:`sim.params.PER_CLUSTER`, the
+homophily: hierarchy and heterophily). Every knob is in :data:`sim.model.params.PER_CLUSTER`, the
 parameters the model honours cluster by cluster.
 
 Method (an emulator inversion, cheap enough for the quick mode):
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.measurement import MeasurementMap, fit_affine
-from calibration.observed import INDEX_COLUMNS
+from sim.data.observed import INDEX_COLUMNS
 
 __all__ = ["KNOBS", "KNOB_BOUNDS", "knobs", "base_table",
            "design_tables", "Emulator", "InitialStates", "fit_initial_states"]
@@ -92,13 +92,13 @@ def base_table(data, *, scale: float, min_firms: int = 30, backcast: float = 1.0
 
     Parameters
     ----------
-    data : calibration.observed.ObservedData
+    data : sim.data.observed.ObservedData
     scale : float
         Fraction of the real firm counts simulated.
     min_firms, backcast, nascent_share, nascent_min
         See the module docstring.
     """
-    from sim.clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     tab = cluster_table()
     i10 = data.indices_for_year(2010)
@@ -211,7 +211,7 @@ class InitialStates:
     settings: dict = field(default_factory=dict)
 
     def model_table(self) -> pd.DataFrame:
-        """The ``cluster_table`` for :class:`sim.model.ClusterModel` (drops bookkeeping columns)."""
+        """The ``cluster_table`` for :class:`sim.model.model.ClusterModel` (drops bookkeeping columns)."""
         return self.table.drop(columns=["has_2010"], errors="ignore")
 
     def to_dict(self) -> dict:
@@ -380,7 +380,7 @@ def fit_initial_states(base: pd.DataFrame, designs: Sequence[pd.DataFrame], raw2
 
 
 def _default(name: str) -> float:
-    from sim.params import SCHEMA
+    from sim.model.params import SCHEMA
 
     lo, hi = KNOB_BOUNDS[name]
     return float(np.clip(SCHEMA[name].default, lo, hi))

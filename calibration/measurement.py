@@ -39,7 +39,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibration.observed import INDEX_COLUMNS
+from sim.data.observed import INDEX_COLUMNS
 
 __all__ = [
     "TARGETS",

@@ -174,7 +174,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibration.observed import (
+from sim.data.observed import (
     CENTRIFUGAL,
     CENTRIPETAL,
     TYPOLOGIES,
@@ -631,7 +631,7 @@ class TypologyClassifier:
         ----------
         indices_df : pandas.DataFrame
             One row per cluster with the six index columns (e.g. from
-            :func:`calibration.observed.indices_for_year`).
+            :func:`sim.data.observed.indices_for_year`).
         labels : pandas.Series or array-like
             Typology per row. A Series is aligned on ``indices_df.index``; an array must have
             the same length. Rows whose label is missing (NaN / None / "") are excluded from
@@ -735,7 +735,7 @@ def published_2020(data: ObservedData | None = None) -> tuple[pd.DataFrame, pd.S
     Parameters
     ----------
     data : ObservedData, optional
-        Defaults to :func:`calibration.observed.load_all`.
+        Defaults to :func:`sim.data.observed.load_all`.
 
     Returns
     -------

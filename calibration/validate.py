@@ -37,8 +37,8 @@ import pandas as pd
 
 from calibration import estimate as E
 from calibration.measurement import MeasurementMap, rmse, spearman
-from calibration.observed import INDEX_COLUMNS, load_all
-from sim.params import ParameterError
+from sim.data.observed import INDEX_COLUMNS, load_all
+from sim.model.params import ParameterError
 
 __all__ = ["cross_validate", "baselines", "metrics_table", "case_facts", "FORECASTS"]
 

@@ -13,11 +13,11 @@ import sys
 import numpy as np
 import pytest
 
-from sim.app import (DEFAULT_CLUSTER, NO_SLIDER, STAGE_TEXT, TYPOLOGY_TEXT, DemoSession, StableLayout,
+from sim.face.app import (DEFAULT_CLUSTER, NO_SLIDER, STAGE_TEXT, TYPOLOGY_TEXT, DemoSession, StableLayout,
                      md_to_html, readout, scale_for, slider_spec, slider_specs)
-from sim.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
-from sim.params import SCHEMA, ParameterError
-from sim.typology import STAGES, TYPOLOGIES
+from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
+from sim.model.params import SCHEMA, ParameterError
+from sim.indices.scores import STAGES, TYPOLOGIES
 
 
 def _run(session: DemoSession, quarters: int) -> dict:
@@ -324,12 +324,12 @@ def test_page_builds_and_its_buttons_drive_the_model():
     solara = pytest.importorskip("solara", reason='the page needs the app extra: pip install ".[app]"')
     import ipyvuetify as v
 
-    import sim.app
+    import sim.face.app
 
     @solara.component
     def Wrapped():
         with solara.AppLayout():
-            sim.app.Page()
+            sim.face.app.Page()
 
     box, rc = solara.render(Wrapped(), handle_error=False)
     try:
@@ -365,13 +365,13 @@ def test_page_builds_and_its_buttons_drive_the_model():
 
 # ----------------------------------------------------------------------------- the command
 def test_import_sim_and_the_app_modules_do_not_import_solara():
-    code = ("import sys, sim, sim.app, sim.app_cli, sim.lessons, sim.cli; sim.cli.build_parser(); "
+    code = ("import sys, sim, sim.face.app, sim.face.cli_app, sim.face.lessons, sim.face.cli; sim.face.cli.build_parser(); "
             "assert 'solara' not in sys.modules, 'solara imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_demo_command_registered_with_localhost_default():
-    from sim.cli import build_parser
+    from sim.face.cli import build_parser
 
     a = build_parser().parse_args(["demo"])
     assert a.host == "127.0.0.1" and a.port == 8765 and a.cluster == DEFAULT_CLUSTER and callable(a.func)
@@ -382,7 +382,7 @@ def test_demo_command_registered_with_localhost_default():
 def test_demo_without_the_app_extra_says_how_to_install(monkeypatch, capsys):
     import builtins
 
-    from sim.cli import main
+    from sim.face.cli import main
 
     real_import = builtins.__import__
 
@@ -404,7 +404,7 @@ def test_demo_without_the_app_extra_says_how_to_install(monkeypatch, capsys):
 ])
 def test_demo_bad_input_is_one_line(argv, needle, capsys):
     pytest.importorskip("solara", reason="the command checks for the app extra first")
-    from sim.cli import main
+    from sim.face.cli import main
 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -415,7 +415,7 @@ def test_demo_refuses_a_port_in_use(capsys):
     pytest.importorskip("solara", reason="the command checks for the app extra first")
     import socket
 
-    from sim.cli import main
+    from sim.face.cli import main
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

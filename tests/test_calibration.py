@@ -23,11 +23,11 @@ from calibration import engine
 from calibration import estimate as E
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap, affine_loss, fit_affine, rmse, spearman
-from calibration.observed import INDEX_COLUMNS, load_all
-from sim.params import ParameterError
+from sim.data.observed import INDEX_COLUMNS, load_all
+from sim.model.params import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "calibration" / "data" / "korea_clusters"
+DATA = ROOT / "sim" / "data" / "korea_clusters"
 
 #: A micro calibration: every stage runs, in a few seconds.
 MICRO = {"scale": 0.01, "min_firms": 12, "spinup": 1.0, "years": 1.0, "setup_runs": 3, "setup_checks": 0,
@@ -157,7 +157,7 @@ def test_base_table_sizes_and_nascent_clusters(data):
 
 
 def test_knobs_are_parameters_the_model_honours_per_cluster():
-    from sim.params import PER_CLUSTER
+    from sim.model.params import PER_CLUSTER
 
     assert ini.knobs() == ini.KNOBS
     assert set(ini.KNOBS) <= PER_CLUSTER
@@ -248,7 +248,7 @@ def test_micro_calibration_writes_every_output(micro_run):
     assert "2020:firms" in d["loss"]["per_moment"]  # the size moment (2020 firm counts are observed)
     assert not w & set(d["fit_clusters"])
     # the file is usable as scenario parameters
-    from sim.projection import load_params_file
+    from scenarios.projection import load_params_file
 
     assert load_params_file(out / "params.json") == d["params"]
 
@@ -259,7 +259,7 @@ def test_load_calibrated_structure(micro_run):
     assert {"params", "run_params", "cluster_table", "measurement_map", "spinup", "relax"} <= set(c)
     tab = c["cluster_table"]
     assert len(tab) == 38 and {"id", "firms0", "init_home_share"} <= set(tab.columns)
-    from sim.model import ClusterModel
+    from sim.model.model import ClusterModel
 
     m = ClusterModel(params=c["params"], cluster_table=tab, rng=1, handles=False)
     assert m.n_clusters == 38
@@ -281,7 +281,7 @@ def test_shipped_calibration_loads():
 
     if not (ROOT / "calibration" / E.CALIBRATED_FILE).exists():
         pytest.skip("calibration/calibrated.json not shipped yet")
-    c = calibration.load_calibrated()
+    c = E.load_calibrated()
     assert c["file"]["mode"] == "full"
     assert len(c["cluster_table"]) == 38
 
@@ -344,7 +344,7 @@ def test_baselines_use_only_training_clusters(data):
 
 # ----------------------------------------------------------------------------- command line
 def _cli(args, **kw):
-    from sim.cli import main
+    from sim.face.cli import main
 
     return main(list(args))
 
@@ -418,7 +418,7 @@ def test_killed_calibration_resumes_without_redoing_runs(tmp_path, micro_run):
     ref, _ = micro_run
     settings = tmp_path / "micro.json"
     settings.write_text(json.dumps(MICRO))
-    args = [sys.executable, "-m", "sim.cli", "calibrate", "--quick", "--quiet", "--settings", str(settings), "--out"]
+    args = [sys.executable, "-m", "sim.face.cli", "calibrate", "--quick", "--quiet", "--settings", str(settings), "--out"]
     out = tmp_path / "killed"
     p = subprocess.Popen(args + [str(out)], env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.model import SCHEDULE
+from sim.model.model import SCHEDULE
 
 ROOT = Path(__file__).resolve().parents[1]
 

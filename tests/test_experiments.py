@@ -1,4 +1,4 @@
-"""Tests for sim.experiments: designs, seeds, backends, the resumable store."""
+"""Tests for sim.engine.experiments: designs, seeds, backends, the resumable store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
 
-from sim.experiments import (
+from sim.engine.experiments import (
     RUN_METADATA_KEY,
     ExperimentResult,
     Lever,
@@ -357,7 +357,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
         "import sys, importlib\n"
         f"sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]\n"
         f"m = importlib.import_module({slow_model.__module__!r})\n"
-        "from sim.experiments import run_experiments\n"
+        "from sim.engine.experiments import run_experiments\n"
         f"run_experiments(m.slow_model, m.kill_design(), replicates=2, seed=7, out_dir={str(out)!r},\n"
         "                backend='sequential', progress=False)\n"
     )

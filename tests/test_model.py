@@ -11,12 +11,12 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from sim import params as P
-from sim.agents import Firm, Institution, OutsideWorld
-from sim.archetypes import ARCHETYPES, final_stage, run_archetype
-from sim.cli import main
-from sim.model import ClusterModel
-from sim.runner import INDICATOR_COLUMNS, run, simulate
+from sim.model import params as P
+from sim.model.agents import Firm, Institution, OutsideWorld
+from scenarios.archetypes import ARCHETYPES, final_stage, run_archetype
+from sim.face.cli import main
+from sim.model.model import ClusterModel
+from sim.engine.runner import INDICATOR_COLUMNS, run, simulate
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
 
@@ -98,7 +98,7 @@ def test_firm_accounting_identity(small_model):
 
 
 def test_indices_within_ranges(small_model):
-    from sim.indices import INDEX_RANGES
+    from sim.indices.structure import INDEX_RANGES
 
     df = small_model.indicators_frame()
     for k, (lo, hi) in INDEX_RANGES.items():
@@ -190,7 +190,7 @@ def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, args, needle):
 
 
 def test_cli_subprocess_no_traceback(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--years", "1", "--out", str(tmp_path),
+    r = subprocess.run([sys.executable, "-m", "sim.face.cli", "run", "--years", "1", "--out", str(tmp_path),
                         "--set", "scale=7"], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "scale" in r.stderr
@@ -209,8 +209,8 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
     """``run`` uses the shipped calibration unless --params defaults; --set holds for every cluster."""
     import json
 
-    from calibration import scenario_base
-    from sim.clusters import cluster_table
+    from calibration.estimate import scenario_base
+    from sim.data.clusters import cluster_table
 
     common = ["run", "--years", "0.5", "--seed", "3", "--scale", "0.02", "--clusters", ",".join(SMALL),
               "--quiet", "--no-figure"]
@@ -240,7 +240,7 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
 
 def test_compaction_changes_nothing_observable():
     """Dropping exited rows renumbers positions monotonically: identical indicator series."""
-    from sim.agents import Firm
+    from sim.model.agents import Firm
 
     kw = dict(params={"scale": 0.05, "exit_rate": 0.3, "startup_rate": 0.3}, clusters=SMALL, rng=9)
     a, b = ClusterModel(**kw), ClusterModel(**kw)
@@ -255,7 +255,7 @@ def test_compaction_changes_nothing_observable():
 
 
 def test_run_resume_reuses_and_refuses_other_config(tmp_path):
-    from sim.experiments import ResumeMismatchError
+    from sim.engine.experiments import ResumeMismatchError
 
     kw = dict(seed=4, clusters=SMALL, scale=0.03, progress=False, out=tmp_path)
     first = run(years=0.5, replicates=2, **kw)

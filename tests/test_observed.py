@@ -1,4 +1,4 @@
-"""Tests of calibration.observed: the shipped data and the validation of corrupt copies."""
+"""Tests of sim.data.observed: the shipped data and the validation of corrupt copies."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import observed as obs
-from calibration.observed import DataError
+from sim.data import observed as obs
+from sim.data.observed import DataError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "korea_clusters"  # ../shared beside the repo
 

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from sim.model import LEVERS, ClusterModel
-from sim.params import ParameterError
-from sim.policies import (REGISTRY, HubInstitution, Policy, StartupInflow, build_policies, resolve_target)
-from sim.population import ANCHOR, INTERMEDIARY, SPINOFF, UNIVERSITY
-from sim.runner import simulate
+from sim.model.model import LEVERS, ClusterModel
+from sim.model.params import ParameterError
+from scenarios.policies import (REGISTRY, HubInstitution, Policy, StartupInflow, build_policies, resolve_target)
+from sim.model.population import ANCHOR, INTERMEDIARY, SPINOFF, UNIVERSITY
+from sim.engine.runner import simulate
 
 CL = ["wonju_medical_devices", "jeonju_machinery", "euljiro_urban_manufacturing", "osong_ochang_medical_devices"]
 SEEDS = tuple(range(101, 113))
@@ -341,7 +341,7 @@ def test_docs_describe_every_policy_and_the_measuring_command():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "policies.md").read_text()
-    assert "python -m sim.projection --measure-effects" in text
+    assert "python -m scenarios.projection --measure-effects" in text
     for name, cls in REGISTRY.items():
         assert f"`{name}`" in text.split("## 3.")[0], f"docs/policies.md has no section on {name}"
     assert "MEASURED_TABLE" not in text and "CONTRASTS_TABLE" not in text

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from scenarios import ScenarioError, load
-from sim.cli import main
-from sim.experiments import replicate_seeds
-from sim.params import ParameterError
-from sim.projection import (OUTPUT_COLUMNS, effects_table, load_params_file, load_projection, project,
+from scenarios.scenario import ScenarioError, load
+from sim.face.cli import main
+from sim.engine.experiments import replicate_seeds
+from sim.model.params import ParameterError
+from scenarios.projection import (OUTPUT_COLUMNS, effects_table, load_params_file, load_projection, project,
                             transition_table)
-from sim.report import build_report
-from sim.runner import run
+from sim.face.report import build_report
+from sim.engine.runner import run
 
 CL = ["wonju_medical_devices", "jeonju_machinery", "euljiro_urban_manufacturing"]
 HEAD = """
@@ -68,10 +68,10 @@ def test_replicate_seeds_are_shared_by_every_scenario(proj):
 
 
 def test_baseline_equals_sim_runner_run_with_the_same_seed(proj):
-    """The projection's baseline is exactly sim.runner.run with the same seed (same replicate streams)
+    """The projection's baseline is exactly sim.engine.runner.run with the same seed (same replicate streams)
     on the shipped calibrated model: its global values and each cluster's own values."""
-    from calibration import scenario_base
-    from sim.clusters import cluster_table
+    from calibration.estimate import scenario_base
+    from sim.data.clusters import cluster_table
 
     params, cols = scenario_base()
     ref = run(years=3, seed=11, replicates=3, clusters=CL, scale=0.05, record_every=2, progress=False,
@@ -92,7 +92,7 @@ def test_defaults_base_is_the_uncalibrated_model(tmp_path):
 
 
 def test_calibrated_base_differs_by_cluster_and_a_scenario_value_overrides_it(tmp_path):
-    from sim.projection import resolve_base
+    from scenarios.projection import resolve_base
 
     params, cols, prov = resolve_base("calibrated")
     assert "scale" not in params and params
@@ -100,7 +100,7 @@ def test_calibrated_base_differs_by_cluster_and_a_scenario_value_overrides_it(tm
     s = _scenario(tmp_path, "base")
     s.write_text(s.read_text() + "beta_local = 0.7\n")  # under the template's [params]
     p = project([s], None, replicates=1, progress=False)
-    from sim.clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     tab = cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left")
     ref = run(years=3, seed=11, replicates=1, clusters=CL, scale=0.05, record_every=2, progress=False,

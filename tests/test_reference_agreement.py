@@ -16,7 +16,7 @@ comparisons) are compared:
 Seeds are fixed, so the outcome is deterministic.  The test can fail: the
 second test changes one rule of the reference (ties decay twice as fast, or
 no triadic closure through friends of friends) and checks that the same
-comparison rejects it.  When a rule in ``sim/processes.py`` changes, change
+comparison rejects it.  When a rule in ``sim/model/processes.py`` changes, change
 the reference the same way: a large change makes this test fail, a subtle one
 (see below) would silently leave the reference behind.
 (Measured when written: smallest KS p-value 0.09 against the reference
@@ -43,8 +43,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.reference_model import Node, ReferenceModel  # noqa: E402
-from sim.indices import INDEX_NAMES  # noqa: E402
-from sim.model import ClusterModel  # noqa: E402
+from sim.indices.structure import INDEX_NAMES  # noqa: E402
+from sim.model.model import ClusterModel  # noqa: E402
 
 CLUSTERS = ["gangnam_services", "daegu_textiles", "busan_ulsan_gyeongnam_shipbuilding_auto",
             "gwangju_naju_textiles"]

@@ -1,4 +1,4 @@
-"""Tests for sim.sensitivity: Morris and Sobol through the experiment engine."""
+"""Tests for sim.engine.sensitivity: Morris and Sobol through the experiment engine."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from SALib.sample import morris as salib_morris_sample  # noqa: E402
 from SALib.sample import sobol as salib_sobol_sample  # noqa: E402
 from SALib.test_functions import Ishigami  # noqa: E402
 
-from sim.sensitivity import (  # noqa: E402
+from sim.engine.sensitivity import (  # noqa: E402
     LastPeriodMean,
     ReducedModel,
     SensitivityResult,

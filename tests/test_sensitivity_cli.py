@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pandas.testing as pdt
 
-from sim.cli import main
+from sim.face.cli import main
 
 ARGS = ["sensitivity", "--method", "morris", "--outcomes", "centripetal,p_path_locked", "--n", "2",
         "--factors", "startup_rate,external_cost", "--years", "1", "--scale", "0.02", "--replicates", "2",

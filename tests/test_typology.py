@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import observed as obs
+from sim.data import observed as obs
 from calibration import typology as typ
 from calibration.typology import TypologyClassifier
 

@@ -1,7 +1,7 @@
 """Proposed speed-ups for files this benchmark does not own, as unified diffs.
 
 ``model.diff``, ``processes.diff`` and ``technology.diff`` (against
-``sim/model.py``, ``sim/processes.py``, ``sim/technology.py``) are the patches
+``sim/model/model.py``, ``sim/model/processes.py``, ``sim/model/technology.py``) are the patches
 proposed in ``docs/performance.md``; apply them to the source tree with
 ``patch -p1 < benchmarks/proposed/NAME.diff`` from the repository root.  None of
 them changes any result: the indicator tables of a seeded run are identical.
@@ -11,7 +11,7 @@ them changes any result: the indicator tables of a seeded run are identical.
 module, refusing if a hunk does not match exactly (the file changed since the
 diff was made, or the patch is already in), and re-executes the module in
 place, so that everything that looked functions up through the module sees the
-new ones.  Call it before anything imports :class:`sim.model.ClusterModel`.
+new ones.  Call it before anything imports :class:`sim.model.model.ClusterModel`.
 """
 
 from __future__ import annotations

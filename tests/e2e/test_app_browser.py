@@ -52,7 +52,7 @@ def _clustersim_cmd() -> list[str]:
     script = Path(sys.executable).with_name("clustersim")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-m", "sim.cli"]  # pragma: no cover - the package is installed in tests
+    return [sys.executable, "-m", "sim.face.cli"]  # pragma: no cover - the package is installed in tests
 
 
 @pytest.fixture(scope="module")

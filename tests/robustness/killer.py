@@ -149,7 +149,7 @@ def main() -> int:
     except ImportError:  # pragma: no cover
         pass
 
-    from sim.cli import main as cli_main
+    from sim.face.cli import main as cli_main
 
     return cli_main(argv)
 

@@ -33,7 +33,7 @@ def examples(n: int) -> int:
 
 
 #: The command line, as a subprocess (the same code as the ``clustersim`` script).
-CLI = [sys.executable, "-m", "sim.cli"]
+CLI = [sys.executable, "-m", "sim.face.cli"]
 
 
 def cli_env() -> dict[str, str]:

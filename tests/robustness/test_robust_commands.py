@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from robustness_helpers import SMALL, examples, known_bug, one_line_error, require_command, run_cli_subprocess
-from sim import params as P
-from sim.cli import main
+from sim.model import params as P
+from sim.face.cli import main
 
 
 def _main(argv: list[str]) -> tuple[int, str]:
@@ -77,7 +77,7 @@ def test_sensitivity_bad_input(tmp_path, over, needle, bug):
         _assert_usage_error(rc, err, needle)
     except Exception:  # noqa: BLE001 - a traceback, or an assertion on the exit code / message
         if bug:
-            known_bug(f"clustersim sensitivity: {bug} (sim/sensitivity_cli.py)")
+            known_bug(f"clustersim sensitivity: {bug} (sim/face/cli_sensitivity.py)")
         raise
     assert not (tmp_path / "o" / "morris_indices.csv").exists()
 
@@ -95,7 +95,7 @@ PROJECT = ["project", "baseline", "--quick", "--clusters", SMALL[0], "--replicat
     (["--clusters", ","], "--clusters"),
     (["--baseline", "nope"], "nope"),
     (["--params", "/nonexistent/p.json"], "p.json"),
-    (["--seed", "-1"], "--seed"),  # found by fuzzing (ValueError from SeedSequence); fixed in scenarios/cli.py
+    (["--seed", "-1"], "--seed"),  # found by fuzzing (ValueError from SeedSequence); fixed in sim/face/cli_scenarios.py
 ])
 def test_project_bad_input(tmp_path, extra, needle):
     require_command("project")
@@ -153,9 +153,9 @@ def test_scenarios_check_reports_each_file(tmp_path):
 
 # ----------------------------------------------------------------------------- the --params JSON file
 def _load_params_file():
-    mod = pytest.importorskip("sim.projection")
+    mod = pytest.importorskip("scenarios.projection")
     if not hasattr(mod, "load_params_file"):
-        pytest.skip("sim.projection.load_params_file does not exist")
+        pytest.skip("scenarios.projection.load_params_file does not exist")
     return mod.load_params_file
 
 
@@ -174,7 +174,7 @@ def _raises_parameter_error(text: str, tmp_path: Path) -> bool:
 
 def test_params_file_pathological_json(tmp_path):
     """Found by fuzzing (ValueError for an integer of more than 4300 digits, RecursionError for deep
-    nesting, both past load_params_file); fixed in sim/projection.py."""
+    nesting, both past load_params_file); fixed in scenarios/projection.py."""
     for text in ('{"n_local": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000):
         assert _raises_parameter_error(text, tmp_path)
 
@@ -288,7 +288,7 @@ def test_calibration_settings_fuzz(over):
 
 
 def test_calibrate_settings_pathological_json(tmp_path):
-    """Found by fuzzing (ValueError / RecursionError from json.loads); fixed in calibration/cli.py."""
+    """Found by fuzzing (ValueError / RecursionError from json.loads); fixed in sim/face/cli_calibration.py."""
     require_command("calibrate")
     for i, text in enumerate(('{"scale": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000)):
         p = tmp_path / f"s{i}.json"

@@ -6,7 +6,7 @@ after *every* step, not only at the end:
 
 * no negative (or non-finite) sizes, positions or performances;
 * every link joins two distinct living agents, is stored once, with ``u < v``;
-* every index lies within its mathematical range (``sim.indices.INDEX_RANGES``), flows are
+* every index lies within its mathematical range (``sim.indices.structure.INDEX_RANGES``), flows are
   non-negative whole numbers, typology and stage codes are valid;
 * the ``firms`` index equals the number of living firms in the population arrays, and firm
   counts obey the accounting identity
@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from robustness_helpers import examples
-from sim.clusters import cluster_table
-from sim.indices import INDEX_RANGES
-from sim.model import FLOWS, ClusterModel
-from sim.params import SCHEMA
-from sim.population import SPINOFF
-from sim.typology import STAGES, TYPOLOGIES
+from sim.data.clusters import cluster_table
+from sim.indices.structure import INDEX_RANGES
+from sim.model.model import FLOWS, ClusterModel
+from sim.model.params import SCHEMA
+from sim.model.population import SPINOFF
+from sim.indices.scores import STAGES, TYPOLOGIES
 
 ALL_IDS = list(cluster_table().sort_values("firms")["id"])
 SMALLEST = ALL_IDS[:12]  # the twelve smallest clusters (159 to 976 firms at scale 1)
@@ -123,7 +123,7 @@ def test_invariants_on_random_parameter_sets(params, clusters, seed, handles):
         check_state(m)
     check_indicators(m)
     if handles:
-        from sim.agents import Firm
+        from sim.model.agents import Firm
 
         alive_firms = np.flatnonzero(m.pop.alive & (m.pop.role <= SPINOFF))
         assert sorted(a.idx for a in m.agents_by_type[Firm]) == alive_firms.tolist()

@@ -1,4 +1,4 @@
-"""Hypothesis-driven corruption of the observed-data files (calibration.observed).
+"""Hypothesis-driven corruption of the observed-data files (sim.data.observed).
 
 ``tests/test_observed.py`` checks one hand-made corruption of each kind; here hypothesis
 chooses the file, the row, the column and the bad text, and checks that every corruption
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from robustness_helpers import examples, known_bug
 
-obs = pytest.importorskip("calibration.observed")
+obs = pytest.importorskip("sim.data.observed")
 DataError = obs.DataError
 
 SCHEMAS = obs._SCHEMAS  # the loaders' own column declarations
@@ -186,7 +186,7 @@ def test_overflowing_number_is_refused(folder):
         with pytest.raises(DataError, match=r"line 4, column 'emp_growth_1y'"):
             obs.load_economics(folder / name)
     except pytest.fail.Exception:
-        known_bug("'1e999' matches the number pattern and loads as inf (calibration/observed.py _parse_cell)")
+        known_bug("'1e999' matches the number pattern and loads as inf (sim/data/observed.py _parse_cell)")
 
 
 def _int_overflow_crashes() -> bool:
@@ -221,7 +221,7 @@ def test_integer_beyond_int64_is_refused(folder):
             obs.load_intercluster(folder / name)
     except OverflowError:
         known_bug("an integer cell beyond int64 ('1e30', or '10828' damaged into '1E828') raises "
-                  "OverflowError from pandas (calibration/observed.py _parse_cell)")
+                  "OverflowError from pandas (sim/data/observed.py _parse_cell)")
 
 
 # ----------------------------------------------------------------------------- random damage

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from robustness_helpers import SMALL, examples, known_bug, one_line_error, run_cli_subprocess
-from sim import params as P
-from sim.cli import main
+from sim.model import params as P
+from sim.face.cli import main
 
 NAMES = sorted(P.SCHEMA)
 
@@ -115,7 +115,7 @@ def test_unknown_keys_are_named(key, value):
 
 
 def test_huge_integers_are_a_parameter_error_not_an_overflow():
-    """Found by fuzzing: ``math.isfinite(10**400)`` raised OverflowError (fixed in sim/params.py)."""
+    """Found by fuzzing: ``math.isfinite(10**400)`` raised OverflowError (fixed in sim/model/params.py)."""
     for value in (10 ** 400, -(10 ** 400), 10 ** 5000):
         for name in ("n_local", "scale"):
             with pytest.raises(P.ParameterError, match=name):
@@ -135,7 +135,7 @@ def test_numpy_scalars_are_accepted():
         assert P.validate({"n_local": np.int64(4)})["n_local"] == 4
         assert P.validate({"scale": np.float32(0.5)})["scale"] == 0.5
     except P.ParameterError:
-        known_bug("numpy integers are rejected as 'not a number' by sim/params.py Param.check")
+        known_bug("numpy integers are rejected as 'not a number' by sim/model/params.py Param.check")
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -293,7 +293,7 @@ def test_cli_subprocess_no_traceback(tmp_path, args, needle):
 
 def test_python_api_rejects_absurd_years():
     """``sim.run(years=1e308)`` overflowed inside the worker (RunError with a traceback)."""
-    from sim.runner import run
+    from sim.engine.runner import run
 
     for years in (float("nan"), float("inf"), -1.0, 0.0):
         with pytest.raises(P.ParameterError, match="years"):
@@ -301,11 +301,11 @@ def test_python_api_rejects_absurd_years():
 
 
 def test_python_api_rejects_overflowing_years():
-    from sim.experiments import RunError
-    from sim.runner import run
+    from sim.engine.experiments import RunError
+    from sim.engine.runner import run
 
     try:
         with pytest.raises(P.ParameterError, match="years"):
             run(years=1e308, clusters=SMALL[:1], scale=0.01, progress=False)
     except RunError:
-        known_bug("sim.runner.run accepts years=1e308 and overflows in the worker (RunError)")
+        known_bug("sim.engine.runner.run accepts years=1e308 and overflows in the worker (RunError)")

@@ -32,7 +32,7 @@ scenarios = pytest.importorskip("scenarios")
 if not hasattr(scenarios, "load") or not hasattr(scenarios, "ScenarioError"):
     pytest.skip("scenarios.load / scenarios.ScenarioError are not defined yet", allow_module_level=True)
 
-from sim import params as P  # noqa: E402
+from sim.model import params as P  # noqa: E402
 
 ScenarioError = scenarios.ScenarioError
 SCEN_DIR = Path(scenarios.__file__).resolve().parent
@@ -106,7 +106,7 @@ def test_toml_writer_round_trips():
 
 
 # ----------------------------------------------------------------------------- regressions
-# Crashes and bad messages found by the fuzzers below, all fixed in scenarios/ and sim/policies.py.
+# Crashes and bad messages found by the fuzzers below, all fixed in scenarios/ and scenarios/policies.py.
 def test_policy_name_of_wrong_type():
     """Was TypeError (unhashable) in scenarios._policy."""
     for v in ('["hub_institution"]', "{a = 1}"):
@@ -123,7 +123,7 @@ def test_pathological_toml():
 
 
 def test_policy_number_beyond_float_range():
-    """Was TypeError in sim.policies._check_value (np.isfinite on an int beyond int64)."""
+    """Was TypeError in scenarios.policies._check_value (np.isfinite on an int beyond int64)."""
     with pytest.raises(ScenarioError, match="intensity"):
         scenarios.loads('[[policy]]\npolicy = "hub_institution"\nintensity = ' + "9" * 400 + "\n",
                         source="probe.toml")
@@ -170,7 +170,7 @@ def check_scenario(sc) -> None:
     assert sc.end_year > sc.start_year
     assert sc.replicates >= 1 and sc.seed >= 0 and sc.record_every >= 1
     P.validate(sc.params)  # the overrides are a valid parameter set
-    from sim.policies import build_policies
+    from scenarios.policies import build_policies
 
     build_policies(sc.policies)
 
@@ -211,7 +211,7 @@ def accepted_types(section: str, key: str, policy: str | None = None) -> set[str
         p = P.SCHEMA.get(key)
         return None if p is None else ({"bool"} if p.kind == "bool" else NUMBER)
     if section == "policy":
-        from sim.policies import REGISTRY
+        from scenarios.policies import REGISTRY
 
         if key == "policy":
             return {"str"}
@@ -255,7 +255,7 @@ def test_mutated_scenario_files(tmp_path, data):
         if allowed is not None:
             assume(key not in allowed)
         if sec == "policy":
-            from sim.policies import REGISTRY
+            from scenarios.policies import REGISTRY
 
             assume(pol not in REGISTRY or key not in {"policy", *REGISTRY[pol].parameter_meta()})
         table[key] = data.draw(VALUE, label="value")

@@ -135,7 +135,7 @@ def test_no_code_execution_or_unsafe_deserialisation_in_the_package():
 
 # ----------------------------------------------------------------------------- the web app
 def _demo_parser():
-    from sim.cli import build_parser
+    from sim.face.cli import build_parser
 
     ap = build_parser()
     sub = next(a for a in ap._actions if a.__class__.__name__ == "_SubParsersAction")
@@ -144,7 +144,7 @@ def _demo_parser():
 
 def _require_demo():
     if not (ROOT / "sim" / "app_cli.py").exists():
-        pytest.skip("sim/app_cli.py (the 'clustersim demo' command) does not exist yet")
+        pytest.skip("sim/face/cli_app.py (the 'clustersim demo' command) does not exist yet")
     if "demo" not in cli_commands():
         pytest.skip("'clustersim demo' is not in 'clustersim --help' yet")
 

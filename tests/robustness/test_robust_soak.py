@@ -52,7 +52,7 @@ def test_fast_soak(tmp_path):
 
 def test_drift_detector_flags_a_leak(monkeypatch):
     soak = _soak_module()
-    from sim.model import ClusterModel
+    from sim.model.model import ClusterModel
 
     leak = []
     real_step = ClusterModel.step
@@ -101,6 +101,6 @@ def test_no_runaway_growth_within_the_sensitivity_range():
                         params={"spinoff_quality": 2.0}, seed=1)
     if run["breach"] and run["breach"].startswith("runaway"):
         known_bug(f"{run['breach']}: spin-off quality is inherited without bound, so high-quality lineages "
-                  f"spawn at up to e^5 times the base rate (sim/processes.py entry; the 50-year soak at default "
+                  f"spawn at up to e^5 times the base rate (sim/model/processes.py entry; the 50-year soak at default "
                   f"parameters explodes around year 31)")
     assert run["breach"] is None, run["breach"]

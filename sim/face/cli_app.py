@@ -1,6 +1,6 @@
 """``clustersim demo``: serve the classroom app on this computer.
 
-Registered by :func:`register` (``sim.cli`` calls it).  Solara is imported only
+Registered by :func:`register` (``sim.face.cli`` calls it).  Solara is imported only
 when the command runs, so ``import sim`` and every other command work without
 the ``app`` extra.
 """
@@ -28,9 +28,9 @@ def _port(text: str) -> int:
 
 def register(subparsers) -> None:
     """Add the ``demo`` sub-command."""
-    from .app import DEFAULT_CLUSTER, DEFAULT_FIRMS, DEFAULT_SEED, MAX_FIRMS
-    from .cli import _seed
-    from .lessons import LESSONS
+    from sim.face.app import DEFAULT_CLUSTER, DEFAULT_FIRMS, DEFAULT_SEED, MAX_FIRMS
+    from sim.face.cli import _seed
+    from sim.face.lessons import LESSONS
 
     p = subparsers.add_parser(
         "demo", help="serve the classroom app (live network, plots, levers, lessons) on localhost",
@@ -54,7 +54,7 @@ def register(subparsers) -> None:
 
 def _check_bind(host: str, port: int) -> int:
     """Fail early, in one line, if the address cannot be used; returns the port (a free one for 0)."""
-    from .cli import UserError
+    from sim.face.cli import UserError
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -83,8 +83,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_demo(a) -> int:
-    from .app import MAX_FIRMS, DemoSession
-    from .cli import UserError
+    from sim.face.app import MAX_FIRMS, DemoSession
+    from sim.face.cli import UserError
 
     if not 5 <= a.firms <= MAX_FIRMS:
         raise UserError(f"--firms must be between 5 and {MAX_FIRMS}, got {a.firms}")
@@ -105,7 +105,7 @@ def cmd_demo(a) -> int:
     def ready():
         print(f"clustersim demo: open {url} in a web browser (Ctrl+C to stop)", flush=True)
 
-    from .app import serve
+    from sim.face.app import serve
 
     serve(a.host, port, cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson,
           open_browser=a.open, on_ready=ready)

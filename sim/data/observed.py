@@ -2,7 +2,7 @@
 
 The data are the cluster tables of chapter 3 of a Korean research report on regional
 industrial clusters (source file ``004_8c7fee62a0de25c9.txt``, tables 3-2 to 3-11). A copy
-of the files ships with the package in ``calibration/data/korea_clusters/`` together with
+of the files ships with the package in ``sim/data/korea_clusters/`` together with
 their ``README.md`` (the description of every column and of the data's quirks) and a
 ``CITATION.md``. Read the README before using the numbers.
 
@@ -80,7 +80,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.technology import SECTOR_FAMILIES as _SECTOR_FAMILIES
+from sim.model.technology import SECTOR_FAMILIES as _SECTOR_FAMILIES
 
 __all__ = [
     "INDEX_COLUMNS",
@@ -131,7 +131,7 @@ SECTOR_FAMILIES = _SECTOR_FAMILIES
 #: Observation years.
 YEARS: tuple[int, ...] = (2010, 2020)
 
-_PACKAGE = "calibration.data.korea_clusters"
+_PACKAGE = "sim.data.korea_clusters"
 
 FILE_CLUSTERS = "clusters.csv"
 FILE_INDICES = "indices.csv"
@@ -291,7 +291,7 @@ def data_dir() -> Traversable:
     Returns
     -------
     importlib.resources.abc.Traversable
-        ``calibration/data/korea_clusters``; a :class:`pathlib.Path` for a normal install.
+        ``sim/data/korea_clusters``; a :class:`pathlib.Path` for a normal install.
     """
     return resources.files(_PACKAGE)
 
@@ -552,7 +552,7 @@ _LOADER_DOC = """
     ----------
     path : str, os.PathLike or Traversable, optional
         The CSV file to read. ``None`` (default) reads the copy shipped in
-        ``calibration/data/korea_clusters/``.
+        ``sim/data/korea_clusters/``.
     known_ids : iterable of str, optional
         Cluster ids the file may use. By default the ids of ``clusters.csv`` in the same
         folder as ``path`` (or of the shipped ``clusters.csv`` if that folder has none).

@@ -12,7 +12,7 @@ No process tests for a policy by name: processes read levers only.  Concrete
 policies live in this module's registry :data:`REGISTRY`; each class states its
 **mechanism**, its **source** (the digests in ``shared/design/sources/``, cited by
 file name) and the **hypothesis** the model tests (``docs/policies.md`` lists them
-with the effects measured by ``python -m sim.projection --measure-effects``).
+with the effects measured by ``python -m scenarios.projection --measure-effects``).
 
 Combining policies: multiplicative levers (``*_mult``) multiply, additive levers
 (``startup_extra``, ``anchor_inflow``, ``external_cost_shift``, ``tech_shock``,
@@ -28,7 +28,7 @@ which draws from ``model.rng`` at the moment of placement.
 
 Example
 -------
->>> from sim.policies import build_policies
+>>> from scenarios.policies import build_policies
 >>> pols = build_policies([{"policy": "hub_institution", "target": "wonju_medical_devices",
 ...                         "start": 5, "kind": "university"}])
 """
@@ -248,7 +248,7 @@ def _policy_rng(model, policy) -> np.random.Generator:
 
 def resolve_target(model, target) -> np.ndarray:
     """Boolean mask over the model's clusters for a policy target."""
-    from .params import ParameterError
+    from sim.model.params import ParameterError
 
     C = model.n_clusters
     if target in (None, "all"):
@@ -282,7 +282,7 @@ def register(cls: type[Policy]) -> type[Policy]:
 # ----------------------------------------------------------------------------- helpers
 def _firm_counts(model) -> np.ndarray:
     """Alive firms per cluster now."""
-    from .population import SPINOFF
+    from sim.model.population import SPINOFF
 
     pop = model.pop
     m = pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)
@@ -290,7 +290,7 @@ def _firm_counts(model) -> np.ndarray:
 
 
 def _role_of(kind: str) -> int:
-    from .population import GATEKEEPER, INTERMEDIARY, RESEARCH, UNIVERSITY
+    from sim.model.population import GATEKEEPER, INTERMEDIARY, RESEARCH, UNIVERSITY
 
     return {"university": UNIVERSITY, "research": RESEARCH, "intermediary": INTERMEDIARY,
             "gatekeeper": GATEKEEPER}[kind]
@@ -308,7 +308,7 @@ class _Placement:
 
     def _place(self, model, kinds: list[str], count: float, initial_ties: int) -> None:
         """``count`` institutions of each kind per targeted cluster (fractional counts rounded at random)."""
-        from .processes import members_by_cluster
+        from sim.model.processes import members_by_cluster
 
         rng = self._rng
         clusters, roles = [], []
@@ -339,7 +339,7 @@ class _Placement:
         With ``mixed``, half of the new partners are drawn among the cluster's young
         firms (under 5 years old) and half among the older ones (when both exist).
         """
-        from .processes import members_by_cluster
+        from sim.model.processes import members_by_cluster
 
         pop = model.pop
         ids = np.flatnonzero(pop.alive & np.isin(pop.uid, self._placed)) if len(self._placed) else self._placed
@@ -369,7 +369,7 @@ class _Placement:
         model.edges.add(src, dst)
 
     def _remove_placed(self, model) -> None:
-        from .processes import remove_nodes
+        from sim.model.processes import remove_nodes
 
         if self._placed is not None and len(self._placed) and not self._removed:
             pop = model.pop
@@ -621,8 +621,8 @@ class AnchorExit(Policy):
     expected: ClassVar[dict] = {"hierarchy": -1, "employment": -1}
 
     def apply(self, model) -> None:
-        from .population import ANCHOR
-        from .processes import remove_nodes
+        from sim.model.population import ANCHOR
+        from sim.model.processes import remove_nodes
 
         if self.first_quarter(model) and self.intensity > 0:
             pop = model.pop
@@ -735,7 +735,7 @@ class InterclusterLinkage(_Placement, Policy):
         self._reset_placement()
 
     def apply(self, model) -> None:
-        from .processes import members_by_cluster
+        from sim.model.processes import members_by_cluster
 
         if self._placed is None:
             self._place(model, ["gatekeeper"], self.gatekeepers, self.initial_ties)
@@ -809,9 +809,9 @@ def build_policies(specs) -> list[Policy]:
     A specification is ``{"policy": <name in REGISTRY>, "start": ..., "end": ...,
     "target": ..., "intensity": ..., <policy-specific keys>}``; unknown policy
     names, unknown keys, wrong types and out-of-range values raise
-    :class:`~sim.params.ParameterError`.
+    :class:`~sim.model.params.ParameterError`.
     """
-    from .params import ParameterError
+    from sim.model.params import ParameterError
 
     out = []
     for i, spec in enumerate(specs or ()):

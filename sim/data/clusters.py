@@ -1,7 +1,7 @@
 """The default cluster set: the 38 observed Korean clusters, sized from 2020 data.
 
 Firm counts and mean firm size come from ``economics_2020.csv`` (report 004,
-tables 3-3 to 3-5, shipped in ``calibration/data/korea_clusters``); the home
+tables 3-3 to 3-5, shipped in ``sim/data/korea_clusters``); the home
 sector of each cluster is its ``sector_family`` in ``clusters.csv``.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 @lru_cache(maxsize=4)
 def _table(data_dir: str | None) -> pd.DataFrame:
-    from calibration.observed import load_clusters, load_economics
+    from sim.data.observed import load_clusters, load_economics
 
     cl = load_clusters(None if data_dir is None else f"{data_dir}/clusters.csv")
     ec = load_economics(None if data_dir is None else f"{data_dir}/economics_2020.csv",
@@ -28,7 +28,7 @@ def cluster_table(data_dir: str | None = None) -> pd.DataFrame:
     """Per-cluster set-up table: ``id, name_en, sector_family, firms, employees_per_firm``.
 
     Add a ``firms0`` column to set initial firm counts directly, or a column named
-    after a per-cluster model parameter (:data:`sim.params.PER_CLUSTER`) to give that
+    after a per-cluster model parameter (:data:`sim.model.params.PER_CLUSTER`) to give that
     cluster its own value.
     """
     return _table(data_dir).copy()
@@ -40,11 +40,11 @@ def cluster_ids() -> list[str]:
 
 
 def check_ids(ids, table: pd.DataFrame | None = None) -> list[str]:
-    """Return ``ids`` as a list; raise :class:`~sim.params.ParameterError` naming any unknown id.
+    """Return ``ids`` as a list; raise :class:`~sim.model.params.ParameterError` naming any unknown id.
 
     ``table`` is the cluster table the ids must be in (default: the embedded clusters).
     """
-    from .params import ParameterError
+    from sim.model.params import ParameterError
 
     ids = [ids] if isinstance(ids, str) else list(ids)
     known = set((cluster_table() if table is None else table)["id"])

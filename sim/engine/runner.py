@@ -2,7 +2,7 @@
 
 :func:`simulate` is the pure, picklable unit of work: parameters and a seed in,
 a tidy indicator table out.  :func:`run` runs an ensemble of replicates through
-the experiment engine (:mod:`sim.experiments`, joblib backends), so every
+the experiment engine (:mod:`sim.engine.experiments`, joblib backends), so every
 finished replicate is on disk at once and an interrupted run resumes; it
 returns the tidy table and, with ``out``, writes
 
@@ -10,7 +10,7 @@ returns the tidy table and, with ``out``, writes
   ``cluster, replicate, step, year, indicator, value, label``;
 * ``out/manifest.json``: seed, parameters, clusters, versions, git commit, wall time;
 * ``out/store/``: one Parquet file per finished replicate (the resumable store of
-  :mod:`sim.experiments`; a resume with a different configuration is refused).
+  :mod:`sim.engine.experiments`; a resume with a different configuration is refused).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .params import ParameterError, validate
+from sim.model.params import ParameterError, validate
 
 INDICATOR_COLUMNS = ["cluster", "replicate", "step", "year", "indicator", "value", "label"]
 
@@ -41,15 +41,15 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     Parameters
     ----------
     params : mapping
-        Parameter values (validated against :mod:`sim.params`).
+        Parameter values (validated against :mod:`sim.model.params`).
     seed : int
         Seed of this replicate.
     years : float
         Simulated years (4 steps per year).
     clusters, cluster_table, start_year, record_every, scale_ref
-        Passed to :class:`sim.model.ClusterModel`.
+        Passed to :class:`sim.model.model.ClusterModel`.
     policies : sequence of Policy or dict
-        Policy plug-ins or their specifications (see :mod:`sim.policies`).
+        Policy plug-ins or their specifications (see :mod:`scenarios.policies`).
     progress : bool
         Print the simulated year to stderr as the run goes.
     handles : bool
@@ -60,8 +60,8 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     pandas.DataFrame
         Columns ``cluster, step, year, indicator, value, label``.
     """
-    from .model import ClusterModel
-    from .policies import build_policies
+    from sim.model.model import ClusterModel
+    from scenarios.policies import build_policies
 
     model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
                          policies=build_policies(policies), rng=int(seed), start_year=start_year,
@@ -114,11 +114,11 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         Shortcut for ``params["scale"]``.
     params : mapping, optional
         Parameter overrides (unknown names and out-of-range values raise
-        :class:`~sim.params.ParameterError`).
+        :class:`~sim.model.params.ParameterError`).
     base_params : mapping, optional
         Values overriding the defaults before ``params`` (e.g. calibrated values).
     base : {"calibrated", "defaults"} or path, optional
-        A base model (:func:`sim.projection.resolve_base`): ``"calibrated"`` takes the
+        A base model (:func:`scenarios.projection.resolve_base`): ``"calibrated"`` takes the
         shipped calibration's global values and each cluster's own calibrated values
         (``clustersim run`` does this by default); ``None`` or ``"defaults"``: the schema
         defaults. Applied under ``base_params`` and ``params``; a per-cluster value is
@@ -138,7 +138,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     pandas.DataFrame
         Columns ``cluster, replicate, step, year, indicator, value, label``.
     """
-    from .experiments import run_experiments
+    from sim.engine.experiments import run_experiments
 
     if replicates < 1:
         raise ParameterError(f"replicates must be at least 1, got {replicates}")
@@ -149,7 +149,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         over["scale"] = scale
     base_model = None
     if base is not None:
-        from .projection import base_cluster_table, resolve_base
+        from scenarios.projection import base_cluster_table, resolve_base
 
         if cluster_table is not None:
             raise ParameterError("give either base= or cluster_table=, not both (a base model brings its own "
@@ -195,8 +195,8 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
 
 
 def _check_setup(params: dict, kw: dict) -> None:
-    from .clusters import check_ids
-    from .policies import build_policies
+    from sim.data.clusters import check_ids
+    from scenarios.policies import build_policies
 
     if kw["clusters"] is not None:
         check_ids(kw["clusters"], kw["cluster_table"])

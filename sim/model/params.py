@@ -3,7 +3,7 @@
 Every parameter of the model is declared exactly once here, with its default,
 its bounds and its meaning.  The same declaration drives
 
-* the :class:`~sim.model.ClusterModel` constructor (``params=``),
+* the :class:`~sim.model.model.ClusterModel` constructor (``params=``),
 * the ``--set name=value`` overrides of the command line,
 * the scenario files (``[params]`` tables),
 * the bounds of the sensitivity analysis (:func:`problem`),
@@ -254,7 +254,7 @@ SCHEMA: dict[str, Param] = {p.name: p for p in _DECLARED}
 
 #: Parameters that may take a different value in each cluster: a ``cluster_table`` column of
 #: that name (used by calibration and the development-type archetypes) overrides the global
-#: value for that cluster. :class:`sim.model.ClusterModel` rejects a column named after any
+#: value for that cluster. :class:`sim.model.model.ClusterModel` rejects a column named after any
 #: other parameter, which acts on the whole system; ``tests/test_model.py`` checks that each
 #: name here really changes the run.
 PER_CLUSTER: frozenset[str] = frozenset({

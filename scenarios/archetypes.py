@@ -14,7 +14,7 @@ resilient   open and recombining: cheap external ties, recombination, brokers
 declining   a path-locked cluster hit by a technology shift in year 1
 ========== ================================================================
 
-``python -m sim.archetypes`` runs each one and prints the stage it reaches.
+``python -m scenarios.archetypes`` runs each one and prints the stage it reaches.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .typology import STAGES
+from sim.indices.scores import STAGES
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def cluster_table(firms0: int) -> pd.DataFrame:
 
 def run_archetype(name: str, seed: int = 1, **kw) -> pd.DataFrame:
     """Run one archetype; returns the tidy indicator table."""
-    from .runner import simulate
+    from sim.engine.runner import simulate
 
     a = ARCHETYPES[name]
     return simulate({**_COMMON, **a.params}, seed, years=a.years, cluster_table=cluster_table(a.firms0), **kw)

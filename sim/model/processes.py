@@ -1,6 +1,6 @@
 """The model's processes (ODD submodels), each acting on the whole population at once.
 
-Each function takes the :class:`~sim.model.ClusterModel` and updates
+Each function takes the :class:`~sim.model.model.ClusterModel` and updates
 ``model.pop`` (node arrays) and ``model.edges`` (the tie list) with vectorised
 numpy operations.  Per-cluster parameter values are ``model.cpar[name]``: arrays
 of length ``n_clusters + 1`` whose last entry belongs to the outside world, so
@@ -11,22 +11,22 @@ outside world's cluster number is -1).  Policy levers are ``model.levers``
 The order in which :meth:`ClusterModel.step` calls them is the model's schedule
 (see ``docs/odd.md``):
 
-1. policy hooks          (:mod:`sim.policies`)
+1. policy hooks          (:mod:`scenarios.policies`)
 2. :func:`entry`         startups, spin-offs, relocation with critical-mass feedback
 3. :func:`link_formation` candidate search and logit partner choice; brokered introductions
 4. :func:`link_decay`    tie dissolution
 5. :func:`learning`      convergence to partners, external knowledge, recombination
 6. :func:`performance`   performance, growth and technology shocks
 7. :func:`exit_`         exit of weak firms and anchor exit
-8. indicators            (:mod:`sim.indices`, :mod:`sim.typology`)
+8. indicators            (:mod:`sim.indices`, :mod:`sim.indices.scores`)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import technology as tech
-from .population import (ANCHOR, GATEKEEPER, INTERMEDIARY, RESEARCH, SME, SPINOFF,
+from sim.model import technology as tech
+from sim.model.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, RESEARCH, SME, SPINOFF,
                          STARTUP, UNIVERSITY)
 
 Q = 4.0  # steps per year

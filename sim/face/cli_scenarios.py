@@ -1,8 +1,8 @@
 """Sub-commands ``project``, ``report``, ``scenarios`` and ``policies`` of ``clustersim``.
 
-``sim.cli`` imports this module and calls :func:`register`; bad input raises
-:class:`scenarios.ScenarioError` or :class:`sim.params.ParameterError`, which
-``sim.cli`` prints as one line with exit code 2.
+``sim.face.cli`` imports this module and calls :func:`register`; bad input raises
+:class:`scenarios.ScenarioError` or :class:`sim.model.params.ParameterError`, which
+``sim.face.cli`` prints as one line with exit code 2.
 
 Examples
 --------
@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import ScenarioError
+from scenarios.scenario import ScenarioError
 
 
 def _command(a) -> str:
@@ -42,8 +42,8 @@ def _command(a) -> str:
 
 
 def cmd_project(a) -> int:
-    from sim.cli import csv_list
-    from sim.projection import project
+    from sim.face.cli import csv_list
+    from scenarios.projection import project
 
     out = Path(a.out)
     if out.exists() and not out.is_dir():
@@ -64,7 +64,7 @@ def cmd_project(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from sim.report import build_report
+    from sim.face.report import build_report
 
     path = build_report(a.dir, a.out)
     if not a.quiet:
@@ -73,7 +73,7 @@ def cmd_report(a) -> int:
 
 
 def cmd_scenarios(a) -> int:
-    from . import list_builtin, load
+    from scenarios.scenario import list_builtin, load
 
     if a.check:
         bad = 0
@@ -97,7 +97,7 @@ def cmd_scenarios(a) -> int:
 
 
 def cmd_policies(a) -> int:
-    from sim.policies import REGISTRY, policy_table
+    from scenarios.policies import REGISTRY, policy_table
 
     if a.name:
         if a.name not in REGISTRY:
@@ -114,7 +114,7 @@ def cmd_policies(a) -> int:
 
 def register(sub) -> None:
     """Add the sub-commands to ``clustersim``'s sub-parser collection."""
-    from sim.cli import add_base_option, positive
+    from sim.face.cli import add_base_option, positive
 
     p = sub.add_parser("project", help="run scenarios as ensembles with common random numbers and write "
                                        "indicators, effect and transition tables and figures",

@@ -3,7 +3,7 @@
 One step is one quarter.  The schedule is fixed and declared once, in
 :data:`SCHEDULE` (policies, entry, link formation, link decay, learning,
 performance and shocks, exit, indicators); ``docs/odd.md`` repeats it word for
-word (a test checks), and :mod:`sim.processes` documents each submodel.
+word (a test checks), and :mod:`sim.model.processes` documents each submodel.
 
 Example
 -------
@@ -22,19 +22,19 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import processes as proc
-from . import technology as tech
-from .agents import Firm, Institution, OutsideWorld
-from .clusters import check_ids
-from .clusters import cluster_table as default_cluster_table
-from .indices import cluster_indices
-from .params import PER_CLUSTER, SCHEMA, ParameterError, validate
-from .population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, UNIVERSITY,
+from sim.model import processes as proc
+from sim.model import technology as tech
+from sim.model.agents import Firm, Institution, OutsideWorld
+from sim.data.clusters import check_ids
+from sim.data.clusters import cluster_table as default_cluster_table
+from sim.indices.structure import cluster_indices
+from sim.model.params import PER_CLUSTER, SCHEMA, ParameterError, validate
+from sim.model.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, UNIVERSITY,
                          EdgeList, Population)
-from .typology import STAGES, TYPOLOGIES, Scale, stage, typology
+from sim.indices.scores import STAGES, TYPOLOGIES, Scale, stage, typology
 
 LEVERS: dict[str, float] = {
-    # name: neutral value.  Policies set these each quarter (sim.policies).
+    # name: neutral value.  Policies set these each quarter (scenarios.policies).
     "entry_mult": 1.0, "startup_extra": 0.0, "startup_link": 0.0, "spinoff_mult": 1.0,
     "relocation_mult": 1.0, "agglomeration_mult": 1.0, "anchor_inflow": 0.0, "search_mult": 1.0,
     "external_cost_shift": 0.0, "broker_mult": 1.0, "learning_mult": 1.0, "recombination_mult": 1.0,
@@ -62,21 +62,21 @@ class ClusterModel(mesa.Model):
     Parameters
     ----------
     params : mapping, optional
-        Parameter overrides; see :mod:`sim.params` (unknown names are errors).
+        Parameter overrides; see :mod:`sim.model.params` (unknown names are errors).
     clusters : sequence of str, optional
         Ids of the clusters to simulate (default: all 38 observed clusters).
     cluster_table : pandas.DataFrame, optional
-        Per-cluster set-up; default :func:`sim.clusters.cluster_table`.  Columns:
+        Per-cluster set-up; default :func:`sim.data.clusters.cluster_table`.  Columns:
         ``id, sector_family, firms, employees_per_firm`` and optionally ``firms0``
         (initial firm count, overriding ``firms * scale``) and any parameter name
         (a per-cluster value of that parameter).
-    policies : iterable of sim.policies.Policy
+    policies : iterable of scenarios.policies.Policy
         Policy plug-ins, applied in order at the start of each step.
     rng : int or numpy.random.SeedSequence or None
         Seed of the model's random streams (Mesa's ``rng=`` argument).
     start_year : float
         Calendar year of step 0.
-    scale_ref : sim.typology.Scale, optional
+    scale_ref : sim.indices.scores.Scale, optional
         Measurement reference for scores and typology.
     record_every : int
         Record indicators every this many steps (and always at step 0).
@@ -372,7 +372,7 @@ class ClusterModel(mesa.Model):
             alive &= pop.cluster == c
         nodes = np.flatnonzero(alive)
         G = nx.Graph()
-        from .population import ROLE_NAMES
+        from sim.model.population import ROLE_NAMES
         G.add_nodes_from((int(i), {"cluster": int(pop.cluster[i]), "role": ROLE_NAMES[pop.role[i]],
                                    "sector": int(pop.coarse[i]), "fine": int(pop.fine[i])}) for i in nodes)
         m = alive[E.u] & alive[E.v]

@@ -14,14 +14,14 @@ Start it with ``clustersim demo`` (see ``docs/app.md``); it serves a web page on
 * play / pause / step / reset, the seed, and the policy levers, which act on the
   running model without a reset: add a hub institution, a startup inflow, the
   cost of external ties, a broker between old and new firms, a technology shock
-  (the policies of :data:`sim.policies.REGISTRY`); every model parameter has a
-  slider generated from :data:`sim.params.SCHEMA`;
-* the preset lessons of :mod:`sim.lessons`.
+  (the policies of :data:`scenarios.policies.REGISTRY`); every model parameter has a
+  slider generated from :data:`sim.model.params.SCHEMA`;
+* the preset lessons of :mod:`sim.face.lessons`.
 
 This module has two layers.  :class:`DemoSession` (the model, the levers, the
 layout and the pictures; matplotlib only) is plain Python and is what the
 tests drive.  The page itself is built with `Solara <https://solara.dev>`_ and
-is created lazily on first access to ``sim.app.Page``, so importing this
+is created lazily on first access to ``sim.face.app.Page``, so importing this
 module never needs Solara; :func:`serve` runs the Solara server.
 
 Why Solara directly and not Mesa's ``SolaraViz``: in Mesa 3.3.1 SolaraViz
@@ -40,9 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lessons import LESSONS, Lesson, lesson_policies, validate_lesson
-from .params import SCHEMA, ParameterError, validate
-from .typology import (CENTRIFUGAL, CENTRIPETAL, DECLINE_RATE, FEATURELESS_LQ, GROWTH_RATE, LOCK_IN_GAP,
+from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
+from sim.model.params import SCHEMA, ParameterError, validate
+from sim.indices.scores import (CENTRIFUGAL, CENTRIPETAL, DECLINE_RATE, FEATURELESS_LQ, GROWTH_RATE, LOCK_IN_GAP,
                        NASCENT_FIRMS, NASCENT_INCLUSIVENESS, STAGES, TYPOLOGIES)
 
 __all__ = [
@@ -73,7 +73,7 @@ STAGE_TEXT: dict[str, str] = {
     "path_locked": f"Path-locked: mature, centripetal forces dominate (lock-in gap above {LOCK_IN_GAP:g})",
     "declining": f"Declining: the number of firms falls by more than {-DECLINE_RATE:.0%} a year",
 }
-"""The development stages of :data:`sim.typology.STAGES` in words."""
+"""The development stages of :data:`sim.indices.scores.STAGES` in words."""
 
 TYPOLOGY_TEXT: dict[str, str] = {
     "path_locked": "Path-locked: centripetal high, centrifugal low",
@@ -81,14 +81,14 @@ TYPOLOGY_TEXT: dict[str, str] = {
     "centrifugal_dominant": "Centrifugal-dominant: centrifugal high, centripetal low",
     "other": "Other: centripetal and centrifugal both low",
 }
-"""The typologies of :data:`sim.typology.TYPOLOGIES` in words."""
+"""The typologies of :data:`sim.indices.scores.TYPOLOGIES` in words."""
 
 INDEX_LABELS = {
     "specialization": "specialisation", "hierarchy": "hierarchy", "internal_cohesion": "internal cohesion",
     "related_variety": "related variety", "heterophily": "heterophily", "external_linkage": "external linkage",
 }
 
-# Policy levers: (app key, policies tried in order in sim.policies.REGISTRY, teacher-facing text).
+# Policy levers: (app key, policies tried in order in scenarios.policies.REGISTRY, teacher-facing text).
 LEVER_POLICIES = {
     "hub": ("hub_institution",),
     "startup": ("startup_inflow",),
@@ -114,7 +114,7 @@ SHOCK_DEFAULT = 2.0
 # ----------------------------------------------------------------------------- sliders from the schema
 @dataclass(frozen=True)
 class SliderSpec:
-    """A slider generated from one :class:`sim.params.Param`.
+    """A slider generated from one :class:`sim.model.params.Param`.
 
     ``min``/``max`` are the parameter's sensitivity-analysis range
     (``Param.sa_bounds``) widened to include its default and the current value,
@@ -172,7 +172,7 @@ def slider_specs(values: dict | None = None, exclude=NO_SLIDER) -> list[SliderSp
 # ----------------------------------------------------------------------------- model set-up
 def scale_for(cluster: str, firms: int) -> float:
     """The ``scale`` at which ``cluster`` starts with about ``firms`` firms (within the schema's bounds)."""
-    from .clusters import check_ids, cluster_table
+    from sim.data.clusters import check_ids, cluster_table
 
     tab = cluster_table()
     check_ids(cluster, tab)
@@ -189,7 +189,7 @@ def _demo_table(lesson: Lesson):
 
 
 def _policy_class(key: str):
-    from .policies import REGISTRY
+    from scenarios.policies import REGISTRY
 
     for name in LEVER_POLICIES[key]:
         if name in REGISTRY:
@@ -334,7 +334,7 @@ class DemoSession:
     seed : int
         Seed of the model.
     lesson : str or None
-        Key of a preset lesson (:data:`sim.lessons.LESSONS`); ``None`` = free play.
+        Key of a preset lesson (:data:`sim.face.lessons.LESSONS`); ``None`` = free play.
 
     Every method that changes the model holds a lock, so the play loop and the
     buttons can run in different threads.  Lever methods act on the running
@@ -380,7 +380,7 @@ class DemoSession:
     def title(self) -> str:
         if self.lesson is not None:
             return f"Demo cluster ({self.lesson.sector.replace('_', ' ')}, {self.lesson.firms} firms at the start)"
-        from .clusters import cluster_table
+        from sim.data.clusters import cluster_table
 
         tab = cluster_table().set_index("id")
         return f"{tab.loc[self.cluster, 'name_en']} (about {self.firms} firms at the start)"
@@ -396,7 +396,7 @@ class DemoSession:
 
     def reset(self, seed: int | None = None) -> None:
         """Build a new model from the current parameters (and ``seed``, if given); levers back to neutral."""
-        from .model import ClusterModel
+        from sim.model.model import ClusterModel
 
         with self._lock:
             if seed is not None:
@@ -463,7 +463,7 @@ class DemoSession:
     def _new_policy(self, key: str, **kw):
         cls = _policy_class(key)
         if cls is None:
-            raise ParameterError(f"no policy for the '{key}' lever is registered in sim.policies")
+            raise ParameterError(f"no policy for the '{key}' lever is registered in scenarios.policies")
         pol = cls(start=(self.model.t + 1) / 4.0, target="all", **kw)
         self.model.policies.append(pol)
         pol.initialize(self.model)
@@ -544,7 +544,7 @@ class DemoSession:
 
     # ---------------------------------------------------------------- read-outs
     def _record_home(self):
-        from .population import SPINOFF
+        from sim.model.population import SPINOFF
 
         pop, m = self.model.pop, self.model
         mask = pop.alive & (pop.cluster == 0) & (pop.role <= SPINOFF) & (pop.coarse == m.home[0])
@@ -568,7 +568,7 @@ class DemoSession:
 
     def network(self) -> dict:
         """The shown cluster's network now: node ids, roles, sectors, degrees, internal edges."""
-        from .population import INSTITUTION_ROLES
+        from sim.model.population import INSTITUTION_ROLES
 
         m = self.model
         pop, E = m.pop, m.edges
@@ -658,8 +658,8 @@ def draw_network(session: DemoSession) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from .population import ROLE_NAMES
-    from .technology import SECTOR_FAMILIES
+    from sim.model.population import ROLE_NAMES
+    from sim.model.technology import SECTOR_FAMILIES
 
     net, P = session._net, session._xy
     st_q = session.model.t
@@ -1043,7 +1043,7 @@ def __getattr__(name):
         if _PAGE is None:
             _PAGE = _build_page()
         return _PAGE
-    raise AttributeError(f"module 'sim.app' has no attribute {name!r}")
+    raise AttributeError(f"module 'sim.face.app' has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- the server
@@ -1061,7 +1061,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_C
     os.environ[ENV["firms"]] = str(int(firms))
     os.environ[ENV["seed"]] = str(int(seed))
     os.environ[ENV["lesson"]] = lesson or ""
-    os.environ["SOLARA_APP"] = "sim.app"
+    os.environ["SOLARA_APP"] = "sim.face.app"
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ["SERVER_NAME"] = host

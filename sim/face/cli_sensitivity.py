@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .typology import TYPOLOGIES
+from sim.indices.scores import TYPOLOGIES
 
 
 class FinalOutcomes:
@@ -46,10 +46,10 @@ class FinalOutcomes:
 
 
 def cmd_sensitivity(a) -> int:
-    from .cli import UserError, _overrides, csv_list
-    from .params import problem, validate
-    from .runner import _simulate_task
-    from .sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
+    from sim.face.cli import UserError, _overrides, csv_list
+    from sim.model.params import problem, validate
+    from sim.engine.runner import _simulate_task
+    from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 
     names = csv_list(a.factors, "--factors", "factor", "startup_rate,exit_rate") if a.factors else None
     prob = problem(names)
@@ -68,7 +68,7 @@ def cmd_sensitivity(a) -> int:
     base = validate(over, source="--set/--scale")
     for n in bounds:
         base.pop(n, None)
-    from .runner import _check_setup
+    from sim.engine.runner import _check_setup
 
     _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters,
                         "policies": []})
@@ -106,14 +106,14 @@ def cmd_sensitivity(a) -> int:
 
 
 def _indicator_names() -> list[str]:
-    from .indices import INDEX_NAMES
-    from .model import FLOWS
+    from sim.indices.structure import INDEX_NAMES
+    from sim.model.model import FLOWS
 
     return list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "stage"]
 
 
 def register(sub) -> None:
-    from .cli import _seed, positive
+    from sim.face.cli import _seed, positive
 
     p = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the parameter schema (SALib)")
     p.add_argument("--method", choices=["morris", "sobol"], required=True)

@@ -1,8 +1,8 @@
 """``clustersim calibrate | predict | validate | recover``: the calibration sub-commands.
 
-Registered by :func:`register` (``sim/cli.py`` calls it when this module exists). Bad input
-raises :class:`sim.params.ParameterError`, :class:`calibration.observed.DataError` or
-:class:`sim.cli.UserError`, which ``clustersim`` reports as one line with exit code 2.
+Registered by :func:`register` (``sim/face/cli.py`` calls it when this module exists). Bad input
+raises :class:`sim.model.params.ParameterError`, :class:`sim.data.observed.DataError` or
+:class:`sim.face.cli.UserError`, which ``clustersim`` reports as one line with exit code 2.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from sim.cli import _seed, csv_list, positive  # the command line's converters
+from sim.face.cli import _seed, csv_list, positive  # the command line's converters
 
 __all__ = ["register"]
 
@@ -28,7 +28,7 @@ def _config(a):
     import json
 
     from calibration.estimate import FULL, QUICK
-    from sim.params import ParameterError
+    from sim.model.params import ParameterError
 
     cfg = QUICK if a.quick else FULL
     if getattr(a, "settings", None):
@@ -50,7 +50,7 @@ def _config(a):
 
 
 def _data(a):
-    from calibration.observed import load_all
+    from sim.data.observed import load_all
 
     return load_all(getattr(a, "data", None))
 

@@ -1,6 +1,6 @@
 """A self-contained HTML report of a scenario projection (``clustersim report DIR``).
 
-:func:`build_report` reads a folder written by :func:`sim.projection.project`
+:func:`build_report` reads a folder written by :func:`scenarios.projection.project`
 (``manifest.json``, ``indicators.parquet``, the scenario copies), recomputes the
 effect and transition tables, draws every figure again and writes one HTML file
 with the figures embedded as base64 PNG, so the file can be mailed to a
@@ -86,7 +86,7 @@ def _table(df: pd.DataFrame, left: tuple = (), fmt: dict | None = None, cls: dic
 
 
 def _policy_rows(proj) -> str:
-    from sim.policies import REGISTRY
+    from scenarios.policies import REGISTRY
 
     parts = []
     y0 = proj.settings["start_year"]
@@ -170,12 +170,12 @@ def _summary(eff: pd.DataFrame, proj) -> str:
 
 
 def render_report(proj) -> str:
-    """The HTML text of the report of a loaded projection (:func:`sim.projection.load_projection`)."""
+    """The HTML text of the report of a loaded projection (:func:`scenarios.projection.load_projection`)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from .projection import figure_clusters, plot_effects, plot_fan, plot_planes
-    from .typology import TYPOLOGIES
+    from scenarios.projection import figure_clusters, plot_effects, plot_fan, plot_planes
+    from sim.indices.scores import TYPOLOGIES
 
     st, mf = proj.settings, proj.manifest
     eff = proj.effects()
@@ -249,7 +249,7 @@ def render_report(proj) -> str:
         "</code>).  Replicate <i>r</i> of every scenario therefore starts from the same 2020 population and "
         "network and shares its random stream until a policy acts; each policy draws its own random numbers "
         "from a separate stream.  Effects are paired differences per replicate (common random numbers); "
-        "intervals are t intervals over replicates.  Scores are reference-standardised (sim.typology); the "
+        "intervals are t intervals over replicates.  Scores are reference-standardised (sim.indices.scores); the "
         "typology is the quadrant of the two scores.  A model scale below 1 simulates that fraction of "
         "each cluster's firms: institutions placed by policies are whole organisations, so their relative "
         "weight is larger in a scaled-down system.  Policies' mechanisms and the hypotheses they test are "
@@ -303,7 +303,7 @@ def _scale(proj) -> str:
 
 def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``)."""
-    from .projection import load_projection
+    from scenarios.projection import load_projection
 
     proj = load_projection(directory)
     text = render_report(proj)

@@ -35,7 +35,7 @@ def csv_list(text: str | None, option: str = "--clusters", what: str = "cluster"
 
 
 def _overrides(sets: list[str] | None) -> dict:
-    from .params import parse_override
+    from sim.model.params import parse_override
 
     out = {}
     for s in sets or []:
@@ -85,7 +85,7 @@ def _add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
 
 
 def add_base_option(p: argparse.ArgumentParser) -> None:
-    """The ``--params`` option of ``run`` and ``project``: the base model (see :func:`sim.projection.resolve_base`)."""
+    """The ``--params`` option of ``run`` and ``project``: the base model (see :func:`scenarios.projection.resolve_base`)."""
     p.add_argument("--params", metavar="calibrated|defaults|FILE.json", default="calibrated",
                    help="base model: 'calibrated' (default: the shipped calibration, each cluster with its own "
                         "calibrated values), 'defaults' (the parameter schema's defaults, the same in every "
@@ -94,8 +94,8 @@ def add_base_option(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(a) -> int:
-    from .plotting import plot_score_paths
-    from .runner import run
+    from sim.plots.scores import plot_score_paths
+    from sim.engine.runner import run
 
     out = Path(a.out)
     t0 = time.time()
@@ -115,7 +115,7 @@ def cmd_run(a) -> int:
 
 
 def cmd_params(a) -> int:
-    from .params import SCHEMA, describe
+    from sim.model.params import SCHEMA, describe
 
     if a.json:
         print(json.dumps({k: {"default": p.default, "low": p.low, "high": p.high, "kind": p.kind,
@@ -126,7 +126,7 @@ def cmd_params(a) -> int:
 
 
 def cmd_clusters(a) -> int:
-    from .clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     tab = cluster_table()
     for _, r in tab.iterrows():
@@ -163,7 +163,7 @@ def _extensions():
     import importlib
 
     out = []
-    for mod in ("sim.sensitivity_cli", "calibration.cli", "scenarios.cli", "sim.app_cli"):
+    for mod in ("sim.face.cli_sensitivity", "sim.face.cli_calibration", "sim.face.cli_scenarios", "sim.face.cli_app"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -175,21 +175,21 @@ def _extensions():
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .params import ParameterError
+    from sim.model.params import ParameterError
 
     known_errors: tuple[type[BaseException], ...] = (UserError, ParameterError, FileExistsError)
     try:
-        from calibration.observed import DataError
+        from sim.data.observed import DataError
         known_errors += (DataError,)
     except ImportError:  # pragma: no cover
         pass
     try:
-        from .experiments import ResumeMismatchError
+        from sim.engine.experiments import ResumeMismatchError
         known_errors += (ResumeMismatchError,)
     except ImportError:  # pragma: no cover
         pass
     try:
-        from scenarios import ScenarioError
+        from scenarios.scenario import ScenarioError
         known_errors += (ScenarioError,)
     except ImportError:
         pass

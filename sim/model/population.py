@@ -5,7 +5,7 @@ by position (0 .. n-1).  A node that exits stays in the arrays with
 ``alive = False`` until the model compacts them (:meth:`Population.compact`,
 when dead rows outnumber living ones), which renumbers positions; every node
 also has a permanent ``uid`` that never changes or repeats, and ``parent`` holds
-the parent's ``uid``.  Mesa agents (:mod:`sim.agents`) are thin handles that
+the parent's ``uid``.  Mesa agents (:mod:`sim.model.agents`) are thin handles that
 read and write these arrays.
 """
 

@@ -1,14 +1,14 @@
 """Scenario projections: ensembles of policy scenarios with common random numbers.
 
 :func:`project` runs every scenario as an ensemble from the 2020 state through the
-experiment engine (:func:`sim.experiments.run_experiments`: one design row per
+experiment engine (:func:`sim.engine.experiments.run_experiments`: one design row per
 scenario, the same replicate seeds for every row), so replicate ``r`` of every
 scenario starts from the same initial population and network and shares its
 random stream until the policies act: differences between scenarios are *paired*
 differences (common random numbers, CRN).  It writes to ``out``:
 
 * ``indicators.parquet`` -- ``scenario, cluster, replicate, seed, step, year,
-  indicator, value, label`` (the tidy table of :func:`sim.runner.simulate` with a
+  indicator, value, label`` (the tidy table of :func:`sim.engine.runner.simulate` with a
   ``scenario`` column);
 * ``effects.csv`` -- scenario-vs-baseline effects at the end of the horizon, the
   mean paired difference per replicate with a t confidence interval
@@ -25,9 +25,9 @@ differences (common random numbers, CRN).  It writes to ``out``:
   per-replicate result store of the experiment engine.
 
 ``clustersim report DIR`` turns such a folder into one self-contained HTML file
-(:mod:`sim.report`).
+(:mod:`sim.face.report`).
 
-``python -m sim.projection --measure-effects`` measures the effect of every
+``python -m scenarios.projection --measure-effects`` measures the effect of every
 policy on a small system and prints the table quoted in ``docs/policies.md``.
 """
 
@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .params import ParameterError, validate
-from .typology import TYPOLOGIES
+from sim.model.params import ParameterError, validate
+from sim.indices.scores import TYPOLOGIES
 
 __all__ = [
     "EFFECT_INDICATORS", "Projection", "project", "load_params_file", "resolve_base", "base_cluster_table",
@@ -101,7 +101,7 @@ class Projection:
 
 # ----------------------------------------------------------------------------- inputs
 def load_params_file(path: str | os.PathLike) -> dict:
-    """Parameter values from a JSON file, validated against :mod:`sim.params`.
+    """Parameter values from a JSON file, validated against :mod:`sim.model.params`.
 
     The file holds a JSON object ``{"name": value, ...}``, or an object whose
     ``"params"`` member is such an object (other members, e.g. metadata of a
@@ -125,7 +125,7 @@ def load_params_file(path: str | os.PathLike) -> dict:
         raise ParameterError(f"{p}: must hold a JSON object of parameter values, e.g. {{\"startup_rate\": 0.04}}")
     import difflib
 
-    from .params import SCHEMA
+    from sim.model.params import SCHEMA
 
     out = {}
     for k, v in obj.items():
@@ -162,7 +162,7 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> tuple[dict, "
     -------
     params : dict
     columns : DataFrame or None
-        ``id`` and one column per per-cluster parameter (see :data:`sim.params.PER_CLUSTER`).
+        ``id`` and one column per per-cluster parameter (see :data:`sim.model.params.PER_CLUSTER`).
     provenance : dict or None
         For the manifest: the source, its sha256 and the values used.
     """
@@ -223,13 +223,13 @@ def _cluster_table(columns) -> "pd.DataFrame | None":
     """The default cluster table with per-cluster parameter columns (records) merged in."""
     if not columns:
         return None
-    from .clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     return cluster_table().merge(pd.DataFrame(columns), on="id", how="left")
 
 
 def _load_all(scenarios) -> list:
-    from scenarios import Scenario, ScenarioError, load
+    from scenarios.scenario import Scenario, ScenarioError, load
 
     out = []
     for s in scenarios:
@@ -244,7 +244,7 @@ def _load_all(scenarios) -> list:
 
 
 def _common(scen: list, attr: str, label: str, flag: str):
-    from scenarios import ScenarioError
+    from scenarios.scenario import ScenarioError
 
     vals = {s.name: getattr(s, attr) for s in scen}
     uniq = []
@@ -262,7 +262,7 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
                      clusters: Sequence[str] | None = None, scale: float | None = None,
                      quick: bool = False) -> dict:
     """Common settings of a projection: command-line values win, else the scenarios must agree."""
-    from scenarios import ScenarioError
+    from scenarios.scenario import ScenarioError
 
     start = _common(scen, "start_year", "start_year", "")
     end = _common(scen, "end_year", "end_year", "")
@@ -273,13 +273,13 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
     if clusters is None:
         clusters = _common(scen, "clusters", "clusters", "--clusters")
     else:
-        from .clusters import check_ids
+        from sim.data.clusters import check_ids
 
         clusters = check_ids(clusters)
     if scale is None and quick:
         scale = QUICK["scale"]
     if scale is not None:
-        from .params import SCHEMA
+        from sim.model.params import SCHEMA
 
         scale = SCHEMA["scale"].check(scale, "--scale")
     if int(replicates) < 1:
@@ -294,7 +294,7 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
 
 def _with_baseline(scen: list, baseline: str | None) -> tuple[list, str, bool]:
     """The scenarios plus a baseline (the named one, one called 'baseline', one without policies, or added)."""
-    from scenarios import ScenarioError, load
+    from scenarios.scenario import ScenarioError, load
 
     names = [s.name for s in scen]
     if baseline is not None:
@@ -323,7 +323,7 @@ def _with_baseline(scen: list, baseline: str | None) -> tuple[list, str, bool]:
 # ----------------------------------------------------------------------------- running
 def _scenario_task(params: dict, seed: int) -> pd.DataFrame:
     """One replicate of one scenario (the engine's model function; picklable)."""
-    from .runner import simulate
+    from sim.engine.runner import simulate
 
     spec = json.loads(params["spec"])
     return simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
@@ -370,7 +370,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     -------
     Projection
     """
-    from .experiments import run_experiments
+    from sim.engine.experiments import run_experiments
 
     t0 = time.time()
     scen = _load_all(scenarios)
@@ -437,17 +437,17 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
 
 
 def _all_ids() -> list[str]:
-    from .clusters import cluster_ids
+    from sim.data.clusters import cluster_ids
 
     return cluster_ids()
 
 
 def _check_targets(s, clusters: list[str] | None) -> None:
-    from scenarios import ScenarioError
+    from scenarios.scenario import ScenarioError
 
     if clusters is None:
         return
-    from .clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     tab = cluster_table()
     fam = dict(zip(tab["id"], tab["sector_family"]))
@@ -468,13 +468,13 @@ def _check_targets(s, clusters: list[str] | None) -> None:
 
 
 def _versions() -> dict:
-    from .runner import package_versions
+    from sim.engine.runner import package_versions
 
     return package_versions()
 
 
 def _git() -> str | None:
-    from .runner import git_commit
+    from sim.engine.runner import git_commit
 
     return git_commit()
 
@@ -529,7 +529,7 @@ def write_projection(proj: Projection, figures: bool = True) -> None:
 
 def load_projection(path: str | os.PathLike) -> Projection:
     """Read a projection folder written by :func:`project`."""
-    from scenarios import ScenarioError, loads
+    from scenarios.scenario import ScenarioError, loads
 
     p = Path(path)
     mf, ind = p / "manifest.json", p / "indicators.parquet"
@@ -544,7 +544,7 @@ def load_projection(path: str | os.PathLike) -> Projection:
         raise ScenarioError(f"{mf}: not a projection manifest (format {manifest.get('format')!r}, "
                             f"expected {FORMAT!r})")
     df = pd.read_parquet(ind)
-    from scenarios import Scenario
+    from scenarios.scenario import Scenario
 
     scen = []
     for d in manifest["scenarios"]:
@@ -720,7 +720,7 @@ def cluster_outcomes(df: pd.DataFrame, baseline: str | None = None) -> pd.DataFr
 # ----------------------------------------------------------------------------- figures
 def figure_clusters(proj: Projection, limit: int = 12) -> list[str]:
     """Clusters drawn in the figures: those named by policies (not 'all'), else a spread of six."""
-    from .clusters import cluster_table
+    from sim.data.clusters import cluster_table
 
     sim_ids = proj.simulated_clusters
     tab = cluster_table()
@@ -737,7 +737,7 @@ def figure_clusters(proj: Projection, limit: int = 12) -> list[str]:
                 ids = [t] if isinstance(t, str) else list(t)
             named += [c for c in ids if c in sim_ids and c not in named]
     if not named:
-        from .plotting import _pick_clusters
+        from sim.plots.scores import _pick_clusters
 
         named = _pick_clusters(proj.indicators[proj.indicators["scenario"] == proj.baseline], None, 6)
     return named[:limit]
@@ -944,7 +944,7 @@ SIGNED = {"centripetal", "centrifugal", "heterophily"}
 
 def _measure_task(params: dict, seed: int) -> pd.DataFrame:
     """One measuring run: the end state (and flow totals) of every cluster."""
-    from .runner import simulate
+    from sim.engine.runner import simulate
 
     spec = json.loads(params["spec"])
     df = simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
@@ -973,7 +973,7 @@ def measure_effects(replicates: int = 20, scale: float = 0.1, years: float = 10.
     excluding 0 with the expected sign), contradicts it (interval excluding 0
     with the other sign) or is inconclusive.
     """
-    from .experiments import run_experiments
+    from sim.engine.experiments import run_experiments
 
     medical = [c for c in (clusters or _all_ids()) if c in
                ("wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices")]
@@ -1054,7 +1054,7 @@ def _markdown(t: pd.DataFrame) -> str:
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - maintenance command
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m sim.projection",
+    ap = argparse.ArgumentParser(prog="python -m scenarios.projection",
                                  description="Measure the effect of every policy (the table of docs/policies.md).")
     ap.add_argument("--measure-effects", action="store_true", required=True)
     ap.add_argument("--replicates", type=int, default=20)

@@ -1,8 +1,8 @@
 """Mesa agents: firms, institutions and the outside world.
 
 The agents are thin handles onto the whole-population arrays of
-:class:`sim.population.Population`: ``firm.size`` reads
-``model.pop.size[firm.idx]``.  The processes of :mod:`sim.processes` act on the
+:class:`sim.model.population.Population`: ``firm.size`` reads
+``model.pop.size[firm.idx]``.  The processes of :mod:`sim.model.processes` act on the
 arrays for all agents at once; the handles give Mesa users the familiar API
 (``model.agents``, ``model.agents_by_type[Firm]``, ``agent.remove()``,
 ``AgentSet.select`` / ``get`` / ``shuffle_do``) and keep Mesa's agent registry in
@@ -14,8 +14,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from .population import ROLE_NAMES
-from .technology import SECTOR_FAMILIES
+from sim.model.population import ROLE_NAMES
+from sim.model.technology import SECTOR_FAMILIES
 
 
 class _Handle(mesa.Agent):

@@ -6,7 +6,7 @@ Each raw index k is put on a common scale, ``z_k = (raw_k - loc_k) / scale_k``, 
 a reference ``(loc, scale)`` per index (:class:`Scale`).  The default reference
 (``reference_scale.json``) is the mean and standard deviation of each index over
 the 38 clusters in a default-parameter ensemble (rebuild it with
-``python -m sim.typology``); calibration (issue 3) replaces it by the fitted
+``python -m sim.indices.scores``); calibration (issue 3) replaces it by the fitted
 measurement map onto the published scale.  Then
 
 * centripetal = weighted mean of z(specialization), z(hierarchy), z(internal_cohesion)
@@ -67,7 +67,7 @@ class Scale:
 
     @classmethod
     def default(cls) -> "Scale":
-        text = resources.files("sim").joinpath("reference_scale.json").read_text()
+        text = resources.files("sim.indices").joinpath("reference_scale.json").read_text()
         return cls.from_dict(json.loads(text))
 
     @classmethod
@@ -129,7 +129,7 @@ def build_reference(seeds=(1, 2, 3), years: int = 10, scale: float = 0.05) -> di
     """Mean and sd of every score index over the 38 clusters and all steps of default runs."""
     import pandas as pd
 
-    from .runner import simulate
+    from sim.engine.runner import simulate
 
     ks = CENTRIPETAL + CENTRIFUGAL
     neutral = Scale({k: 0.0 for k in ks}, {k: 1.0 for k in ks})
@@ -143,7 +143,7 @@ def build_reference(seeds=(1, 2, 3), years: int = 10, scale: float = 0.05) -> di
     return {"loc": loc, "scale": sc, "weights": {k: 1.0 for k in CENTRIPETAL + CENTRIFUGAL},
             "thresholds": [0.0, 0.0],
             "source": f"default parameters, scale={scale}, seeds={list(seeds)}, {years} years, all 38 clusters, "
-                      "all quarterly steps pooled; rebuilt by `python -m sim.typology`"}
+                      "all quarterly steps pooled; rebuilt by `python -m sim.indices.scores`"}
 
 
 if __name__ == "__main__":  # pragma: no cover - maintenance command

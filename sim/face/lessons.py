@@ -1,10 +1,10 @@
 """Preset lessons for the classroom app (``clustersim demo``).
 
 A lesson is a short explanation for the class plus a parameter preset: values
-of model parameters (names and ranges from :mod:`sim.params`), the cluster it
+of model parameters (names and ranges from :mod:`sim.model.params`), the cluster it
 runs on (a synthetic "demo cluster" of ``firms`` firms, home sector
 ``sector``), and optionally policies that switch on by themselves at a given
-year (specifications for :func:`sim.policies.build_policies`).  The app loads a
+year (specifications for :func:`scenarios.policies.build_policies`).  The app loads a
 lesson with one click; the teacher then presses play and uses the levers as
 the text suggests.
 
@@ -22,7 +22,7 @@ seeds (``tests/test_app.py`` re-checks the main one for seed 1):
 
 Example
 -------
->>> from sim.lessons import LESSONS, validate_lesson
+>>> from sim.face.lessons import LESSONS, validate_lesson
 >>> sorted(LESSONS)
 ['broker', 'critical_mass', 'lock_in']
 >>> validate_lesson(LESSONS["lock_in"])["convergence_rate"]
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .params import ParameterError, validate
+from sim.model.params import ParameterError, validate
 
 __all__ = ["Lesson", "LESSONS", "validate_lesson", "lesson_policies"]
 
@@ -53,11 +53,11 @@ class Lesson:
     text : str
         Markdown for the teacher and the class: what to do, what to watch, why.
     params : dict
-        Model parameter values (validated against :data:`sim.params.SCHEMA`).
+        Model parameter values (validated against :data:`sim.model.params.SCHEMA`).
     firms : int
         Initial firms of the synthetic demo cluster.
     sector : str
-        Home sector family of the demo cluster (:data:`sim.technology.SECTOR_FAMILIES`).
+        Home sector family of the demo cluster (:data:`sim.model.technology.SECTOR_FAMILIES`).
     policies : tuple of dict
         Policies that switch on by themselves (``build_policies`` specifications;
         ``start``/``end`` in years from the start of the run; the target is the
@@ -182,11 +182,11 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
 def validate_lesson(lesson: Lesson) -> dict:
     """Check a lesson; return its complete, validated parameter set.
 
-    Raises :class:`~sim.params.ParameterError` naming the lesson and the problem
+    Raises :class:`~sim.model.params.ParameterError` naming the lesson and the problem
     (an unknown or out-of-range parameter, an unknown policy or policy key, an
     unknown sector, a non-positive firm count or length).
     """
-    from .technology import SECTOR_FAMILIES
+    from sim.model.technology import SECTOR_FAMILIES
 
     where = f"lesson '{lesson.key}'"
     params = validate(lesson.params, source=where)
@@ -202,7 +202,7 @@ def validate_lesson(lesson: Lesson) -> dict:
 
 def lesson_policies(lesson: Lesson) -> list:
     """Fresh policy objects for one run of the lesson (targeting the demo cluster)."""
-    from .policies import build_policies
+    from scenarios.policies import build_policies
 
     specs = [{"target": "all", **spec} for spec in lesson.policies]
     try:

@@ -1,7 +1,7 @@
 """Global sensitivity analysis (Morris, Sobol) of a stochastic model function.
 
 SALib is used for sampling and analysis only; the runs go through
-:func:`sim.experiments.run_experiments`, so backends (loky, dask, ray),
+:func:`sim.engine.experiments.run_experiments`, so backends (loky, dask, ray),
 ``out_dir`` result stores and ``resume`` all apply.
 
 Stochastic models are handled as recommended for agent-based models
@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments import ExperimentResult, _func_name, design_from_array, run_experiments
+from sim.engine.experiments import ExperimentResult, _func_name, design_from_array, run_experiments
 
 __all__ = [
     "LastPeriodMean",
@@ -323,7 +323,7 @@ def morris(
     num_resamples, conf_level
         Bootstrap settings of ``mu_star_conf``.
     **run_kwargs
-        Passed to :func:`sim.experiments.run_experiments`: ``out_dir``,
+        Passed to :func:`sim.engine.experiments.run_experiments`: ``out_dir``,
         ``backend``, ``n_jobs``, ``resume``, ``progress``, ``constants``,
         ``scheduler``, ``batch_size``.
 
@@ -404,7 +404,7 @@ def sobol(
     num_resamples, conf_level
         Bootstrap settings of the ``*_conf`` columns.
     **run_kwargs
-        Passed to :func:`sim.experiments.run_experiments`.
+        Passed to :func:`sim.engine.experiments.run_experiments`.
 
     Returns
     -------
