@@ -17,9 +17,8 @@ import time
 import networkx as nx
 import numpy as np
 
-from sim.indices.structure import INDEX_NAMES, cluster_indices
-
 from benchmarks.nx_indices import graph_from_arrays, nx_cluster_indices
+from sim.indices.structure import INDEX_NAMES, cluster_indices
 
 N_COARSE, FINE_PER_COARSE = 10, 5
 

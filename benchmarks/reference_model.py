@@ -45,13 +45,21 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.model import technology as tech
-from sim.data.clusters import cluster_table as default_cluster_table
-from sim.model.params import validate
-from sim.model.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, SPINOFF,
-                            STARTUP, UNIVERSITY)
-
 from benchmarks.nx_indices import nx_cluster_indices
+from sim.data.clusters import cluster_table as default_cluster_table
+from sim.model import technology as tech
+from sim.model.params import validate
+from sim.model.population import (
+    ANCHOR,
+    GATEKEEPER,
+    INTERMEDIARY,
+    OUTSIDE,
+    RESEARCH,
+    SME,
+    SPINOFF,
+    STARTUP,
+    UNIVERSITY,
+)
 
 Q = 4.0  # steps per year
 _FX = tech.FINE_CENTRES[:, 0].copy()

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from sim.engine.experiments import run_experiments
+from sim.model.model import ClusterModel
 
 __all__ = ["OUTPUTS", "RUN_PARAMS", "run_task", "encode_run", "relax_traits", "Batch", "run_batch"]
 
@@ -105,7 +109,6 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     years to the second snapshot. Returns ``cluster, step, indicator, value`` for
     :data:`OUTPUTS` at both snapshots.
     """
-    from sim.model.model import ClusterModel
 
     params = dict(params)
     run = json.loads(params.pop(RUN_KEY))
@@ -158,7 +161,6 @@ class Batch:
     def mean(self) -> np.ndarray:
         """Ensemble mean over replicates: (experiments, 2, clusters, outputs), NaN-aware."""
         with np.errstate(invalid="ignore"):
-            import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -166,7 +168,6 @@ class Batch:
 
     def frame(self, experiment: int, when: int, stat: str = "mean") -> pd.DataFrame:
         """Clusters x outputs table of one experiment at ``when`` (0 first, 1 last step)."""
-        import warnings
 
         v = self.values[experiment, :, when]
         with warnings.catch_warnings():
@@ -206,7 +207,6 @@ def run_batch(design: pd.DataFrame, *, replicates: int, seed: int, store: str | 
     ``store/runs`` and reused on ``resume``; a store that already holds a *complete* batch is
     reused whether or not ``resume`` is set only when ``resume`` is True.
     """
-    from sim.engine.experiments import run_experiments
 
     design = design.reset_index(drop=True)
     if "experiment" not in design.columns:

@@ -35,16 +35,28 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.stats import qmc
 
 from calibration import engine
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap, rmse, spearman
+from calibration.shipped import (
+    FORMAT,
+    check_fingerprint,
+    load_calibrated,
+    load_params,
+    model_fingerprint,
+    scenario_base,
+)
+from calibration.surrogate import GP, propose_batch
+from calibration.typology import load_fitted
 from sim.data.observed import INDEX_COLUMNS, load_all
 from sim.model.params import SCHEMA, ParameterError, validate
 
@@ -54,8 +66,6 @@ __all__ = [
     "scenario_base", "predict", "parameter_recovery",
 ]
 
-FORMAT = "clustersim.calibration/1"
-CALIBRATED_FILE = "calibrated.json"
 TARGETS_2010: tuple[str, ...] = tuple(INDEX_COLUMNS)
 TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + ("inclusiveness",)
 
@@ -380,7 +390,6 @@ class Problem:
 
 
 def _sobol(n: int, d: int, seed: int) -> np.ndarray:
-    from scipy.stats import qmc
 
     m = int(np.ceil(np.log2(max(n, 2))))
     return qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)[:n]
@@ -512,7 +521,6 @@ def estimate(problem: Problem, obs: Mapping[int, pd.DataFrame], fit_ids: Sequenc
     ``shared_initial``: store of the initial Sobol design (shared by the folds of a
     cross-validation: the design does not depend on the data).
     """
-    from calibration.surrogate import GP, propose_batch
 
     cfg = problem.config
     d = len(problem.names)
@@ -599,59 +607,12 @@ def published_frames(batch: engine.Batch, mm: MeasurementMap, when: int, year: i
 
 def modal_typology(frames: Sequence[pd.DataFrame], classifier=None) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
     """Most frequent typology per cluster over replicates, its share, and all replicate labels."""
-    from calibration.typology import load_fitted
 
     clf = classifier or load_fitted()
     labs = pd.DataFrame({r: clf.predict(f[list(INDEX_COLUMNS)]) for r, f in enumerate(frames)})
     mode = labs.apply(lambda row: row.dropna().value_counts().idxmax() if row.notna().any() else None, axis=1)
     share = labs.apply(lambda row: (row == mode[row.name]).mean() if row.notna().any() else np.nan, axis=1)
     return mode, share, labs
-
-
-# ----------------------------------------------------------------------------- model fingerprint
-#: Model source files whose content decides the simulated dynamics and indices.
-MODEL_FILES: tuple[str, ...] = ("model.py", "processes.py", "indices.py", "params.py", "technology.py",
-                                "population.py", "clusters.py")
-
-
-class StaleCalibrationWarning(UserWarning):
-    """The model code changed since the calibration was made: re-run ``clustersim calibrate``."""
-
-
-def model_fingerprint() -> str:
-    """sha256 over the code of the model (:data:`MODEL_FILES`) and of the calibration's runs.
-
-    Each file enters as its syntax tree without docstrings (``ast.dump``), so edits of
-    comments, docstrings and layout leave the fingerprint unchanged, while any change of the
-    code, even one that happens to give the same numbers, makes a calibration stale.
-    """
-    import hashlib
-
-    h = hashlib.sha256()
-    for pkg, names in (("sim", MODEL_FILES), ("calibration", ("engine.py", "initial.py"))):
-        for name in names:
-            try:
-                text = resources.files(pkg).joinpath(name).read_text(encoding="utf-8")
-            except FileNotFoundError:
-                text = ""
-            data = code_signature(text).encode()
-            h.update(f"{pkg}/{name}:{len(data)}:".encode())
-            h.update(data)
-    return h.hexdigest()
-
-
-def code_signature(text: str) -> str:
-    """The syntax tree of Python source ``text`` without docstrings, as text (``ast.dump``)."""
-    import ast
-
-    tree = ast.parse(text)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
 
 
 # ----------------------------------------------------------------------------- I/O helpers
@@ -825,7 +786,6 @@ def summarize(cfg, data, obs, fit_ids, states, setup_hist, problem, est, theta_h
     evals["loss"] = est.J
     for j, (y, k) in enumerate(est.moments):
         evals[f"L_{y}_{k}"] = est.L[:, j]
-    from calibration.typology import load_fitted
 
     clf = load_fitted()
     relax = ini.relax_groups(states.knobs)
@@ -877,10 +837,8 @@ def write_outputs(result: dict, out: Path, figures: bool = True) -> None:
 # ----------------------------------------------------------------------------- figures
 def plot_fit(fit: pd.DataFrame, path: Path) -> None:
     """Observed vs simulated (published scale), 2020, one panel per index; open = not in the fit."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     ks = list(TARGETS_2020)
     fig, axes = plt.subplots(2, 4, figsize=(14, 6.5))
@@ -915,7 +873,6 @@ def plot_fit(fit: pd.DataFrame, path: Path) -> None:
 
 
 def _scores(fit: pd.DataFrame, year: int, col: str) -> pd.DataFrame:
-    from calibration.typology import load_fitted
 
     clf = load_fitted()
     g = fit[fit["year"] == year].pivot(index="cluster", columns="index", values=col)
@@ -926,12 +883,9 @@ def _scores(fit: pd.DataFrame, year: int, col: str) -> pd.DataFrame:
 
 def plot_arrows(fit: pd.DataFrame, path: Path) -> None:
     """2010 -> 2020 arrows per cluster in the centripetal-centrifugal plane: published and simulated."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from calibration.typology import load_fitted
 
     clf = load_fitted()
     fig, axes = plt.subplots(1, 2, figsize=(13, 6), sharex=True, sharey=True)
@@ -956,116 +910,6 @@ def plot_arrows(fit: pd.DataFrame, path: Path) -> None:
     fig.tight_layout()
     atomic_savefig(fig, path)
     plt.close(fig)
-
-
-# ----------------------------------------------------------------------------- load
-def load_params(path: str | os.PathLike | None = None) -> dict:
-    """A calibration's ``params.json`` (default: the shipped ``calibration/calibrated.json``), checked.
-
-    Raises :class:`~sim.model.params.ParameterError` if the file is missing, not JSON, of another
-    format, or holds invalid parameter values.
-    """
-    if path is None:
-        try:
-            text = resources.files("calibration").joinpath(CALIBRATED_FILE).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ParameterError("no shipped calibration (calibration/calibrated.json is missing); "
-                                 "run 'clustersim calibrate' and pass --params DIR/params.json") from None
-        where = CALIBRATED_FILE
-    else:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ParameterError(f"{p}: cannot read the calibration file ({exc})") from None
-        where = str(p)
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"{where}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise ParameterError(f"{where}: not a calibration file (expected \"format\": \"{FORMAT}\"); "
-                             f"write one with 'clustersim calibrate --out DIR'")
-    for key in ("params", "measurement_map", "setup"):
-        if key not in d:
-            raise ParameterError(f"{where}: missing the '{key}' member")
-    validate(d["params"], source=where)
-    return d
-
-
-def check_fingerprint(d: Mapping, path=None) -> bool:
-    """Warn (:class:`StaleCalibrationWarning`) if ``d`` was calibrated with other model code; True if current."""
-    fp = d.get("model_fingerprint")
-    if fp is None or fp == model_fingerprint():
-        return True
-    import warnings
-
-    warnings.warn(f"{path or CALIBRATED_FILE} was calibrated with a different version of the model code "
-                  f"(sim/{', sim/'.join(MODEL_FILES)}); its values may no longer reproduce the data: "
-                  f"re-run 'clustersim calibrate' (see docs/calibration.md)", StaleCalibrationWarning, stacklevel=3)
-    return False
-
-
-def load_calibrated(path: str | os.PathLike | None = None) -> dict:
-    """The calibrated model, ready for scenarios.
-
-    Returns
-    -------
-    dict with
-        ``params``: global model parameter values (a dict for ``ClusterModel(params=...)``
-        or ``sim.engine.runner.run(base_params=...)``);
-        ``run_params``: calibration-level values (``sector_persistence``,
-        ``network_persistence``);
-        ``cluster_table``: the per-cluster 2010 set-up (a DataFrame for ``cluster_table=``;
-        start the model at ``2010 - spinup`` and, at 2010, relax each group of ``relax``
-        columns by its persistence value, as :func:`calibration.engine.run_task` does);
-        ``measurement_map``: :class:`calibration.measurement.MeasurementMap`;
-        ``spinup``, ``relax``, ``estimates`` and the raw ``file`` dict.
-
-    Warns (:class:`StaleCalibrationWarning`) when the model source changed since the
-    calibration (``model_fingerprint``).
-    """
-    d = load_params(path)
-    check_fingerprint(d, path)
-    states = ini.InitialStates.from_dict(d["setup"])
-    return {"params": dict(d["params"]), "run_params": dict(d.get("run_params", {})),
-            "cluster_table": states.model_table(), "measurement_map": MeasurementMap.from_dict(d["measurement_map"]),
-            "spinup": float(d["setup"].get("spinup", 0.0)), "relax": dict(d["setup"].get("relax", {})),
-            "estimates": d.get("estimates", {}), "file": d}
-
-
-def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataFrame]:
-    """The calibrated model as the starting point of 2020 scenarios (:func:`scenarios.projection.project`).
-
-    Returns
-    -------
-    params : dict
-        The fitted global parameter values, without ``scale`` (a scenario sets its own).
-    columns : pandas.DataFrame
-        One row per cluster: ``id`` and one column per knob of :mod:`calibration.initial`,
-        the cluster's own calibrated set-up value. Every group of relaxed knobs is moved
-        towards its cross-cluster median by its persistence estimate,
-        :math:`v_c \\leftarrow m + p\\,(v_c - m)`, as every calibration run does at 2010
-        (:func:`calibration.engine.relax_traits`), so a scenario starts with the character
-        each cluster carried through 2010-2020. ``init_home_share`` is the fitted 2010 value
-        (the best estimate of a cluster's sector mix the data allow; the 2020 composition
-        is not published).
-
-    The knobs were fitted at the calibration's ``scale`` (``config.scale``); at other scales
-    they carry over as utilities and rates, not as fitted index values.
-    """
-    d = load_params(path)
-    check_fingerprint(d, path)
-    states = ini.InitialStates.from_dict(d["setup"])
-    persist = {k: float(v[0]) for k, v in engine.RUN_PARAMS.items()}
-    persist.update({k: float(v) for k, v in d.get("run_params", {}).items()})
-    cols = states.table[["id", *states.knobs]].copy()
-    for group, names in dict(d["setup"].get("relax", {})).items():
-        for k in names:
-            med = float(np.median(cols[k].to_numpy(float)))
-            cols[k] = med + persist[group] * (cols[k].to_numpy(float) - med)
-    params = {k: v for k, v in d["params"].items() if k != "scale"}
-    return params, cols.reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- predict

@@ -48,9 +48,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import qmc
 
 from calibration.measurement import MeasurementMap, fit_affine
+from sim.data.clusters import cluster_table
 from sim.data.observed import INDEX_COLUMNS
+from sim.model.params import SCHEMA
 
 __all__ = ["KNOBS", "KNOB_BOUNDS", "knobs", "base_table",
            "design_tables", "Emulator", "InitialStates", "fit_initial_states"]
@@ -98,7 +101,6 @@ def base_table(data, *, scale: float, min_firms: int = 30, backcast: float = 1.0
     min_firms, backcast, nascent_share, nascent_min
         See the module docstring.
     """
-    from sim.data.clusters import cluster_table
 
     tab = cluster_table()
     i10 = data.indices_for_year(2010)
@@ -112,7 +114,6 @@ def base_table(data, *, scale: float, min_firms: int = 30, backcast: float = 1.0
 
 
 def _sobol(n: int, d: int, seed: int) -> np.ndarray:
-    from scipy.stats import qmc
 
     m = int(np.ceil(np.log2(max(n, 2))))
     pts = qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)
@@ -380,7 +381,6 @@ def fit_initial_states(base: pd.DataFrame, designs: Sequence[pd.DataFrame], raw2
 
 
 def _default(name: str) -> float:
-    from sim.model.params import SCHEMA
 
     lo, hi = KNOB_BOUNDS[name]
     return float(np.clip(SCHEMA[name].default, lo, hi))

@@ -37,6 +37,7 @@ import pandas as pd
 
 from calibration import estimate as E
 from calibration.measurement import MeasurementMap, rmse, spearman
+from calibration.typology import TypologyClassifier
 from sim.data.observed import INDEX_COLUMNS, load_all
 from sim.model.params import ParameterError
 
@@ -108,7 +109,6 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     every held-out cluster, including those without 2010 values), ``cv_typology.csv``,
     ``case_facts.csv``, ``validation.json``. Returns a summary dict.
     """
-    from calibration.typology import TypologyClassifier
 
     t0 = time.time()
     data = data or load_all()

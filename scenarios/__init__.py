@@ -8,7 +8,14 @@ The scenario loader's names are re-exported here: ``scenarios.load``, ``scenario
 ``scenarios.builtin_path``, ``scenarios.DEFAULTS``.
 """
 
-from scenarios.scenario import (DEFAULTS, Scenario, ScenarioError, builtin_path, list_builtin, load,
-                                loads)
+from scenarios.scenario import (
+    DEFAULTS,
+    Scenario,
+    ScenarioError,
+    builtin_path,
+    list_builtin,
+    load,
+    loads,
+)
 
 __all__ = ["ScenarioError", "Scenario", "load", "loads", "list_builtin", "builtin_path", "DEFAULTS"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sim.engine.runner import simulate
 from sim.indices.scores import STAGES
 
 
@@ -71,7 +72,6 @@ def cluster_table(firms0: int) -> pd.DataFrame:
 
 def run_archetype(name: str, seed: int = 1, **kw) -> pd.DataFrame:
     """Run one archetype; returns the tidy indicator table."""
-    from sim.engine.runner import simulate
 
     a = ARCHETYPES[name]
     return simulate({**_COMMON, **a.params}, seed, years=a.years, cluster_table=cluster_table(a.firms0), **kw)

@@ -43,6 +43,17 @@ from typing import ClassVar
 
 import numpy as np
 
+from sim.model.params import ParameterError
+from sim.model.population import (
+    ANCHOR,
+    GATEKEEPER,
+    INTERMEDIARY,
+    RESEARCH,
+    SPINOFF,
+    UNIVERSITY,
+)
+from sim.model.processes import members_by_cluster, remove_nodes
+
 __all__ = [
     "Policy", "resolve_target", "REGISTRY", "build_policies", "register", "policy_table",
     "HubInstitution", "StartupInflow", "ExternalLinkage", "LivingLab", "AnchorAttraction",
@@ -248,7 +259,6 @@ def _policy_rng(model, policy) -> np.random.Generator:
 
 def resolve_target(model, target) -> np.ndarray:
     """Boolean mask over the model's clusters for a policy target."""
-    from sim.model.params import ParameterError
 
     C = model.n_clusters
     if target in (None, "all"):
@@ -282,7 +292,6 @@ def register(cls: type[Policy]) -> type[Policy]:
 # ----------------------------------------------------------------------------- helpers
 def _firm_counts(model) -> np.ndarray:
     """Alive firms per cluster now."""
-    from sim.model.population import SPINOFF
 
     pop = model.pop
     m = pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)
@@ -290,7 +299,6 @@ def _firm_counts(model) -> np.ndarray:
 
 
 def _role_of(kind: str) -> int:
-    from sim.model.population import GATEKEEPER, INTERMEDIARY, RESEARCH, UNIVERSITY
 
     return {"university": UNIVERSITY, "research": RESEARCH, "intermediary": INTERMEDIARY,
             "gatekeeper": GATEKEEPER}[kind]
@@ -308,7 +316,6 @@ class _Placement:
 
     def _place(self, model, kinds: list[str], count: float, initial_ties: int) -> None:
         """``count`` institutions of each kind per targeted cluster (fractional counts rounded at random)."""
-        from sim.model.processes import members_by_cluster
 
         rng = self._rng
         clusters, roles = [], []
@@ -339,7 +346,6 @@ class _Placement:
         With ``mixed``, half of the new partners are drawn among the cluster's young
         firms (under 5 years old) and half among the older ones (when both exist).
         """
-        from sim.model.processes import members_by_cluster
 
         pop = model.pop
         ids = np.flatnonzero(pop.alive & np.isin(pop.uid, self._placed)) if len(self._placed) else self._placed
@@ -369,7 +375,6 @@ class _Placement:
         model.edges.add(src, dst)
 
     def _remove_placed(self, model) -> None:
-        from sim.model.processes import remove_nodes
 
         if self._placed is not None and len(self._placed) and not self._removed:
             pop = model.pop
@@ -621,8 +626,6 @@ class AnchorExit(Policy):
     expected: ClassVar[dict] = {"hierarchy": -1, "employment": -1}
 
     def apply(self, model) -> None:
-        from sim.model.population import ANCHOR
-        from sim.model.processes import remove_nodes
 
         if self.first_quarter(model) and self.intensity > 0:
             pop = model.pop
@@ -735,7 +738,6 @@ class InterclusterLinkage(_Placement, Policy):
         self._reset_placement()
 
     def apply(self, model) -> None:
-        from sim.model.processes import members_by_cluster
 
         if self._placed is None:
             self._place(model, ["gatekeeper"], self.gatekeepers, self.initial_ties)
@@ -811,7 +813,6 @@ def build_policies(specs) -> list[Policy]:
     names, unknown keys, wrong types and out-of-range values raise
     :class:`~sim.model.params.ParameterError`.
     """
-    from sim.model.params import ParameterError
 
     out = []
     for i, spec in enumerate(specs or ()):

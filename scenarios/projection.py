@@ -33,6 +33,9 @@ policy on a small system and prints the table quoted in ``docs/policies.md``.
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import hashlib
 import json
 import math
 import os
@@ -41,13 +44,24 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from sim.model.params import ParameterError, validate
+from calibration.shipped import CALIBRATED_FILE, scenario_base
+from calibration.shipped import FORMAT as CAL_FORMAT
+from scenarios.scenario import Scenario, ScenarioError, load, loads
+from sim.data.clusters import check_ids, cluster_ids, cluster_table
+from sim.engine.experiments import run_experiments
+from sim.engine.runner import git_commit, package_versions, simulate
 from sim.indices.scores import TYPOLOGIES
+from sim.model.params import SCHEMA, ParameterError, validate
+from sim.plots.scores import _pick_clusters
 
 __all__ = [
     "EFFECT_INDICATORS", "Projection", "project", "load_params_file", "resolve_base", "base_cluster_table",
@@ -123,9 +137,7 @@ def load_params_file(path: str | os.PathLike) -> dict:
         obj = obj["params"]
     if not isinstance(obj, dict):
         raise ParameterError(f"{p}: must hold a JSON object of parameter values, e.g. {{\"startup_rate\": 0.04}}")
-    import difflib
 
-    from sim.model.params import SCHEMA
 
     out = {}
     for k, v in obj.items():
@@ -166,14 +178,11 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> tuple[dict, "
     provenance : dict or None
         For the manifest: the source, its sha256 and the values used.
     """
-    import hashlib
 
     if source is None or str(source) == DEFAULTS:
         return {}, None, None
     if str(source) == CALIBRATED:
-        from importlib import resources
 
-        from calibration.estimate import CALIBRATED_FILE, scenario_base
 
         text = resources.files("calibration").joinpath(CALIBRATED_FILE).read_bytes()
         params, cols = scenario_base()
@@ -187,10 +196,8 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> tuple[dict, "
             fmt = json.loads(text).get("format")
         except (ValueError, AttributeError, RecursionError):
             fmt = None
-        from calibration.estimate import FORMAT as CAL_FORMAT
 
         if fmt == CAL_FORMAT:
-            from calibration.estimate import scenario_base
 
             params, cols = scenario_base(p)
         else:
@@ -223,13 +230,11 @@ def _cluster_table(columns) -> "pd.DataFrame | None":
     """The default cluster table with per-cluster parameter columns (records) merged in."""
     if not columns:
         return None
-    from sim.data.clusters import cluster_table
 
     return cluster_table().merge(pd.DataFrame(columns), on="id", how="left")
 
 
 def _load_all(scenarios) -> list:
-    from scenarios.scenario import Scenario, ScenarioError, load
 
     out = []
     for s in scenarios:
@@ -244,7 +249,6 @@ def _load_all(scenarios) -> list:
 
 
 def _common(scen: list, attr: str, label: str, flag: str):
-    from scenarios.scenario import ScenarioError
 
     vals = {s.name: getattr(s, attr) for s in scen}
     uniq = []
@@ -262,7 +266,6 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
                      clusters: Sequence[str] | None = None, scale: float | None = None,
                      quick: bool = False) -> dict:
     """Common settings of a projection: command-line values win, else the scenarios must agree."""
-    from scenarios.scenario import ScenarioError
 
     start = _common(scen, "start_year", "start_year", "")
     end = _common(scen, "end_year", "end_year", "")
@@ -273,13 +276,11 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
     if clusters is None:
         clusters = _common(scen, "clusters", "clusters", "--clusters")
     else:
-        from sim.data.clusters import check_ids
 
         clusters = check_ids(clusters)
     if scale is None and quick:
         scale = QUICK["scale"]
     if scale is not None:
-        from sim.model.params import SCHEMA
 
         scale = SCHEMA["scale"].check(scale, "--scale")
     if int(replicates) < 1:
@@ -294,7 +295,6 @@ def resolve_settings(scen: list, *, replicates: int | None = None, seed: int | N
 
 def _with_baseline(scen: list, baseline: str | None) -> tuple[list, str, bool]:
     """The scenarios plus a baseline (the named one, one called 'baseline', one without policies, or added)."""
-    from scenarios.scenario import ScenarioError, load
 
     names = [s.name for s in scen]
     if baseline is not None:
@@ -323,7 +323,6 @@ def _with_baseline(scen: list, baseline: str | None) -> tuple[list, str, bool]:
 # ----------------------------------------------------------------------------- running
 def _scenario_task(params: dict, seed: int) -> pd.DataFrame:
     """One replicate of one scenario (the engine's model function; picklable)."""
-    from sim.engine.runner import simulate
 
     spec = json.loads(params["spec"])
     return simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
@@ -370,7 +369,6 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     -------
     Projection
     """
-    from sim.engine.experiments import run_experiments
 
     t0 = time.time()
     scen = _load_all(scenarios)
@@ -437,17 +435,14 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
 
 
 def _all_ids() -> list[str]:
-    from sim.data.clusters import cluster_ids
 
     return cluster_ids()
 
 
 def _check_targets(s, clusters: list[str] | None) -> None:
-    from scenarios.scenario import ScenarioError
 
     if clusters is None:
         return
-    from sim.data.clusters import cluster_table
 
     tab = cluster_table()
     fam = dict(zip(tab["id"], tab["sector_family"]))
@@ -468,13 +463,11 @@ def _check_targets(s, clusters: list[str] | None) -> None:
 
 
 def _versions() -> dict:
-    from sim.engine.runner import package_versions
 
     return package_versions()
 
 
 def _git() -> str | None:
-    from sim.engine.runner import git_commit
 
     return git_commit()
 
@@ -504,10 +497,8 @@ def write_projection(proj: Projection, figures: bool = True) -> None:
         text = s.text or f"# {s.name}: no file\n"
         _atomic(sdir / f"{s.name}.toml", lambda t, text=text: t.write_text(text, encoding="utf-8"))
     if figures:
-        import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
         fdir = out / "figures"
         fdir.mkdir(exist_ok=True)
@@ -529,7 +520,6 @@ def write_projection(proj: Projection, figures: bool = True) -> None:
 
 def load_projection(path: str | os.PathLike) -> Projection:
     """Read a projection folder written by :func:`project`."""
-    from scenarios.scenario import ScenarioError, loads
 
     p = Path(path)
     mf, ind = p / "manifest.json", p / "indicators.parquet"
@@ -544,7 +534,6 @@ def load_projection(path: str | os.PathLike) -> Projection:
         raise ScenarioError(f"{mf}: not a projection manifest (format {manifest.get('format')!r}, "
                             f"expected {FORMAT!r})")
     df = pd.read_parquet(ind)
-    from scenarios.scenario import Scenario
 
     scen = []
     for d in manifest["scenarios"]:
@@ -568,14 +557,12 @@ def _final(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tcrit(n: int, level: float) -> float:
-    from scipy import stats
 
     return float(stats.t.ppf(0.5 + level / 2, n - 1)) if n > 1 else float("nan")
 
 
 def paired_stats(d: np.ndarray, a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict:
     """Mean paired difference ``d = a - b`` with a t confidence interval and the CRN variance ratio."""
-    from scipy import stats
 
     ok = np.isfinite(d)
     d, a, b = d[ok], a[ok], b[ok]
@@ -720,7 +707,6 @@ def cluster_outcomes(df: pd.DataFrame, baseline: str | None = None) -> pd.DataFr
 # ----------------------------------------------------------------------------- figures
 def figure_clusters(proj: Projection, limit: int = 12) -> list[str]:
     """Clusters drawn in the figures: those named by policies (not 'all'), else a spread of six."""
-    from sim.data.clusters import cluster_table
 
     sim_ids = proj.simulated_clusters
     tab = cluster_table()
@@ -737,7 +723,6 @@ def figure_clusters(proj: Projection, limit: int = 12) -> list[str]:
                 ids = [t] if isinstance(t, str) else list(t)
             named += [c for c in ids if c in sim_ids and c not in named]
     if not named:
-        from sim.plots.scores import _pick_clusters
 
         named = _pick_clusters(proj.indicators[proj.indicators["scenario"] == proj.baseline], None, 6)
     return named[:limit]
@@ -749,7 +734,6 @@ def _relevant(proj: Projection, cluster: str) -> list[str]:
 
 
 def _colors(proj: Projection) -> dict:
-    import matplotlib.pyplot as plt
 
     cmap = plt.get_cmap("tab10")
     out, i = {}, 0
@@ -774,7 +758,6 @@ def plot_fan(proj: Projection, cluster: str, scenarios: Sequence[str] | None = N
     replicates); each scenario as its median with its 25-75 % band.  Dashed
     verticals mark the years policies start.
     """
-    import matplotlib.pyplot as plt
 
     df = proj.indicators
     scen = list(scenarios) if scenarios else _relevant(proj, cluster)
@@ -816,7 +799,6 @@ def plot_planes(proj: Projection, clusters: Sequence[str] | None = None, smooth:
     centred moving average over ``smooth`` recorded points (1 = raw); the dot is
     the (unsmoothed) start.
     """
-    import matplotlib.pyplot as plt
 
     cl = list(clusters) if clusters else figure_clusters(proj)
     n = len(cl)
@@ -859,7 +841,6 @@ def plot_planes(proj: Projection, clusters: Sequence[str] | None = None, smooth:
 
 def plot_effects(proj: Projection, indicators: Sequence[str] = ("centripetal", "centrifugal")):
     """Forest plot: paired effect on the targeted clusters (mean) with 95 % intervals, per scenario."""
-    import matplotlib.pyplot as plt
 
     eff = proj.effects()
     eff = eff[eff["cluster"].isin(["(targeted)", "(all)"])]
@@ -944,7 +925,6 @@ SIGNED = {"centripetal", "centrifugal", "heterophily"}
 
 def _measure_task(params: dict, seed: int) -> pd.DataFrame:
     """One measuring run: the end state (and flow totals) of every cluster."""
-    from sim.engine.runner import simulate
 
     spec = json.loads(params["spec"])
     df = simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
@@ -973,7 +953,6 @@ def measure_effects(replicates: int = 20, scale: float = 0.1, years: float = 10.
     excluding 0 with the expected sign), contradicts it (interval excluding 0
     with the other sign) or is inconclusive.
     """
-    from sim.engine.experiments import run_experiments
 
     medical = [c for c in (clusters or _all_ids()) if c in
                ("wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices")]
@@ -1052,7 +1031,6 @@ def _markdown(t: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - maintenance command
-    import argparse
 
     ap = argparse.ArgumentParser(prog="python -m scenarios.projection",
                                  description="Measure the effect of every policy (the table of docs/policies.md).")

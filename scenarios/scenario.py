@@ -43,6 +43,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scenarios.policies import REGISTRY, _check_value, build_policies
+from sim.data.clusters import cluster_table
+from sim.model.params import SCHEMA, ParameterError
+
 __all__ = ["ScenarioError", "Scenario", "load", "loads", "list_builtin", "builtin_path", "DEFAULTS"]
 
 
@@ -118,13 +122,11 @@ class Scenario:
 
     def policy_objects(self):
         """Fresh :class:`scenarios.policies.Policy` objects of this scenario."""
-        from scenarios.policies import build_policies
 
         return build_policies(self.policies)
 
     def targeted_clusters(self, simulated: list[str]) -> list[str]:
         """Ids of the simulated clusters that some policy of this scenario targets."""
-        from sim.data.clusters import cluster_table
 
         fam = dict(zip(cluster_table()["id"], cluster_table()["sector_family"]))
         out: list[str] = []
@@ -239,7 +241,6 @@ def loads(text: str, source: str = "<string>", default_name: str = "scenario") -
     params = doc.get("params", {})
     if not isinstance(params, dict):
         err("params", "must be a table [params] of parameter = value")
-    from sim.model.params import SCHEMA, ParameterError
 
     checked = {}
     for k, v in params.items():
@@ -295,7 +296,6 @@ def _int(err, key: str, v, lo: int, hi: int) -> int:
 
 
 def _known_clusters() -> tuple[list[str], set[str]]:
-    from sim.data.clusters import cluster_table
 
     tab = cluster_table()
     return list(tab["id"]), set(tab["sector_family"])
@@ -320,7 +320,6 @@ def _clusters(err, key: str, v) -> list[str] | None:
 
 
 def _policy(err, i: int, spec, start_year: int, end_year: int, clusters: list[str] | None) -> dict:
-    from scenarios.policies import REGISTRY, _check_value
 
     where = f"policy #{i + 1}"
     if not isinstance(spec, dict):
@@ -379,7 +378,6 @@ def _check_target(err, key: str, target, clusters: list[str] | None) -> None:
         fam = target.split(":", 1)[1]
         if fam not in fams:
             err(key, f"unknown sector family {fam!r}; known: {', '.join(sorted(fams))}")
-        from sim.data.clusters import cluster_table
 
         tab = cluster_table()
         if not any(c in sim_ids for c in tab.loc[tab["sector_family"] == fam, "id"]):

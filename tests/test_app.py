@@ -13,11 +13,22 @@ import sys
 import numpy as np
 import pytest
 
-from sim.face.app import (DEFAULT_CLUSTER, NO_SLIDER, STAGE_TEXT, TYPOLOGY_TEXT, DemoSession, StableLayout,
-                     md_to_html, readout, scale_for, slider_spec, slider_specs)
+from sim.face.app import (
+    DEFAULT_CLUSTER,
+    NO_SLIDER,
+    STAGE_TEXT,
+    TYPOLOGY_TEXT,
+    DemoSession,
+    StableLayout,
+    md_to_html,
+    readout,
+    scale_for,
+    slider_spec,
+    slider_specs,
+)
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
-from sim.model.params import SCHEMA, ParameterError
 from sim.indices.scores import STAGES, TYPOLOGIES
+from sim.model.params import SCHEMA, ParameterError
 
 
 def _run(session: DemoSession, quarters: int) -> dict:

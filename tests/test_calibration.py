@@ -19,10 +19,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import engine
+from calibration import engine, shipped
 from calibration import estimate as E
 from calibration import initial as ini
-from calibration.measurement import MeasurementMap, affine_loss, fit_affine, rmse, spearman
+from calibration.measurement import (
+    MeasurementMap,
+    affine_loss,
+    fit_affine,
+    rmse,
+    spearman,
+)
 from sim.data.observed import INDEX_COLUMNS, load_all
 from sim.model.params import ParameterError
 
@@ -230,7 +236,7 @@ def test_micro_calibration_writes_every_output(micro_run):
     for f in ("params.json", "fit.csv", "typology.csv", "initial_fit.csv", "evaluations.csv", "fit.png",
               "arrows.png"):
         assert (out / f).exists(), f
-    d = E.load_params(out / "params.json")
+    d = shipped.load_params(out / "params.json")
     assert set(d["estimates"]) == {"network_persistence", "decay_rate"}
     for v in d["estimates"].values():
         assert v["prior"][0] <= v["value"] <= v["prior"][1]
@@ -255,7 +261,7 @@ def test_micro_calibration_writes_every_output(micro_run):
 
 def test_load_calibrated_structure(micro_run):
     out, _ = micro_run
-    c = E.load_calibrated(out / "params.json")
+    c = shipped.load_calibrated(out / "params.json")
     assert {"params", "run_params", "cluster_table", "measurement_map", "spinup", "relax"} <= set(c)
     tab = c["cluster_table"]
     assert len(tab) == 38 and {"id", "firms0", "init_home_share"} <= set(tab.columns)
@@ -268,20 +274,19 @@ def test_load_calibrated_structure(micro_run):
 def test_load_calibrated_warns_when_the_model_changed(micro_run, tmp_path):
     out, _ = micro_run
     d = json.loads((out / "params.json").read_text())
-    assert d["model_fingerprint"] == E.model_fingerprint()
+    assert d["model_fingerprint"] == shipped.model_fingerprint()
     d["model_fingerprint"] = "0" * 64
     p = tmp_path / "old.json"
     p.write_text(json.dumps(d))
-    with pytest.warns(E.StaleCalibrationWarning, match="re-run"):
-        E.load_calibrated(p)
+    with pytest.warns(shipped.StaleCalibrationWarning, match="re-run"):
+        shipped.load_calibrated(p)
 
 
 def test_shipped_calibration_loads():
-    import calibration
 
-    if not (ROOT / "calibration" / E.CALIBRATED_FILE).exists():
+    if not (ROOT / "calibration" / shipped.CALIBRATED_FILE).exists():
         pytest.skip("calibration/calibrated.json not shipped yet")
-    c = E.load_calibrated()
+    c = shipped.load_calibrated()
     assert c["file"]["mode"] == "full"
     assert len(c["cluster_table"]) == 38
 
@@ -471,5 +476,5 @@ def test_code_signature_ignores_docstrings_and_comments_only():
     b = 'def f(x):\n    """Other doc,\n    longer."""\n\n    return x + 1\n'
     c = 'def f(x):\n    """Doc."""\n    return x + 2\n'
     d = 'def f(x):\n    return x + 1\n'
-    assert E.code_signature(a) == E.code_signature(b) == E.code_signature(d)
-    assert E.code_signature(a) != E.code_signature(c)
+    assert shipped.code_signature(a) == shipped.code_signature(b) == shipped.code_signature(d)
+    assert shipped.code_signature(a) != shipped.code_signature(c)

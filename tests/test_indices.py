@@ -9,7 +9,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.indices.structure import INDEX_NAMES, INDEX_RANGES, cluster_indices, indices_frame
+from sim.indices.structure import (
+    INDEX_NAMES,
+    INDEX_RANGES,
+    cluster_indices,
+    indices_frame,
+)
 
 TOL = 1e-9
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from scenarios.archetypes import ARCHETYPES, final_stage, run_archetype
+from sim.engine.runner import INDICATOR_COLUMNS, run, simulate
+from sim.face.cli import main
 from sim.model import params as P
 from sim.model.agents import Firm, Institution, OutsideWorld
-from scenarios.archetypes import ARCHETYPES, final_stage, run_archetype
-from sim.face.cli import main
 from sim.model.model import ClusterModel
-from sim.engine.runner import INDICATOR_COLUMNS, run, simulate
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
 
@@ -209,7 +209,7 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
     """``run`` uses the shipped calibration unless --params defaults; --set holds for every cluster."""
     import json
 
-    from calibration.estimate import scenario_base
+    from calibration.shipped import scenario_base
     from sim.data.clusters import cluster_table
 
     common = ["run", "--years", "0.5", "--seed", "3", "--scale", "0.02", "--clusters", ",".join(SMALL),

@@ -15,11 +15,18 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from scenarios.policies import (
+    REGISTRY,
+    HubInstitution,
+    Policy,
+    StartupInflow,
+    build_policies,
+    resolve_target,
+)
+from sim.engine.runner import simulate
 from sim.model.model import LEVERS, ClusterModel
 from sim.model.params import ParameterError
-from scenarios.policies import (REGISTRY, HubInstitution, Policy, StartupInflow, build_policies, resolve_target)
 from sim.model.population import ANCHOR, INTERMEDIARY, SPINOFF, UNIVERSITY
-from sim.engine.runner import simulate
 
 CL = ["wonju_medical_devices", "jeonju_machinery", "euljiro_urban_manufacturing", "osong_ochang_medical_devices"]
 SEEDS = tuple(range(101, 113))

@@ -9,14 +9,20 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from scenarios.projection import (
+    OUTPUT_COLUMNS,
+    effects_table,
+    load_params_file,
+    load_projection,
+    project,
+    transition_table,
+)
 from scenarios.scenario import ScenarioError, load
-from sim.face.cli import main
 from sim.engine.experiments import replicate_seeds
-from sim.model.params import ParameterError
-from scenarios.projection import (OUTPUT_COLUMNS, effects_table, load_params_file, load_projection, project,
-                            transition_table)
-from sim.face.report import build_report
 from sim.engine.runner import run
+from sim.face.cli import main
+from sim.face.report import build_report
+from sim.model.params import ParameterError
 
 CL = ["wonju_medical_devices", "jeonju_machinery", "euljiro_urban_manufacturing"]
 HEAD = """
@@ -70,7 +76,7 @@ def test_replicate_seeds_are_shared_by_every_scenario(proj):
 def test_baseline_equals_sim_runner_run_with_the_same_seed(proj):
     """The projection's baseline is exactly sim.engine.runner.run with the same seed (same replicate streams)
     on the shipped calibrated model: its global values and each cluster's own values."""
-    from calibration.estimate import scenario_base
+    from calibration.shipped import scenario_base
     from sim.data.clusters import cluster_table
 
     params, cols = scenario_base()

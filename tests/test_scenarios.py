@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 import scenarios
+from scenarios.policies import REGISTRY
 from scenarios.scenario import Scenario, ScenarioError, list_builtin, load, loads
 from sim.face.cli import main
-from scenarios.policies import REGISTRY
 
 GOOD = """
 [scenario]

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.data import observed as obs
 from calibration import typology as typ
 from calibration.typology import TypologyClassifier
+from sim.data import observed as obs
 
 # Numbers reported in the module docstring of calibration.typology (measured).
 CHOSEN = {"rule": "fitted_quadrant", "method": "pca", "orientation": "majority"}

@@ -11,10 +11,12 @@ from functools import lru_cache
 
 import pandas as pd
 
+from sim.core.schema import ParameterError
+from sim.data.observed import load_clusters, load_economics
+
 
 @lru_cache(maxsize=4)
 def _table(data_dir: str | None) -> pd.DataFrame:
-    from sim.data.observed import load_clusters, load_economics
 
     cl = load_clusters(None if data_dir is None else f"{data_dir}/clusters.csv")
     ec = load_economics(None if data_dir is None else f"{data_dir}/economics_2020.csv",
@@ -44,7 +46,6 @@ def check_ids(ids, table: pd.DataFrame | None = None) -> list[str]:
 
     ``table`` is the cluster table the ids must be in (default: the embedded clusters).
     """
-    from sim.model.params import ParameterError
 
     ids = [ids] if isinstance(ids, str) else list(ids)
     known = set((cluster_table() if table is None else table)["id"])

@@ -66,9 +66,9 @@ chapter 3, tables 3-2 to 3-11.
 
 from __future__ import annotations
 
-import math
 import csv
 import io
+import math
 import re
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -79,8 +79,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-
-from sim.model.technology import SECTOR_FAMILIES as _SECTOR_FAMILIES
 
 __all__ = [
     "INDEX_COLUMNS",
@@ -127,7 +125,19 @@ CENTRIFUGAL: tuple[str, ...] = ("related_variety", "heterophily", "external_link
 #: The 2020 typology of table 3-11.
 TYPOLOGIES: tuple[str, ...] = ("path_locked", "resilient", "centrifugal_dominant", "other")
 #: Allowed values of ``clusters.csv:sector_family``: the model's home sectors.
-SECTOR_FAMILIES = _SECTOR_FAMILIES
+#: The sector families of the clusters (coarse sectors of the model's technology space, in this order).
+SECTOR_FAMILIES: tuple[str, ...] = (
+    "machinery",
+    "shipbuilding_auto",
+    "electronics",
+    "chemicals",
+    "textiles",
+    "medical_devices",
+    "services_it",
+    "culture",
+    "food",
+    "urban_manufacturing",
+)
 #: Observation years.
 YEARS: tuple[int, ...] = (2010, 2020)
 

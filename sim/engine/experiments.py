@@ -60,6 +60,7 @@ import hashlib
 import io
 import itertools
 import json
+import logging
 import math
 import os
 import platform
@@ -71,6 +72,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scipy.stats import qmc
 
 __all__ = [
     "BACKENDS",
@@ -213,7 +216,6 @@ def latin_hypercube(uncertainties: Sequence[Uncertainty], n: int, seed: int | No
     pandas.DataFrame
         Columns ``experiment`` and one per uncertainty.
     """
-    from scipy.stats import qmc
 
     uncertainties = list(uncertainties)
     _check_unique([u.name for u in uncertainties])
@@ -440,7 +442,6 @@ def _func_name(func: Callable) -> str:
 
 
 def _package_versions() -> dict[str, str | None]:
-    from importlib import metadata
 
     out: dict[str, str | None] = {"python": platform.python_version()}
     for dist in ("clustersim", "numpy", "pandas", "pyarrow", "scipy", "joblib", "SALib", "mesa", "dask",
@@ -747,7 +748,6 @@ def _enter_backend(stack: contextlib.ExitStack, backend: str, n_jobs: int | None
     if backend in ("loky", "threading"):
         return {"n_jobs": n_jobs if n_jobs is not None else -1, "backend": backend}
     if backend == "dask":
-        import logging
 
         import distributed
 

@@ -18,15 +18,20 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.data.clusters import check_ids
+from sim.engine.experiments import run_experiments
+from sim.model.model import ClusterModel
 from sim.model.params import ParameterError, validate
 
 INDICATOR_COLUMNS = ["cluster", "replicate", "step", "year", "indicator", "value", "label"]
@@ -60,7 +65,6 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     pandas.DataFrame
         Columns ``cluster, step, year, indicator, value, label``.
     """
-    from sim.model.model import ClusterModel
     from scenarios.policies import build_policies
 
     model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
@@ -138,7 +142,6 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     pandas.DataFrame
         Columns ``cluster, replicate, step, year, indicator, value, label``.
     """
-    from sim.engine.experiments import run_experiments
 
     if replicates < 1:
         raise ParameterError(f"replicates must be at least 1, got {replicates}")
@@ -195,7 +198,6 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
 
 
 def _check_setup(params: dict, kw: dict) -> None:
-    from sim.data.clusters import check_ids
     from scenarios.policies import build_policies
 
     if kw["clusters"] is not None:
@@ -216,7 +218,6 @@ def write_outputs(df: pd.DataFrame, out: str | os.PathLike, manifest: dict) -> N
 
 
 def package_versions() -> dict[str, str | None]:
-    from importlib import metadata
 
     out = {"python": platform.python_version()}
     for name in ("clustersim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx", "joblib", "SALib"):
@@ -234,7 +235,6 @@ def git_commit() -> str | None:
     otherwise the commit stamped into the package when it was built (``sim/_build.json``,
     written by ``setup.py``); None if neither is known.
     """
-    import subprocess
 
     here = Path(__file__).resolve().parent
     try:

@@ -55,10 +55,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
+from SALib.sample import morris as morris_sample
+from SALib.sample import sobol as sobol_sample
 
-from sim.engine.experiments import ExperimentResult, _func_name, design_from_array, run_experiments
+from sim.engine.experiments import (
+    ExperimentResult,
+    _func_name,
+    design_from_array,
+    run_experiments,
+)
 
 __all__ = [
     "LastPeriodMean",
@@ -338,8 +348,6 @@ def morris(
     .. [1] Morris, M. D. (1991). *Technometrics*, 33(2), 161-174.
            https://doi.org/10.1080/00401706.1991.10484804
     """
-    from SALib.analyze import morris as morris_analyze
-    from SALib.sample import morris as morris_sample
 
     problem = problem_from_bounds(bounds)
     samples = morris_sample.sample(problem, n_trajectories, num_levels=num_levels,
@@ -417,8 +425,6 @@ def sobol(
     .. [1] Saltelli, A., et al. (2010). *Computer Physics Communications*,
            181(2), 259-270. https://doi.org/10.1016/j.cpc.2009.09.018
     """
-    from SALib.analyze import sobol as sobol_analyze
-    from SALib.sample import sobol as sobol_sample
 
     problem = problem_from_bounds(bounds)
     samples = sobol_sample.sample(problem, n, calc_second_order=calc_second_order, seed=seed)
@@ -506,7 +512,6 @@ def _select(indices: SensitivityResult | pd.DataFrame, outcome: str, needed: Seq
 
 
 def _axes(ax):
-    import matplotlib.pyplot as plt
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 4.5))

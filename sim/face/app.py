@@ -32,18 +32,43 @@ jump), and its Altair backend breaks on pandas 3.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 import os
+import re
 import threading
+import time
+import webbrowser
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
+from scenarios.policies import REGISTRY
+from sim.data.clusters import check_ids, cluster_table
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
+from sim.indices.scores import (
+    CENTRIFUGAL,
+    CENTRIPETAL,
+    DECLINE_RATE,
+    FEATURELESS_LQ,
+    GROWTH_RATE,
+    LOCK_IN_GAP,
+    NASCENT_FIRMS,
+    NASCENT_INCLUSIVENESS,
+    STAGES,
+    TYPOLOGIES,
+)
+from sim.model.model import ClusterModel
 from sim.model.params import SCHEMA, ParameterError, validate
-from sim.indices.scores import (CENTRIFUGAL, CENTRIPETAL, DECLINE_RATE, FEATURELESS_LQ, GROWTH_RATE, LOCK_IN_GAP,
-                       NASCENT_FIRMS, NASCENT_INCLUSIVENESS, STAGES, TYPOLOGIES)
+from sim.model.population import INSTITUTION_ROLES, ROLE_NAMES, SPINOFF
+from sim.model.technology import SECTOR_FAMILIES
 
 __all__ = [
     "DEFAULT_CLUSTER", "DEFAULT_FIRMS", "DEFAULT_SEED", "SliderSpec", "slider_specs", "slider_spec",
@@ -172,7 +197,6 @@ def slider_specs(values: dict | None = None, exclude=NO_SLIDER) -> list[SliderSp
 # ----------------------------------------------------------------------------- model set-up
 def scale_for(cluster: str, firms: int) -> float:
     """The ``scale`` at which ``cluster`` starts with about ``firms`` firms (within the schema's bounds)."""
-    from sim.data.clusters import check_ids, cluster_table
 
     tab = cluster_table()
     check_ids(cluster, tab)
@@ -182,14 +206,12 @@ def scale_for(cluster: str, firms: int) -> float:
 
 
 def _demo_table(lesson: Lesson):
-    import pandas as pd
 
     return pd.DataFrame([{"id": "demo_cluster", "name_en": "Demo cluster", "sector_family": lesson.sector,
                           "firms": lesson.firms, "employees_per_firm": 5.0, "firms0": lesson.firms}])
 
 
 def _policy_class(key: str):
-    from scenarios.policies import REGISTRY
 
     for name in LEVER_POLICIES[key]:
         if name in REGISTRY:
@@ -380,7 +402,6 @@ class DemoSession:
     def title(self) -> str:
         if self.lesson is not None:
             return f"Demo cluster ({self.lesson.sector.replace('_', ' ')}, {self.lesson.firms} firms at the start)"
-        from sim.data.clusters import cluster_table
 
         tab = cluster_table().set_index("id")
         return f"{tab.loc[self.cluster, 'name_en']} (about {self.firms} firms at the start)"
@@ -396,7 +417,6 @@ class DemoSession:
 
     def reset(self, seed: int | None = None) -> None:
         """Build a new model from the current parameters (and ``seed``, if given); levers back to neutral."""
-        from sim.model.model import ClusterModel
 
         with self._lock:
             if seed is not None:
@@ -544,7 +564,6 @@ class DemoSession:
 
     # ---------------------------------------------------------------- read-outs
     def _record_home(self):
-        from sim.model.population import SPINOFF
 
         pop, m = self.model.pop, self.model
         mask = pop.alive & (pop.cluster == 0) & (pop.role <= SPINOFF) & (pop.coarse == m.home[0])
@@ -568,7 +587,6 @@ class DemoSession:
 
     def network(self) -> dict:
         """The shown cluster's network now: node ids, roles, sectors, degrees, internal edges."""
-        from sim.model.population import INSTITUTION_ROLES
 
         m = self.model
         pop, E = m.pop, m.edges
@@ -644,7 +662,6 @@ ROLE_COLOURS = {
 
 
 def _png(fig, dpi=100) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
@@ -654,12 +671,7 @@ def _png(fig, dpi=100) -> bytes:
 
 def draw_network(session: DemoSession) -> bytes:
     """PNG of the shown cluster's network (fixed axes, layout of :class:`StableLayout`)."""
-    from matplotlib.collections import LineCollection
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
-    from sim.model.population import ROLE_NAMES
-    from sim.model.technology import SECTOR_FAMILIES
 
     net, P = session._net, session._xy
     st_q = session.model.t
@@ -675,7 +687,6 @@ def draw_network(session: DemoSession) -> bytes:
     roles = [ROLE_NAMES[r] for r in net["role"]]
     firm = ~net["is_inst"]
     if session.colour_by == "sector":
-        import matplotlib
 
         cmap = matplotlib.colormaps["tab10"]
         colours = np.array([cmap(c % 10) for c in net["coarse"]]) if len(roles) else np.zeros((0, 4))
@@ -702,7 +713,6 @@ def draw_network(session: DemoSession) -> bytes:
     handles = []
     if session.colour_by == "sector":
         present = sorted(set(net["coarse"][firm].tolist()))
-        import matplotlib
 
         cmap = matplotlib.colormaps["tab10"]
         for c in present:
@@ -730,7 +740,6 @@ def _stable_ylim(ax, half: float) -> None:
 
 def draw_plots(session: DemoSession) -> bytes:
     """PNG of the live plots: six indices, the two scores, firms against critical mass, the typology plane."""
-    from matplotlib.figure import Figure
 
     h = session.history()
     s = session.status()
@@ -829,8 +838,6 @@ def md_to_html(text: str) -> str:
     The page shows text through plain HTML rather than ``solara.Markdown``, which
     always loads KaTeX from a CDN (a failing request on a computer without internet).
     """
-    import html
-    import re
 
     out = []
     for para in text.strip().split("\n\n"):
@@ -864,7 +871,6 @@ def readout(status: dict) -> str:
 
 def _build_page():
     """Create the Solara components (imports Solara)."""
-    import time
 
     import solara
 
@@ -1076,7 +1082,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_C
     server = uvicorn.Server(config)
 
     def announce():
-        import time
 
         while not server.started and not server.should_exit:
             time.sleep(0.05)
@@ -1084,7 +1089,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_C
             if on_ready is not None:
                 on_ready()
             if open_browser:
-                import webbrowser
 
                 webbrowser.open(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}")
 

@@ -7,15 +7,26 @@ the ``app`` extra.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import socket
 import sys
+
+from sim.face.app import (
+    DEFAULT_CLUSTER,
+    DEFAULT_FIRMS,
+    DEFAULT_SEED,
+    MAX_FIRMS,
+    DemoSession,
+    serve,
+)
+from sim.face.lessons import LESSONS
+from sim.face.options import UserError, seed
 
 INSTALL_HINT = 'the classroom app needs its optional dependencies: pip install "clustersim[app]"'
 
 
 def _port(text: str) -> int:
-    import argparse
 
     try:
         v = int(text)
@@ -28,9 +39,6 @@ def _port(text: str) -> int:
 
 def register(subparsers) -> None:
     """Add the ``demo`` sub-command."""
-    from sim.face.app import DEFAULT_CLUSTER, DEFAULT_FIRMS, DEFAULT_SEED, MAX_FIRMS
-    from sim.face.cli import _seed
-    from sim.face.lessons import LESSONS
 
     p = subparsers.add_parser(
         "demo", help="serve the classroom app (live network, plots, levers, lessons) on localhost",
@@ -46,7 +54,7 @@ def register(subparsers) -> None:
                    help="cluster shown in free play (default %(default)s; see 'clustersim clusters')")
     p.add_argument("--firms", type=int, default=DEFAULT_FIRMS,
                    help=f"firms of that cluster at the start; the scale follows (default %(default)s, 5-{MAX_FIRMS})")
-    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help="seed of the model (default %(default)s)")
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="seed of the model (default %(default)s)")
     p.add_argument("--lesson", choices=sorted(LESSONS), help="open with this preset lesson instead of free play")
     p.add_argument("--open", action="store_true", help="also open the page in the default web browser")
     p.set_defaults(func=cmd_demo)
@@ -54,7 +62,6 @@ def register(subparsers) -> None:
 
 def _check_bind(host: str, port: int) -> int:
     """Fail early, in one line, if the address cannot be used; returns the port (a free one for 0)."""
-    from sim.face.cli import UserError
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -83,8 +90,6 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_demo(a) -> int:
-    from sim.face.app import MAX_FIRMS, DemoSession
-    from sim.face.cli import UserError
 
     if not 5 <= a.firms <= MAX_FIRMS:
         raise UserError(f"--firms must be between 5 and {MAX_FIRMS}, got {a.firms}")
@@ -105,7 +110,6 @@ def cmd_demo(a) -> int:
     def ready():
         print(f"clustersim demo: open {url} in a web browser (Ctrl+C to stop)", flush=True)
 
-    from sim.face.app import serve
 
     serve(a.host, port, cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson,
           open_browser=a.open, on_ready=ready)

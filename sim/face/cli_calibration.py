@@ -8,11 +8,16 @@ raises :class:`sim.model.params.ParameterError`, :class:`sim.data.observed.DataE
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from sim.face.cli import _seed, csv_list, positive  # the command line's converters
+from calibration.estimate import FULL, QUICK, calibrate, parameter_recovery, predict
+from calibration.validate import cross_validate
+from sim.data.observed import load_all
+from sim.face.options import csv_list, positive, seed  # the command line's converters
+from sim.model.params import ParameterError
 
 __all__ = ["register"]
 
@@ -25,10 +30,7 @@ def _year(text: str) -> int:
 
 
 def _config(a):
-    import json
 
-    from calibration.estimate import FULL, QUICK
-    from sim.model.params import ParameterError
 
     cfg = QUICK if a.quick else FULL
     if getattr(a, "settings", None):
@@ -50,7 +52,6 @@ def _config(a):
 
 
 def _data(a):
-    from sim.data.observed import load_all
 
     return load_all(getattr(a, "data", None))
 
@@ -60,7 +61,6 @@ def _command() -> str:
 
 
 def cmd_calibrate(a) -> int:
-    from calibration.estimate import calibrate
 
     p = calibrate(_config(a), a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
@@ -73,7 +73,6 @@ def cmd_calibrate(a) -> int:
 
 
 def cmd_predict(a) -> int:
-    from calibration.estimate import predict
 
     pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
                       replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
@@ -85,7 +84,6 @@ def cmd_predict(a) -> int:
 
 
 def cmd_validate(a) -> int:
-    from calibration.validate import cross_validate
 
     s = cross_validate(_config(a), a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
@@ -98,7 +96,6 @@ def cmd_validate(a) -> int:
 
 
 def cmd_recover(a) -> int:
-    from calibration.estimate import parameter_recovery
 
     res = parameter_recovery(_config(a), a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                              progress=not a.quiet, data=_data(a))
@@ -113,7 +110,7 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
     if quick:
         p.add_argument("--quick", action="store_true",
                        help="reduced settings that run in a few minutes on 2 cores (see docs/calibration.md)")
-        p.add_argument("--seed", type=_seed, default=None, help="root seed (default: the preset's, 1)")
+        p.add_argument("--seed", type=seed, default=None, help="root seed (default: the preset's, 1)")
         p.add_argument("--settings", metavar="FILE.json",
                        help="JSON object overriding settings of the preset (e.g. {\"scale\": 0.1, "
                             "\"replicates\": 4}); see calibration.estimate.Config")
@@ -149,7 +146,7 @@ def register(sub) -> None:
     p.add_argument("--from", dest="year_from", type=_year, default=2010, help="start year (only 2010)")
     p.add_argument("--to", dest="year_to", type=_year, default=2020, help="target year (default %(default)s)")
     p.add_argument("--replicates", type=positive(int), default=8, help="replicates (default %(default)s)")
-    p.add_argument("--seed", type=_seed, default=1, help="root seed (default %(default)s)")
+    p.add_argument("--seed", type=seed, default=1, help="root seed (default %(default)s)")
     _common(p, quick=False, clusters=False)
     p.set_defaults(func=cmd_predict)
 

@@ -20,15 +20,19 @@ Examples
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 
-from scenarios.scenario import ScenarioError
+from scenarios.policies import REGISTRY, policy_table
+from scenarios.projection import project
+from scenarios.scenario import ScenarioError, list_builtin, load
+from sim.face.options import add_base_option, csv_list, positive
+from sim.face.report import build_report
 
 
 def _command(a) -> str:
     """The command line equivalent to the parsed ``project`` arguments (for the manifest)."""
-    import shlex
 
     parts = ["clustersim", "project", *a.scenario, "--out", a.out]
     for opt in ("replicates", "seed", "scale", "clusters", "params", "baseline", "jobs", "backend"):
@@ -42,8 +46,6 @@ def _command(a) -> str:
 
 
 def cmd_project(a) -> int:
-    from sim.face.cli import csv_list
-    from scenarios.projection import project
 
     out = Path(a.out)
     if out.exists() and not out.is_dir():
@@ -64,7 +66,6 @@ def cmd_project(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from sim.face.report import build_report
 
     path = build_report(a.dir, a.out)
     if not a.quiet:
@@ -73,7 +74,6 @@ def cmd_report(a) -> int:
 
 
 def cmd_scenarios(a) -> int:
-    from scenarios.scenario import list_builtin, load
 
     if a.check:
         bad = 0
@@ -97,7 +97,6 @@ def cmd_scenarios(a) -> int:
 
 
 def cmd_policies(a) -> int:
-    from scenarios.policies import REGISTRY, policy_table
 
     if a.name:
         if a.name not in REGISTRY:
@@ -114,7 +113,6 @@ def cmd_policies(a) -> int:
 
 def register(sub) -> None:
     """Add the sub-commands to ``clustersim``'s sub-parser collection."""
-    from sim.face.cli import add_base_option, positive
 
     p = sub.add_parser("project", help="run scenarios as ensembles with common random numbers and write "
                                        "indicators, effect and transition tables and figures",

@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.engine.runner import _check_setup, _simulate_task
+from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
+from sim.face.options import UserError, csv_list, overrides, positive, seed
 from sim.indices.scores import TYPOLOGIES
+from sim.indices.structure import INDEX_NAMES
+from sim.model.model import FLOWS
+from sim.model.params import problem, validate
 
 
 class FinalOutcomes:
@@ -46,10 +52,6 @@ class FinalOutcomes:
 
 
 def cmd_sensitivity(a) -> int:
-    from sim.face.cli import UserError, _overrides, csv_list
-    from sim.model.params import problem, validate
-    from sim.engine.runner import _simulate_task
-    from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 
     names = csv_list(a.factors, "--factors", "factor", "startup_rate,exit_rate") if a.factors else None
     prob = problem(names)
@@ -62,13 +64,12 @@ def cmd_sensitivity(a) -> int:
     clusters = csv_list(a.clusters)
     if a.cluster and clusters and a.cluster not in clusters:
         raise UserError(f"--cluster {a.cluster} is not among --clusters")
-    over = _overrides(a.set)
+    over = overrides(a.set)
     if a.scale is not None:
         over["scale"] = a.scale
     base = validate(over, source="--set/--scale")
     for n in bounds:
         base.pop(n, None)
-    from sim.engine.runner import _check_setup
 
     _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters,
                         "policies": []})
@@ -106,14 +107,11 @@ def cmd_sensitivity(a) -> int:
 
 
 def _indicator_names() -> list[str]:
-    from sim.indices.structure import INDEX_NAMES
-    from sim.model.model import FLOWS
 
     return list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "stage"]
 
 
 def register(sub) -> None:
-    from sim.face.cli import _seed, positive
 
     p = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the parameter schema (SALib)")
     p.add_argument("--method", choices=["morris", "sobol"], required=True)
@@ -128,7 +126,7 @@ def register(sub) -> None:
     p.add_argument("--years", type=positive(float, maximum=1000), default=10, help="simulated years (default %(default)s)")
     p.add_argument("--scale", type=float, default=0.05, help="model scale (default %(default)s)")
     p.add_argument("--replicates", type=positive(int), default=2, help="replicates per sample, averaged (default %(default)s)")
-    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--seed", type=seed, default=1)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
     p.add_argument("--workers", type=positive(int), default=None, help="parallel workers (default: all cores)")

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scenarios.policies import build_policies
 from sim.model.params import ParameterError, validate
+from sim.model.technology import SECTOR_FAMILIES
 
 __all__ = ["Lesson", "LESSONS", "validate_lesson", "lesson_policies"]
 
@@ -186,7 +188,6 @@ def validate_lesson(lesson: Lesson) -> dict:
     (an unknown or out-of-range parameter, an unknown policy or policy key, an
     unknown sector, a non-positive firm count or length).
     """
-    from sim.model.technology import SECTOR_FAMILIES
 
     where = f"lesson '{lesson.key}'"
     params = validate(lesson.params, source=where)
@@ -202,7 +203,6 @@ def validate_lesson(lesson: Lesson) -> dict:
 
 def lesson_policies(lesson: Lesson) -> list:
     """Fresh policy objects for one run of the lesson (targeting the demo cluster)."""
-    from scenarios.policies import build_policies
 
     specs = [{"target": "all", **spec} for spec in lesson.policies]
     try:

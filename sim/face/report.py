@@ -19,8 +19,20 @@ import io
 import os
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from scenarios.policies import REGISTRY
+from scenarios.projection import (
+    figure_clusters,
+    load_projection,
+    plot_effects,
+    plot_fan,
+    plot_planes,
+)
+from sim.indices.scores import TYPOLOGIES
 
 __all__ = ["build_report", "render_report"]
 
@@ -45,7 +57,6 @@ def _e(x) -> str:
 
 
 def _png(fig) -> str:
-    import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -86,7 +97,6 @@ def _table(df: pd.DataFrame, left: tuple = (), fmt: dict | None = None, cls: dic
 
 
 def _policy_rows(proj) -> str:
-    from scenarios.policies import REGISTRY
 
     parts = []
     y0 = proj.settings["start_year"]
@@ -171,11 +181,8 @@ def _summary(eff: pd.DataFrame, proj) -> str:
 
 def render_report(proj) -> str:
     """The HTML text of the report of a loaded projection (:func:`scenarios.projection.load_projection`)."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    from scenarios.projection import figure_clusters, plot_effects, plot_fan, plot_planes
-    from sim.indices.scores import TYPOLOGIES
 
     st, mf = proj.settings, proj.manifest
     eff = proj.effects()
@@ -303,7 +310,6 @@ def _scale(proj) -> str:
 
 def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``)."""
-    from scenarios.projection import load_projection
 
     proj = load_projection(directory)
     text = render_report(proj)

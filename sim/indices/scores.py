@@ -6,7 +6,7 @@ Each raw index k is put on a common scale, ``z_k = (raw_k - loc_k) / scale_k``, 
 a reference ``(loc, scale)`` per index (:class:`Scale`).  The default reference
 (``reference_scale.json``) is the mean and standard deviation of each index over
 the 38 clusters in a default-parameter ensemble (rebuild it with
-``python -m sim.indices.scores``); calibration (issue 3) replaces it by the fitted
+``python scripts/build_reference_scale.py``); calibration (issue 3) replaces it by the fitted
 measurement map onto the published scale.  Then
 
 * centripetal = weighted mean of z(specialization), z(hierarchy), z(internal_cohesion)
@@ -123,34 +123,3 @@ def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf) -
     code = np.where((firms_now < NASCENT_FIRMS) | (np.nan_to_num(inclusiveness, nan=0.0) < NASCENT_INCLUSIVENESS),
                     STAGES.index("nascent"), code)
     return code
-
-
-def build_reference(seeds=(1, 2, 3), years: int = 10, scale: float = 0.05) -> dict:
-    """Mean and sd of every score index over the 38 clusters and all steps of default runs."""
-    import pandas as pd
-
-    from sim.engine.runner import simulate
-
-    ks = CENTRIPETAL + CENTRIFUGAL
-    neutral = Scale({k: 0.0 for k in ks}, {k: 1.0 for k in ks})
-    df = pd.concat([simulate({"scale": scale}, s, years=years, scale_ref=neutral) for s in seeds])
-    loc, sc = {}, {}
-    for k in CENTRIPETAL + CENTRIFUGAL:
-        v = df.loc[df.indicator == k, "value"].to_numpy(float)
-        v = v[np.isfinite(v)]
-        loc[k] = round(float(v.mean()), 6)
-        sc[k] = round(float(v.std(ddof=1)), 6)
-    return {"loc": loc, "scale": sc, "weights": {k: 1.0 for k in CENTRIPETAL + CENTRIFUGAL},
-            "thresholds": [0.0, 0.0],
-            "source": f"default parameters, scale={scale}, seeds={list(seeds)}, {years} years, all 38 clusters, "
-                      "all quarterly steps pooled; rebuilt by `python -m sim.indices.scores`"}
-
-
-if __name__ == "__main__":  # pragma: no cover - maintenance command
-    from pathlib import Path
-
-    ref = build_reference()
-    path = Path(__file__).with_name("reference_scale.json")
-    path.write_text(json.dumps(ref, indent=2) + "\n")
-    print(f"wrote {path}")
-    print(json.dumps(ref, indent=2))

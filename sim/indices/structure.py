@@ -54,6 +54,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["INDEX_NAMES", "INDEX_RANGES", "cluster_indices", "indices_frame"]
 
@@ -521,7 +522,6 @@ def indices_frame(
     cluster id ``0..n_clusters-1`` (index name ``"cluster"``) with one float
     column per name in :data:`INDEX_NAMES`, in that order.
     """
-    import pandas as pd
 
     res = cluster_indices(cluster, coarse, fine, is_firm, alive, size, eu, ev,
                           home, n_clusters, log_base=log_base)

@@ -19,19 +19,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import mesa
+import networkx as nx
 import numpy as np
 import pandas as pd
 
+from sim.data.clusters import check_ids
+from sim.data.clusters import cluster_table as default_cluster_table
+from sim.indices.scores import STAGES, TYPOLOGIES, Scale, stage, typology
+from sim.indices.structure import cluster_indices
 from sim.model import processes as proc
 from sim.model import technology as tech
 from sim.model.agents import Firm, Institution, OutsideWorld
-from sim.data.clusters import check_ids
-from sim.data.clusters import cluster_table as default_cluster_table
-from sim.indices.structure import cluster_indices
 from sim.model.params import PER_CLUSTER, SCHEMA, ParameterError, validate
-from sim.model.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, OUTSIDE, RESEARCH, SME, UNIVERSITY,
-                         EdgeList, Population)
-from sim.indices.scores import STAGES, TYPOLOGIES, Scale, stage, typology
+from sim.model.population import (
+    ANCHOR,
+    GATEKEEPER,
+    INTERMEDIARY,
+    OUTSIDE,
+    RESEARCH,
+    ROLE_NAMES,
+    SME,
+    UNIVERSITY,
+    EdgeList,
+    Population,
+)
 
 LEVERS: dict[str, float] = {
     # name: neutral value.  Policies set these each quarter (scenarios.policies).
@@ -363,7 +374,6 @@ class ClusterModel(mesa.Model):
 
     def network(self, cluster: str | int | None = None):
         """The firm and institution network as a networkx graph (all nodes, or one cluster's)."""
-        import networkx as nx
 
         pop, E = self.pop, self.edges
         alive = pop.alive.copy()
@@ -372,7 +382,6 @@ class ClusterModel(mesa.Model):
             alive &= pop.cluster == c
         nodes = np.flatnonzero(alive)
         G = nx.Graph()
-        from sim.model.population import ROLE_NAMES
         G.add_nodes_from((int(i), {"cluster": int(pop.cluster[i]), "role": ROLE_NAMES[pop.role[i]],
                                    "sector": int(pop.coarse[i]), "fine": int(pop.fine[i])}) for i in nodes)
         m = alive[E.u] & alive[E.v]

@@ -26,8 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import technology as tech
-from sim.model.population import (ANCHOR, GATEKEEPER, INTERMEDIARY, RESEARCH, SME, SPINOFF,
-                         STARTUP, UNIVERSITY)
+from sim.model.population import (
+    ANCHOR,
+    GATEKEEPER,
+    INTERMEDIARY,
+    RESEARCH,
+    SME,
+    SPINOFF,
+    STARTUP,
+    UNIVERSITY,
+)
 
 Q = 4.0  # steps per year
 

@@ -16,18 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SECTOR_FAMILIES: tuple[str, ...] = (
-    "machinery",
-    "shipbuilding_auto",
-    "electronics",
-    "chemicals",
-    "textiles",
-    "medical_devices",
-    "services_it",
-    "culture",
-    "food",
-    "urban_manufacturing",
-)
+from sim.data.observed import SECTOR_FAMILIES
+
 N_COARSE = len(SECTOR_FAMILIES)
 FINE_PER_COARSE = 5
 N_FINE = N_COARSE * FINE_PER_COARSE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -37,7 +38,6 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
     both on that axis (centripetal solid, centrifugal dashed).  With several
     replicates the line is the ensemble mean and the band the 10-90 % range.
     """
-    import matplotlib.pyplot as plt
 
     chosen = _pick_clusters(df, clusters, n)
     if ax is None:
@@ -75,7 +75,6 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
 
 def plot_plane(df: pd.DataFrame, clusters: Sequence[str] | None = None, n: int = 12, ax=None):
     """Trajectories in the centripetal-centrifugal plane (ensemble means), arrow at the end."""
-    import matplotlib.pyplot as plt
 
     chosen = _pick_clusters(df, clusters, n)
     if ax is None:

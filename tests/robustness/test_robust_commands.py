@@ -16,10 +16,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from robustness_helpers import (
+    SMALL,
+    examples,
+    known_bug,
+    one_line_error,
+    require_command,
+    run_cli_subprocess,
+)
 
-from robustness_helpers import SMALL, examples, known_bug, one_line_error, require_command, run_cli_subprocess
-from sim.model import params as P
 from sim.face.cli import main
+from sim.model import params as P
 
 
 def _main(argv: list[str]) -> tuple[int, str]:

@@ -23,14 +23,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from robustness_helpers import examples
+
 from sim.data.clusters import cluster_table
+from sim.indices.scores import STAGES, TYPOLOGIES
 from sim.indices.structure import INDEX_RANGES
 from sim.model.model import FLOWS, ClusterModel
 from sim.model.params import SCHEMA
 from sim.model.population import SPINOFF
-from sim.indices.scores import STAGES, TYPOLOGIES
 
 ALL_IDS = list(cluster_table().sort_values("firms")["id"])
 SMALLEST = ALL_IDS[:12]  # the twelve smallest clusters (159 to 976 firms at scale 1)

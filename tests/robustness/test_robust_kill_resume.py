@@ -34,9 +34,17 @@ from pathlib import Path
 import pandas as pd
 import pandas.testing as pdt
 import pytest
-
-from robustness_helpers import (CLI, FACTOR, ROOT, SMALL, cli_commands, cli_env, examples, known_bug,
-                                require_command)
+from robustness_helpers import (
+    CLI,
+    FACTOR,
+    ROOT,
+    SMALL,
+    cli_commands,
+    cli_env,
+    examples,
+    known_bug,
+    require_command,
+)
 
 KILLER = Path(__file__).with_name("killer.py")
 RNG_SEED = int(os.environ.get("CLUSTERSIM_ROBUSTNESS_SEED", "20240611"))

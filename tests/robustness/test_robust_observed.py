@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
-
 from robustness_helpers import examples, known_bug
 
 obs = pytest.importorskip("sim.data.observed")

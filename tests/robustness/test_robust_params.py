@@ -21,10 +21,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from robustness_helpers import (
+    SMALL,
+    examples,
+    known_bug,
+    one_line_error,
+    run_cli_subprocess,
+)
 
-from robustness_helpers import SMALL, examples, known_bug, one_line_error, run_cli_subprocess
-from sim.model import params as P
 from sim.face.cli import main
+from sim.model import params as P
 
 NAMES = sorted(P.SCHEMA)
 

@@ -25,7 +25,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
 from robustness_helpers import examples
 
 scenarios = pytest.importorskip("scenarios")

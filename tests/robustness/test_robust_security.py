@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from robustness_helpers import CLI, ROOT, cli_commands, cli_env
 
 PACKAGES = ("sim", "scenarios", "calibration")

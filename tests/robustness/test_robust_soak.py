@@ -18,7 +18,6 @@ import json
 import subprocess
 import sys
 
-
 from robustness_helpers import ROOT, SMALL, cli_env, known_bug
 
 SOAK = ROOT / "benchmarks" / "soak.py"
