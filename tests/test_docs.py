@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from sim.model.model import SCHEDULE
+from test_architecture import FLOORS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +27,12 @@ def test_readme_structure_lists_every_module():
                for p in (ROOT / pkg).rglob("*.py") if p.name != "__init__.py"}
     missing = sorted(modules - listed)
     assert not missing, f"README structure section misses: {missing}"
+
+
+def test_readme_floors_match_the_architecture_test():
+    """The allowed import order is written once in tests/test_architecture.py and shown in the README."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Structure")[1].split("\n## ")[0]
+    shown = re.findall(r"^\| (\d+) \| `([\w.]+)` \|", section, flags=re.M)
+    assert [name for _, name in shown] == list(FLOORS)
+    assert [int(i) for i, _ in shown] == list(range(len(FLOORS)))
