@@ -23,7 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.core.calendar import years_of
+from sim.core.calendar import STEPS_PER_YEAR, years_of
 from sim.data.clusters import check_ids
 from sim.data.clusters import cluster_table as default_cluster_table
 from sim.indices.scores import STAGES, TYPOLOGIES, Scale, stage, typology
@@ -67,7 +67,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
 """The fixed order of one step (one quarter); ``docs/odd.md`` repeats it word for word."""
 
 FLOWS = ("startups", "spinoffs", "relocations", "exits", "anchor_exits", "recombinations")
-STAGE_WINDOW = 16  # quarters over which the stage's growth trend is measured
+STAGE_WINDOW = 4 * STEPS_PER_YEAR  # steps (four years) over which the stage's growth trend is measured
 
 
 class ClusterModel(mesa.Model):
