@@ -13,29 +13,18 @@ import sys
 import numpy as np
 import pytest
 
-from sim.face.app import (
-    DEFAULT_CLUSTER,
-    NO_SLIDER,
-    STAGE_TEXT,
-    TYPOLOGY_TEXT,
-    DemoSession,
-    StableLayout,
-    md_to_html,
-    readout,
-    scale_for,
-    slider_spec,
-    slider_specs,
-)
+from sim.face.app import lever_summary, md_to_html, readout
+from sim.face.demo import DEFAULT_CLUSTER, STAGE_TEXT, TYPOLOGY_TEXT, DemoSession, scale_for
+from sim.face.drawing import StableLayout
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
+from sim.face.sliders import NO_SLIDER, slider_spec, slider_specs
 from sim.indices.scores import STAGES, TYPOLOGIES
 from sim.model.params import SCHEMA, ParameterError
 
 
 def _run(session: DemoSession, quarters: int) -> dict:
     """Advance without drawing (fast) and return the history."""
-    for _ in range(quarters):
-        session.model.step()
-        session._record_home()
+    session.step(quarters, redraw=False)
     return session.history()
 
 
@@ -52,7 +41,7 @@ def test_lessons_are_valid_against_the_schema_and_registry(key):
     assert len(pols) == len(lesson.policies)
     assert lesson_policies(lesson)[0] is not pols[0] if pols else True   # fresh objects each run
     s = DemoSession(lesson=key, render=False)
-    recorded = set(s.model._records[-1][1])
+    recorded = set(s.model.latest())
     assert set(lesson.watch) <= recorded, set(lesson.watch) - recorded
     assert s.model.cluster_ids == ["demo_cluster"]
     assert abs(s.status()["firms"] - lesson.firms) <= max(3, lesson.firms // 10)
@@ -325,6 +314,8 @@ def test_readout_and_markdown_helpers():
     text = readout(st)
     assert text.startswith(f"## Quarter 0 · year 0.00 · {st['firms']} firms")
     assert "Stage: " in text and "Typology: " in text
+    assert lever_summary(st) == ("**Levers:** startup inflow x1 · incubator off · external-linkage cost "
+                                 f"{st['external_cost']:g} · hubs 0 · brokers 0 · shocks 0")
     html = md_to_html("## Head\n\n**bold** and *it* <script>")
     assert "<h3>Head</h3>" in html and "<b>bold</b>" in html and "<i>it</i>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -376,7 +367,8 @@ def test_page_builds_and_its_buttons_drive_the_model():
 
 # ----------------------------------------------------------------------------- the command
 def test_import_sim_and_the_app_modules_do_not_import_solara():
-    code = ("import sys, sim, sim.face.app, sim.face.cli_app, sim.face.lessons, sim.face.cli; sim.face.cli.build_parser(); "
+    code = ("import sys, sim, sim.face.app, sim.face.demo, sim.face.drawing, sim.face.sliders, sim.face.cli_app, "
+            "sim.face.lessons, sim.face.cli; sim.face.cli.build_parser(); "
             "assert 'solara' not in sys.modules, 'solara imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -435,3 +427,15 @@ def test_demo_refuses_a_port_in_use(capsys):
         assert main(["demo", "--port", str(port)]) == 2
     err = capsys.readouterr().err.strip()
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+
+
+# ----------------------------------------------------------------------------- the app uses the model's public API
+def test_app_modules_use_only_the_public_model_api():
+    import re
+    from pathlib import Path
+
+    face = Path(__file__).resolve().parents[1] / "sim" / "face"
+    for name in ("app.py", "demo.py", "drawing.py", "sliders.py", "lessons.py", "cli_app.py"):
+        src = (face / name).read_text()
+        for pattern in (r"model\._\w", r"\.cpar\b", r"model\.p\[", r"\.pop\.", r"\.edges\b"):
+            assert not re.search(pattern, src), (name, pattern)

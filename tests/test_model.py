@@ -292,3 +292,78 @@ def test_system_wide_parameter_column_is_rejected():
                          "employees_per_firm": 5.0, "firms0": 50, "decay_rate": 0.05}])
     with pytest.raises(P.ParameterError, match="decay_rate.*system-wide.*--set"):
         ClusterModel(params={"scale": 1.0}, cluster_table=tab, rng=1, handles=False)
+
+
+# ----------------------------------------------------------------------------- the public read-out and live-change API
+def _small_model(**kw):
+    return ClusterModel(params={"scale": 0.05}, clusters=["jeonju_machinery", "wonju_medical_devices"], rng=2, **kw)
+
+
+def test_history_and_latest_match_the_indicator_table():
+    m = _small_model()
+    for _ in range(3):
+        m.step()
+    df = m.indicators_frame()
+    for c, cid in enumerate(m.cluster_ids):
+        h = m.history(cid)
+        assert h.keys() == m.history(c).keys() and list(h["t"]) == [0.0, 1.0, 2.0, 3.0]
+        for name in ("firms", "specialization", "centripetal", "stage"):
+            want = df[(df.cluster == cid) & (df.indicator == name)].sort_values("step")["value"].to_numpy()
+            assert np.array_equal(h[name], want, equal_nan=True), (cid, name)
+            assert m.latest(cid)[name] == h[name][-1] or np.isnan(h[name][-1])
+    with pytest.raises(P.ParameterError, match="not simulated"):
+        m.history("atlantis")
+    with pytest.raises(P.ParameterError, match="out of range"):
+        m.latest(2)
+
+
+def test_cluster_network_agrees_with_the_networkx_graph():
+    m = _small_model()
+    m.step()
+    for c, cid in enumerate(m.cluster_ids):
+        net = m.cluster_network(cid)
+        G = m.network(cid)
+        assert len(net["uid"]) == G.number_of_nodes() and len(net["i"]) == G.number_of_edges()
+        assert sorted(net["degree"].tolist()) == sorted(d for _, d in G.degree())
+        assert net["is_inst"].sum() == sum(d["role"] in ("university", "research_institute", "intermediary",
+                                                         "gatekeeper") for _, d in G.nodes(data=True))
+        assert net["degree"].sum() == 2 * len(net["i"]) and (net["external"] >= 0).all()
+        assert int((~net["is_inst"]).sum()) == int(m.latest(cid)["firms"])
+    full = m.network()
+    cross = sum(1 for u, v in full.edges() if full.nodes[u]["cluster"] != full.nodes[v]["cluster"]
+                and 0 in (full.nodes[u]["cluster"], full.nodes[v]["cluster"]))
+    assert m.cluster_network(0)["external"].sum() == cross
+
+
+def test_set_param_acts_on_the_running_model_like_a_new_value_everywhere():
+    m = _small_model()
+    assert m.set_param("external_cost", 2.5) == P.SCHEMA["external_cost"].default
+    assert m.param("external_cost") == 2.5 and (m.cpar["external_cost"] == 2.5).all()
+    with pytest.raises(P.ParameterError, match="unknown parameter"):
+        m.set_param("no_such", 1.0)
+    with pytest.raises(P.ParameterError, match="out of range"):
+        m.set_param("decay_rate", 5.0)
+    with pytest.raises(P.ParameterError, match="set-up"):
+        m.set_param("burn_in", 3)
+    with pytest.raises(P.ParameterError, match="unknown parameter"):
+        m.param("no_such")
+    assert m.param("decay_rate") == P.SCHEMA["decay_rate"].default
+    # a live change before the first step is the same as starting with the value (exit acts after set-up)
+    b = ClusterModel(params={"scale": 0.05, "exit_rate": 0.3}, clusters=["jeonju_machinery", "wonju_medical_devices"],
+                     rng=2)
+    c = _small_model()
+    c.set_param("exit_rate", 0.3)
+    for _ in range(3):
+        b.step()
+        c.step()
+    for name in ("firms", "links", "exits"):
+        assert np.array_equal(b.history()[name], c.history()[name])
+
+
+def test_critical_mass_and_home_firms():
+    m = _small_model()
+    assert m.critical_mass() == max(m.p["critical_mass"] * m.p["scale"], 1.0)
+    for c in range(m.n_clusters):
+        pop = m.pop
+        firms = pop.alive & (pop.cluster == c) & np.isin(pop.role, (0, 1, 2, 3))
+        assert m.home_firms(c) == int((firms & (pop.coarse == m.home[c])).sum()) <= int(firms.sum())

@@ -12,13 +12,13 @@ import ipaddress
 import socket
 import sys
 
-from sim.face.app import (
+from sim.face.app import serve
+from sim.face.demo import (
     DEFAULT_CLUSTER,
     DEFAULT_FIRMS,
     DEFAULT_SEED,
     MAX_FIRMS,
     DemoSession,
-    serve,
 )
 from sim.face.lessons import LESSONS
 from sim.face.options import UserError, seed

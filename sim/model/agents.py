@@ -14,6 +14,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.core.calendar import years_of
 from sim.model.population import ROLE_NAMES
 from sim.model.technology import SECTOR_FAMILIES
 
@@ -93,7 +94,7 @@ class Firm(_Handle):
     @property
     def age(self) -> float:
         """Age in years."""
-        return float(self._get("age")) / 4.0
+        return years_of(float(self._get("age")))
 
     @property
     def quality(self) -> float:

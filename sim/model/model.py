@@ -23,6 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from sim.core.calendar import STEPS_PER_YEAR, years_of
 from sim.data.clusters import check_ids
 from sim.data.clusters import cluster_table as default_cluster_table
 from sim.indices.scores import STAGES, TYPOLOGIES, Scale, stage, typology
@@ -34,11 +35,13 @@ from sim.model.params import PER_CLUSTER, SCHEMA, ParameterError, validate
 from sim.model.population import (
     ANCHOR,
     GATEKEEPER,
+    INSTITUTION_ROLES,
     INTERMEDIARY,
     OUTSIDE,
     RESEARCH,
     ROLE_NAMES,
     SME,
+    SPINOFF,
     UNIVERSITY,
     EdgeList,
     Population,
@@ -64,7 +67,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
 """The fixed order of one step (one quarter); ``docs/odd.md`` repeats it word for word."""
 
 FLOWS = ("startups", "spinoffs", "relocations", "exits", "anchor_exits", "recombinations")
-STAGE_WINDOW = 16  # quarters over which the stage's growth trend is measured
+STAGE_WINDOW = 4 * STEPS_PER_YEAR  # steps (four years) over which the stage's growth trend is measured
 
 
 class ClusterModel(mesa.Model):
@@ -179,7 +182,7 @@ class ClusterModel(mesa.Model):
             n0 = self.table["firms"].to_numpy(float) * p["scale"]
         n0 = np.maximum(np.round(n0), 5).astype(np.int64)
         self.n0 = n0
-        m_star = max(p["critical_mass"] * p["scale"], 1.0)
+        m_star = self.critical_mass()
         self.capacity = np.maximum(n0, 2 * m_star) / tech.FINE_PER_COARSE
         cl = np.repeat(np.arange(C), n0)
         N = len(cl)
@@ -317,7 +320,7 @@ class ClusterModel(mesa.Model):
 
     @property
     def year(self) -> float:
-        return self.start_year + self.t / 4.0
+        return self.start_year + years_of(self.t)
 
     # ------------------------------------------------------------------ indicators
     def indices(self) -> dict[str, np.ndarray]:
@@ -337,7 +340,7 @@ class ClusterModel(mesa.Model):
         self._firm_hist[self.t] = ind["firms"]
         past_t = max(0, self.t - STAGE_WINDOW)
         past = self._firm_hist.get(past_t, self._firm_hist[min(self._firm_hist)])
-        years = (self.t - past_t) / 4.0
+        years = years_of(self.t - past_t)
         ind["stage"] = stage(ind["firms"], past, years, ind["inclusiveness"], ind["specialization"], cp, cf).astype(float)
         self._records.append((self.t, ind))
         for old in [k for k in self._firm_hist if k < self.t - STAGE_WINDOW]:
@@ -359,7 +362,7 @@ class ClusterModel(mesa.Model):
             frames.append(pd.DataFrame({
                 "cluster": np.tile(ids, len(names)),
                 "step": t,
-                "year": self.start_year + t / 4.0,
+                "year": self.start_year + years_of(t),
                 "indicator": np.repeat(np.array(names, dtype=object), C),
                 "value": vals,
             }))
@@ -378,8 +381,7 @@ class ClusterModel(mesa.Model):
         pop, E = self.pop, self.edges
         alive = pop.alive.copy()
         if cluster is not None:
-            c = self.cluster_ids.index(cluster) if isinstance(cluster, str) else int(cluster)
-            alive &= pop.cluster == c
+            alive &= pop.cluster == self.cluster_index(cluster)
         nodes = np.flatnonzero(alive)
         G = nx.Graph()
         G.add_nodes_from((int(i), {"cluster": int(pop.cluster[i]), "role": ROLE_NAMES[pop.role[i]],
@@ -387,3 +389,186 @@ class ClusterModel(mesa.Model):
         m = alive[E.u] & alive[E.v]
         G.add_edges_from(zip(E.u[m].tolist(), E.v[m].tolist()))
         return G
+
+    # ------------------------------------------------------------------ public read-outs and live changes
+    def cluster_index(self, cluster: str | int) -> int:
+        """Position of ``cluster`` in :attr:`cluster_ids`.
+
+        Parameters
+        ----------
+        cluster : str or int
+            A cluster id, or already a position.
+
+        Returns
+        -------
+        int
+            The position (the index into per-cluster arrays).
+
+        Raises
+        ------
+        ParameterError
+            If the id is not simulated or the position is out of range.
+        """
+        if isinstance(cluster, str):
+            if cluster not in self.cluster_ids:
+                raise ParameterError(f"cluster {cluster!r} is not simulated; simulated: {', '.join(self.cluster_ids)}")
+            return self.cluster_ids.index(cluster)
+        c = int(cluster)
+        if not 0 <= c < self.n_clusters:
+            raise ParameterError(f"cluster position {c} out of range (the model has {self.n_clusters} clusters)")
+        return c
+
+    def param(self, name: str) -> float | int | bool:
+        """Current system-wide value of parameter ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of :data:`sim.model.params.SCHEMA`.
+
+        Returns
+        -------
+        float, int or bool
+            The value in :attr:`p` (per-cluster overrides from the cluster table are not shown).
+        """
+        if name not in SCHEMA:
+            validate({name: None})  # raises the schema's own message
+        return self.p[name]
+
+    def set_param(self, name: str, value, source: str = "set_param") -> float | int | bool:
+        """Change a parameter of the running model, from the next phase that reads it on.
+
+        The value is validated through the schema and replaces the system-wide
+        value and every cluster's value (per-cluster values from the cluster table
+        and the outside world's are overwritten too).
+
+        Parameters
+        ----------
+        name : str
+            A parameter of :data:`sim.model.params.SCHEMA` outside the ``setup`` group
+            (set-up parameters act only when a model is built).
+        value : float, int or bool
+            The new value, checked against the parameter's kind and bounds.
+        source : str
+            Named in the error message if the value is refused.
+
+        Returns
+        -------
+        float, int or bool
+            The previous system-wide value.
+
+        Raises
+        ------
+        ParameterError
+            Unknown parameter, a value out of range, or a set-up parameter.
+        """
+        if name not in SCHEMA:
+            validate({name: value})  # raises the schema's own message
+        v = SCHEMA[name].check(value, source)
+        if SCHEMA[name].group == "setup":
+            raise ParameterError(f"parameter '{name}' is a set-up parameter; it acts only when a model is built")
+        old = self.p[name]
+        self.p[name] = v
+        self.cpar[name][:] = float(v)
+        return old
+
+    def critical_mass(self) -> float:
+        """Home-sector firms above which agglomeration feeds back on entry.
+
+        Returns
+        -------
+        float
+            ``max(critical_mass * scale, 1)``, the same for every cluster (see
+            :func:`sim.model.processes.critical_mass_factor`).
+        """
+        return max(self.p["critical_mass"] * self.p["scale"], 1.0)
+
+    def home_firms(self, cluster: str | int = 0) -> int:
+        """Number of alive firms of ``cluster`` in its home sector now (institutions not counted).
+
+        Parameters
+        ----------
+        cluster : str or int
+            Cluster id or position (default: the first cluster).
+
+        Returns
+        -------
+        int
+        """
+        c = self.cluster_index(cluster)
+        pop = self.pop
+        mask = pop.alive & (pop.cluster == c) & (pop.role <= SPINOFF) & (pop.coarse == self.home[c])
+        return int(mask.sum())
+
+    def latest(self, cluster: str | int = 0) -> dict[str, float]:
+        """The indicators of ``cluster`` at the last recorded step.
+
+        Parameters
+        ----------
+        cluster : str or int
+            Cluster id or position (default: the first cluster).
+
+        Returns
+        -------
+        dict of str to float
+            Indicator name to value (``stage`` and ``typology`` are codes into
+            :data:`sim.indices.scores.STAGES` and :data:`sim.indices.scores.TYPOLOGIES`; -1: undefined).
+        """
+        c = self.cluster_index(cluster)
+        return {name: v[c] for name, v in self._records[-1][1].items()}
+
+    def history(self, cluster: str | int = 0) -> dict[str, np.ndarray]:
+        """Recorded indicator series of ``cluster``.
+
+        Parameters
+        ----------
+        cluster : str or int
+            Cluster id or position (default: the first cluster).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``t`` (the recorded steps, as floats) and one float array per indicator,
+            aligned with ``t``.
+        """
+        c = self.cluster_index(cluster)
+        recs = self._records
+        out = {"t": np.array([t for t, _ in recs], dtype=float)}
+        for name in recs[-1][1]:
+            out[name] = np.array([ind[name][c] for _, ind in recs], dtype=float)
+        return out
+
+    def cluster_network(self, cluster: str | int = 0) -> dict[str, np.ndarray]:
+        """The network of one cluster now, as arrays for drawing.
+
+        Parameters
+        ----------
+        cluster : str or int
+            Cluster id or position (default: the first cluster).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One entry per alive node of the cluster, in population order:
+            ``uid`` (permanent node id), ``role`` (code into
+            :data:`sim.model.population.ROLE_NAMES`), ``coarse`` (sector),
+            ``is_inst`` (institution), ``degree`` (partners inside the cluster),
+            ``external`` (ties to other clusters or the outside world); and the
+            ties inside the cluster as node positions ``i`` and ``j``.
+        """
+        c = self.cluster_index(cluster)
+        pop, E = self.pop, self.edges
+        in_set = pop.alive & (pop.cluster == c)
+        nodes = np.flatnonzero(in_set)
+        local = np.full(pop.n, -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        u, v = E.u, E.v
+        internal = in_set[u] & in_set[v]
+        i, j = local[u[internal]], local[v[internal]]
+        deg = np.bincount(i, minlength=len(nodes)) + np.bincount(j, minlength=len(nodes))
+        cross = (in_set[u] ^ in_set[v]) & pop.alive[u] & pop.alive[v]
+        ends = np.concatenate([u[cross & in_set[u]], v[cross & in_set[v]]])
+        ext = np.bincount(local[ends], minlength=len(nodes)) if len(ends) else np.zeros(len(nodes), np.int64)
+        role = pop.role[nodes].astype(np.int64)
+        return {"uid": pop.uid[nodes].copy(), "role": role, "coarse": pop.coarse[nodes].astype(np.int64),
+                "is_inst": np.isin(role, INSTITUTION_ROLES), "degree": deg, "external": ext, "i": i, "j": j}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core.calendar import STEPS_PER_YEAR, steps_in
 from sim.model import technology as tech
 from sim.model.population import (
     ANCHOR,
@@ -37,7 +38,7 @@ from sim.model.population import (
     UNIVERSITY,
 )
 
-Q = 4.0  # steps per year
+Q = float(STEPS_PER_YEAR)  # steps per year
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -90,7 +91,7 @@ def critical_mass_factor(model, home_count: np.ndarray) -> np.ndarray:
     multiplied by ``1 + critical_mass_gain`` (positive lock-in by market feedback;
     BRIEF section 2, first branch point).
     """
-    m = max(model.p["critical_mass"] * model.p["scale"], 1.0)
+    m = model.critical_mass()
     z = np.clip((home_count - m) / (0.25 * m), -50, 50)
     return 1.0 + model.cpar["critical_mass_gain"][:-1] * model.levers["agglomeration_mult"][:-1] / (1.0 + np.exp(-z))
 
@@ -423,7 +424,7 @@ def performance(model) -> None:
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
     n = pop.n
-    if model.p["shock_year"] >= 0 and model.t == int(round(model.p["shock_year"] * Q)):
+    if model.p["shock_year"] >= 0 and model.t == steps_in(model.p["shock_year"]):
         model.shock += model.p["shock_size"]
         model.shock_level_events.append(model.t)
     model.shock[:] += lv["tech_shock"][:-1]
