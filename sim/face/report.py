@@ -24,14 +24,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_planes
 from scenarios.policies import REGISTRY
-from scenarios.projection import (
-    figure_clusters,
-    load_projection,
-    plot_effects,
-    plot_fan,
-    plot_planes,
-)
+from scenarios.projection import load_projection
+from sim.core.io import atomic_write_text
 from sim.indices.scores import TYPOLOGIES
 
 __all__ = ["build_report", "render_report"]
@@ -315,7 +311,5 @@ def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     text = render_report(proj)
     path = Path(out) if out else Path(directory) / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
     return path
