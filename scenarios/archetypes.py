@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sim.core.calendar import STEPS_PER_YEAR
 from sim.engine.runner import simulate
 from sim.indices.scores import STAGES
 
@@ -77,8 +78,8 @@ def run_archetype(name: str, seed: int = 1, **kw) -> pd.DataFrame:
     return simulate({**_COMMON, **a.params}, seed, years=a.years, cluster_table=cluster_table(a.firms0), **kw)
 
 
-def final_stage(df: pd.DataFrame, last_steps: int = 4) -> str:
-    """The most frequent stage over the last ``last_steps`` recorded steps."""
+def final_stage(df: pd.DataFrame, last_steps: int = STEPS_PER_YEAR) -> str:
+    """The most frequent stage over the last ``last_steps`` recorded steps (default: one year)."""
     s = df[df.indicator == "stage"].sort_values("step")["value"].to_numpy()[-last_steps:]
     return STAGES[int(Counter(s.astype(int)).most_common(1)[0][0])]
 

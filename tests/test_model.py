@@ -12,6 +12,7 @@ import pandas.testing as pdt
 import pytest
 
 from scenarios.archetypes import ARCHETYPES, final_stage, run_archetype
+from scenarios.base import resolve_base
 from sim.engine.runner import INDICATOR_COLUMNS, run, simulate
 from sim.face.cli import main
 from sim.model import params as P
@@ -230,12 +231,15 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
               params={"beta_local": 0.9},
               cluster_table=cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left"))
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "set" / "indicators.parquet"), ref)
-    # the Python API: base="calibrated" is the same model
-    api = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base="calibrated",
+    # the Python API: the resolved calibrated base is the same model
+    api = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base=resolve_base("calibrated"),
               params={"beta_local": 0.9})
     pdt.assert_frame_equal(api, ref)
     with pytest.raises(P.ParameterError, match="either base= or cluster_table="):
-        run(years=0.5, seed=3, clusters=SMALL, progress=False, base="calibrated", cluster_table=cluster_table())
+        run(years=0.5, seed=3, clusters=SMALL, progress=False, base=resolve_base("calibrated"),
+            cluster_table=cluster_table())
+    with pytest.raises(P.ParameterError, match="resolved base model"):
+        run(years=0.5, seed=3, clusters=SMALL, progress=False, base="calibrated")
 
 
 def test_compaction_changes_nothing_observable():

@@ -171,7 +171,7 @@ def test_resolve_target_forms():
 
 def test_unsimulated_target_fails_at_set_up():
     with pytest.raises(ParameterError, match="daegu_textiles"):
-        simulate(SMALL, 1, years=1, clusters=CL, policies=[{"policy": "startup_inflow", "target": "daegu_textiles"}])
+        simulate(SMALL, 1, years=1, clusters=CL, policies=build_policies([{"policy": "startup_inflow", "target": "daegu_textiles"}]))
 
 
 # ----------------------------------------------------------------------------- neutrality and common random numbers
@@ -195,14 +195,14 @@ def test_empty_policy_list_equals_baseline_exactly():
 def test_neutral_policy_equals_baseline_exactly(spec):
     """A policy at neutral strength leaves every random draw of the model unchanged (own random stream)."""
     a = simulate(SMALL, 3, years=2, clusters=CL)
-    b = simulate(SMALL, 3, years=2, clusters=CL, policies=[spec])
+    b = simulate(SMALL, 3, years=2, clusters=CL, policies=build_policies([spec]))
     assert_frame_equal(a, b)
 
 
 def test_policy_changes_nothing_before_its_start():
     a = simulate(SMALL, 5, years=4, clusters=CL)
-    b = simulate(SMALL, 5, years=4, clusters=CL, policies=[{"policy": "hub_institution", "start": 2.0},
-                                                             {"policy": "startup_inflow", "start": 2.0}])
+    b = simulate(SMALL, 5, years=4, clusters=CL, policies=build_policies([{"policy": "hub_institution", "start": 2.0},
+                                                                           {"policy": "startup_inflow", "start": 2.0}]))
     before_a, before_b = a[a.step < 8].reset_index(drop=True), b[b.step < 8].reset_index(drop=True)
     assert_frame_equal(before_a, before_b)
     assert not a[a.step == 16]["value"].equals(b[b.step == 16]["value"])
@@ -348,7 +348,7 @@ def test_docs_describe_every_policy_and_the_measuring_command():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "policies.md").read_text()
-    assert "python -m scenarios.projection --measure-effects" in text
+    assert "python scripts/measure_effects.py" in text
     for name, cls in REGISTRY.items():
         assert f"`{name}`" in text.split("## 3.")[0], f"docs/policies.md has no section on {name}"
     assert "MEASURED_TABLE" not in text and "CONTRASTS_TABLE" not in text

@@ -9,14 +9,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from scenarios.projection import (
-    OUTPUT_COLUMNS,
-    effects_table,
-    load_params_file,
-    load_projection,
-    project,
-    transition_table,
-)
+from scenarios.base import load_params_file, resolve_base
+from scenarios.effects import effects_table, transition_table
+from scenarios.projection import OUTPUT_COLUMNS, load_projection, project
 from scenarios.scenario import ScenarioError, load
 from sim.engine.experiments import replicate_seeds
 from sim.engine.runner import run
@@ -98,9 +93,8 @@ def test_defaults_base_is_the_uncalibrated_model(tmp_path):
 
 
 def test_calibrated_base_differs_by_cluster_and_a_scenario_value_overrides_it(tmp_path):
-    from scenarios.projection import resolve_base
-
-    params, cols, prov = resolve_base("calibrated")
+    b = resolve_base("calibrated")
+    params, cols = b.params, b.columns
     assert "scale" not in params and params
     assert cols["beta_local"].nunique() > 10  # each cluster its own value
     s = _scenario(tmp_path, "base")

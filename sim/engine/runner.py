@@ -15,26 +15,79 @@ returns the tidy table and, with ``out``, writes
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.data.clusters import check_ids
+from sim.core.calendar import STEPS_PER_YEAR, steps_in
+from sim.core.io import atomic_write_parquet, atomic_write_text
+from sim.core.provenance import provenance
+from sim.data.clusters import check_ids, cluster_table
 from sim.engine.experiments import run_experiments
 from sim.model.model import ClusterModel
 from sim.model.params import ParameterError, validate
 
 INDICATOR_COLUMNS = ["cluster", "replicate", "step", "year", "indicator", "value", "label"]
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A resolved base model: what every run starts from before its own parameter values.
+
+    Built by :func:`scenarios.base.resolve_base` (``"calibrated"``, ``"defaults"`` or a file);
+    the engine only applies it.
+
+    Attributes
+    ----------
+    params : mapping
+        Global parameter values over the schema defaults.
+    columns : DataFrame or None
+        ``id`` and one column per per-cluster parameter (merged into the cluster table).
+    record : dict or None
+        Provenance for the manifest (``base_model``): source, sha256, values used.
+    """
+
+    params: Mapping = field(default_factory=dict)
+    columns: pd.DataFrame | None = None
+    record: dict | None = None
+
+    def cluster_table(self, explicit=()) -> pd.DataFrame | None:
+        """The default cluster table with the per-cluster columns not named in ``explicit``."""
+        return base_cluster_table(self.columns, explicit)
+
+
+def column_records(columns: pd.DataFrame | None, explicit=()) -> list[dict] | None:
+    """A base model's per-cluster ``columns`` as JSON records, without the parameters named in
+    ``explicit`` (set explicitly, they hold for every cluster); ``None`` if nothing is left."""
+    if columns is None:
+        return None
+    keep = ["id"] + [c for c in columns.columns if c != "id" and c not in set(explicit)]
+    return json.loads(columns[keep].to_json(orient="records", double_precision=15)) if len(keep) > 1 else None
+
+
+def records_table(records) -> pd.DataFrame | None:
+    """The default cluster table with per-cluster parameter columns (records) merged in."""
+    if not records:
+        return None
+    return cluster_table().merge(pd.DataFrame(records), on="id", how="left")
+
+
+def base_cluster_table(columns: pd.DataFrame | None, explicit=()) -> pd.DataFrame | None:
+    """The default cluster table with a base model's per-cluster ``columns`` merged in.
+
+    Columns named in ``explicit`` (parameters the user set explicitly, which then hold for
+    every cluster) are left out; ``None`` if nothing is left.
+    """
+    return records_table(column_records(columns, explicit))
 
 
 def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequence[str] | None = None,
@@ -50,11 +103,12 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     seed : int
         Seed of this replicate.
     years : float
-        Simulated years (4 steps per year).
+        Simulated years (:data:`sim.core.calendar.STEPS_PER_YEAR` steps per year).
     clusters, cluster_table, start_year, record_every, scale_ref
         Passed to :class:`sim.model.model.ClusterModel`.
-    policies : sequence of Policy or dict
-        Policy plug-ins or their specifications (see :mod:`scenarios.policies`).
+    policies : sequence of Policy
+        Built policy plug-ins (objects with the model's policy hooks, e.g. from
+        :func:`scenarios.policies.build_policies`); each replicate gets its own copy.
     progress : bool
         Print the simulated year to stderr as the run goes.
     handles : bool
@@ -65,16 +119,14 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     pandas.DataFrame
         Columns ``cluster, step, year, indicator, value, label``.
     """
-    from scenarios.policies import build_policies
-
     model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
-                         policies=build_policies(policies), rng=int(seed), start_year=start_year,
+                         policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
                          record_every=record_every, scale_ref=scale_ref, handles=handles)
-    steps = int(round(years * 4))
+    steps = steps_in(years)
     t0 = time.perf_counter()
     for s in range(steps):
         model.step()
-        if progress and (s + 1) % 4 == 0:
+        if progress and (s + 1) % STEPS_PER_YEAR == 0:
             el = time.perf_counter() - t0
             eta = el / (s + 1) * (steps - s - 1)
             print(f"\r  year {model.year:.0f}: step {s + 1}/{steps}, {el:.1f}s elapsed, ~{eta:.0f}s left",
@@ -96,7 +148,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
         start_year: float = 2020.0, record_every: int = 1, cluster_table: pd.DataFrame | None = None,
         progress: bool = True, base_params: Mapping | None = None, scale_ref=None,
-        command: str | None = None, base: str | os.PathLike | None = None) -> pd.DataFrame:
+        command: str | None = None, base: BaseModel | None = None) -> pd.DataFrame:
     """Run an ensemble of replicates and return the tidy indicator table.
 
     Replicate seeds are ``numpy.random.SeedSequence(seed).spawn(replicates)``
@@ -121,15 +173,15 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         :class:`~sim.model.params.ParameterError`).
     base_params : mapping, optional
         Values overriding the defaults before ``params`` (e.g. calibrated values).
-    base : {"calibrated", "defaults"} or path, optional
-        A base model (:func:`scenarios.projection.resolve_base`): ``"calibrated"`` takes the
-        shipped calibration's global values and each cluster's own calibrated values
-        (``clustersim run`` does this by default); ``None`` or ``"defaults"``: the schema
-        defaults. Applied under ``base_params`` and ``params``; a per-cluster value is
-        dropped where ``params`` sets that parameter explicitly. Cannot be combined with
-        ``cluster_table``. Recorded in the manifest (``base_model``: file and sha256).
-    policies : sequence
-        Policy plug-ins or specifications.
+    base : BaseModel, optional
+        A resolved base model (:func:`scenarios.base.resolve_base`: ``"calibrated"`` takes the
+        shipped calibration's global values and each cluster's own calibrated values, as
+        ``clustersim run`` does by default; ``"defaults"``: the schema defaults). Applied
+        under ``base_params`` and ``params``; a per-cluster value is dropped where ``params``
+        sets that parameter explicitly. Cannot be combined with ``cluster_table``. Recorded in
+        the manifest (``base_model``: file and sha256).
+    policies : sequence of Policy
+        Built policy plug-ins (see :func:`simulate`).
     out : path, optional
         Output folder (see the module docstring).
     resume : bool
@@ -152,15 +204,16 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         over["scale"] = scale
     base_model = None
     if base is not None:
-        from scenarios.projection import base_cluster_table, resolve_base
-
+        if not isinstance(base, BaseModel):
+            raise ParameterError(f"base= takes a resolved base model (scenarios.base.resolve_base({base!r})), "
+                                 f"got {type(base).__name__}")
         if cluster_table is not None:
             raise ParameterError("give either base= or cluster_table=, not both (a base model brings its own "
                                  "per-cluster values)")
         explicit = set(base_params or {}) | set(over)
-        b_params, b_columns, base_model = resolve_base(base)
-        base_params = {**b_params, **dict(base_params or {})}
-        cluster_table = base_cluster_table(b_columns, explicit)
+        base_params = {**dict(base.params), **dict(base_params or {})}
+        cluster_table = base.cluster_table(explicit)
+        base_model = base.record
     base = validate(base_params or {}, source="base parameters") if base_params else None
     full = validate(over, source="parameters", base=base)
     kw = dict(years=years, clusters=list(clusters) if clusters else None, policies=list(policies),
@@ -198,67 +251,40 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
 
 
 def _check_setup(params: dict, kw: dict) -> None:
-    from scenarios.policies import build_policies
-
     if kw["clusters"] is not None:
         check_ids(kw["clusters"], kw["cluster_table"])
-    build_policies(kw["policies"])
+
+
+def remove_stale_tmp(folder: str | os.PathLike) -> None:
+    """Delete the temporary files (hidden, ``.tmp``) that an interrupted atomic write
+    (:mod:`sim.core.io`) left directly in ``folder``; sub-folders are not touched."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in folder.glob(".*.tmp"):
+            if p.is_file():
+                p.unlink(missing_ok=True)
 
 
 def write_outputs(df: pd.DataFrame, out: str | os.PathLike, manifest: dict) -> None:
-    """Write ``indicators.parquet`` and ``manifest.json`` atomically (write, then rename)."""
+    """Write ``indicators.parquet`` and ``manifest.json`` atomically (:mod:`sim.core.io`),
+    first removing what an interrupted earlier write left behind."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".indicators.parquet.tmp"
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, out / "indicators.parquet")
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    os.replace(tmp, out / "manifest.json")
-
-
-def package_versions() -> dict[str, str | None]:
-
-    out = {"python": platform.python_version()}
-    for name in ("clustersim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx", "joblib", "SALib"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def git_commit() -> str | None:
-    """Commit of the source tree the package runs from.
-
-    From git when the package runs from a checkout (``-dirty`` if tracked files are modified);
-    otherwise the commit stamped into the package when it was built (``sim/_build.json``,
-    written by ``setup.py``); None if neither is known.
-    """
-
-    here = Path(__file__).resolve().parent
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        if r.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
-            return r.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        return json.loads((here / "_build.json").read_text(encoding="utf-8")).get("git_commit")
-    except (OSError, ValueError, AttributeError):
-        return None
+    remove_stale_tmp(out)
+    atomic_write_parquet(out / "indicators.parquet", df, index=False)
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
 
 
 def manifest(**kw) -> dict:
-    """Provenance record of an output: seed, parameters, versions, git commit, machine."""
+    """Provenance record of a run (:func:`sim.core.provenance.provenance`): ``created``, the
+    run's fields, ``policies``, ``versions``, ``git_commit``, ``machine``."""
     pol = kw.pop("policies", ())
+    prov = provenance()
     return {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "created": prov["created"],
         **kw,
         "policies": [p if isinstance(p, dict) else repr(p) for p in pol],
-        "versions": package_versions(),
-        "git_commit": git_commit(),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "versions": prov["versions"],
+        "git_commit": prov["git_commit"],
+        "machine": prov["machine"],
     }

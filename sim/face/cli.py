@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from scenarios.base import resolve_base
 from scenarios.scenario import ScenarioError
+from sim.core.io import atomic_savefig
 from sim.data.clusters import cluster_table
 from sim.data.observed import DataError
 from sim.engine.experiments import ResumeMismatchError
@@ -35,10 +37,9 @@ def cmd_run(a) -> int:
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=csv_list(a.clusters),
              scale=a.scale, params=overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
              backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
-             base=a.params)
+             base=resolve_base(a.params))
     if not a.no_figure:
-        fig = plot_score_paths(df)
-        fig.savefig(out / "scores.png", dpi=120, bbox_inches="tight")
+        atomic_savefig(out / "scores.png", plot_score_paths(df), dpi=120, bbox_inches="tight")
     if not a.quiet:
         n_cl = df["cluster"].nunique()
         print(f"wrote {out / 'indicators.parquet'} ({len(df):,} rows, {n_cl} clusters, "

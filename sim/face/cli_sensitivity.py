@@ -9,7 +9,6 @@ over the simulated clusters, plus typology probabilities ``p_<typology>``
 from __future__ import annotations
 
 import json
-import os
 import time
 from functools import partial
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.io import atomic_savefig
 from sim.engine.runner import _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.face.options import UserError, csv_list, overrides, positive, seed
@@ -71,8 +71,7 @@ def cmd_sensitivity(a) -> int:
     for n in bounds:
         base.pop(n, None)
 
-    _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters,
-                        "policies": []})
+    _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters})
     if a.cluster and not clusters:
         clusters = [a.cluster]
     func = partial(_simulate_task, years=a.years, clusters=clusters)
@@ -92,10 +91,7 @@ def cmd_sensitivity(a) -> int:
         plot = plot_sobol
     save_indices(res, out)
     for o in outcomes:
-        fig = plot(res, o)
-        tmp = out / f".{a.method}_{o}.tmp.png"
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, out / f"{a.method}_{o}.png")
+        atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")
     if not a.quiet:
         print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "
               f"in {time.time() - t0:.0f}s")

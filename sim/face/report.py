@@ -24,14 +24,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_planes
 from scenarios.policies import REGISTRY
-from scenarios.projection import (
-    figure_clusters,
-    load_projection,
-    plot_effects,
-    plot_fan,
-    plot_planes,
-)
+from scenarios.projection import load_projection
+from sim.core.io import atomic_write_text
 from sim.indices.scores import TYPOLOGIES
 
 __all__ = ["build_report", "render_report"]
@@ -184,11 +180,25 @@ def render_report(proj) -> str:
 
     matplotlib.use("Agg")
 
-    st, mf = proj.settings, proj.manifest
     eff = proj.effects()
     trans = proj.transitions()
     co = proj.cluster_outcomes()
     fcl = figure_clusters(proj)
+    h = _head(proj, eff)
+    h.append("<h2>1. Scenarios and policies</h2>")
+    h.append(_policy_rows(proj))
+    h += _effects_section(proj, eff)
+    h += _transitions_section(proj, trans, co, fcl)
+    h += _paths_section(proj, fcl)
+    h += _method_section()
+    h += _provenance_section(proj)
+    h += _files_section(proj)
+    h.append("</body></html>")
+    return "\n".join(h)
+
+
+def _head(proj, eff: pd.DataFrame) -> list[str]:
+    st, mf = proj.settings, proj.manifest
     n_cl = len(proj.simulated_clusters)
     title = f"Scenario projection {st['start_year']}–{st['end_year']}: " + ", ".join(proj.names)
     h = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
@@ -207,10 +217,12 @@ def render_report(proj) -> str:
             "model defaults (no calibrated parameter file given)") + ".</p>",
          "<p><b>Main results</b> (mean paired difference to the baseline at the end of the horizon, over "
          "the targeted clusters):</p>", _summary(eff, proj), "</div>"]
+    return h
 
-    h.append("<h2>1. Scenarios and policies</h2>")
-    h.append(_policy_rows(proj))
 
+def _effects_section(proj, eff: pd.DataFrame) -> list[str]:
+    st = proj.settings
+    h = []
     h.append("<h2>2. Effects against the baseline</h2>")
     h.append("<p>Each row is the mean over replicates of (scenario − baseline) in the same replicate at "
              f"{st['end_year']}, with a 95 % t interval; bold = the interval excludes 0.  "
@@ -221,7 +233,12 @@ def render_report(proj) -> str:
     if not eff.empty:
         h.append(f"<img alt='effects' src='{_png(plot_effects(proj))}'>")
     h.append(_effects_html(eff, proj))
+    return h
 
+
+def _transitions_section(proj, trans: pd.DataFrame, co: pd.DataFrame, fcl: list[str]) -> list[str]:
+    st = proj.settings
+    h = []
     h.append("<h2>3. Typology transitions</h2>")
     h.append("<p>Probability of ending in each typology of report 004 (table 3-11) by "
              f"{st['end_year']}, from the typology at {st['start_year']}, over all simulated clusters and "
@@ -238,7 +255,11 @@ def render_report(proj) -> str:
         h.append(_table(c2, left=("scenario", "cluster", "start_typology"),
                         fmt={c: (lambda v: f"{v:+.2f}" if np.isfinite(v) else "–") if c.startswith("d_")
                              else (lambda v: f"{v:.2f}") for c in cols if c[:2] in ("p_", "d_")}))
+    return h
 
+
+def _paths_section(proj, fcl: list[str]) -> list[str]:
+    h = []
     h.append("<h2>4. Paths: fan charts and the centripetal–centrifugal plane</h2>")
     h.append("<p>Fan charts: grey = baseline (median, 25–75 % and 5–95 % of replicates), colours = "
              "scenarios acting on the cluster (median and 25–75 %); dashed lines mark policy starts.  "
@@ -248,7 +269,11 @@ def render_report(proj) -> str:
         h.append(f"<img alt='fan chart {_e(c)}' src='{_png(plot_fan(proj, c))}'>")
     if fcl:
         h.append(f"<img alt='plane' src='{_png(plot_planes(proj, fcl))}'>")
+    return h
 
+
+def _method_section() -> list[str]:
+    h = []
     h.append("<h2>5. Method</h2>")
     h.append(
         "<p>Each scenario is run as an ensemble through clustersim's experiment engine with one design row "
@@ -261,7 +286,12 @@ def render_report(proj) -> str:
         "each cluster's firms: institutions placed by policies are whole organisations, so their relative "
         "weight is larger in a scaled-down system.  Policies' mechanisms and the hypotheses they test are "
         "documented in <code>docs/policies.md</code>.</p>")
+    return h
 
+
+def _provenance_section(proj) -> list[str]:
+    st, mf = proj.settings, proj.manifest
+    h = []
     h.append("<h2>6. Provenance</h2>")
     prov = {
         "command": mf.get("command"), "created": mf.get("created"), "wall time (s)": mf.get("wall_time_s"),
@@ -290,14 +320,17 @@ def render_report(proj) -> str:
         h.append("<details><summary>Full parameter values (" +
                  ("identical in every scenario" if same.all() else f"{int((~same).sum())} differ between scenarios")
                  + ")</summary>" + _table(pt, left=("parameter",)) + "</details>")
+    return h
 
+
+def _files_section(proj) -> list[str]:
+    h = []
     h.append("<h2>7. Scenario files</h2>")
     for s in proj.scenarios:
         text = s.text or ""
         if text:
             h.append(f"<details><summary>{_e(s.name)}</summary><pre>{_e(text)}</pre></details>")
-    h.append("</body></html>")
-    return "\n".join(h)
+    return h
 
 
 def _scale(proj) -> str:
@@ -315,7 +348,5 @@ def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     text = render_report(proj)
     path = Path(out) if out else Path(directory) / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
     return path
