@@ -51,11 +51,11 @@ from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_plan
 from scenarios.policies import build_policies
 from scenarios.scenario import Scenario, ScenarioError, loads
 from scenarios.settings import QUICK, check_targets, load_all, resolve_settings, with_baseline
-from sim.core.io import atomic_write_csv, atomic_write_parquet, atomic_write_text
+from sim.core.io import atomic_write_csv, atomic_write_parquet, atomic_write_text, remove_stale_tmp
 from sim.core.provenance import provenance
 from sim.data.clusters import cluster_ids
 from sim.engine.experiments import run_experiments
-from sim.engine.runner import remove_stale_tmp, simulate
+from sim.engine.runner import simulate
 from sim.model.params import validate
 
 __all__ = [

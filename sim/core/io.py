@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "atomic_write_json",
-           "atomic_write_csv", "atomic_write_parquet", "atomic_savefig", "json_default"]
+           "atomic_write_csv", "atomic_write_parquet", "atomic_savefig", "json_default", "remove_stale_tmp"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binary: bool = True,
@@ -102,3 +102,13 @@ def atomic_savefig(path: str | os.PathLike, fig, **kw) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, **kw)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def remove_stale_tmp(folder: str | os.PathLike) -> None:
+    """Delete the temporary files (hidden, ``.tmp``) that an interrupted atomic write
+    (:mod:`sim.core.io`) left directly in ``folder``; sub-folders are not touched."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in folder.glob(".*.tmp"):
+            if p.is_file():
+                p.unlink(missing_ok=True)

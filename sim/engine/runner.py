@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.calendar import STEPS_PER_YEAR, steps_in
-from sim.core.io import atomic_write_parquet, atomic_write_text
+from sim.core.io import atomic_write_parquet, atomic_write_text, remove_stale_tmp
 from sim.core.provenance import provenance
 from sim.data.clusters import check_ids, cluster_table
 from sim.engine.experiments import run_experiments
@@ -253,16 +253,6 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
 def _check_setup(params: dict, kw: dict) -> None:
     if kw["clusters"] is not None:
         check_ids(kw["clusters"], kw["cluster_table"])
-
-
-def remove_stale_tmp(folder: str | os.PathLike) -> None:
-    """Delete the temporary files (hidden, ``.tmp``) that an interrupted atomic write
-    (:mod:`sim.core.io`) left directly in ``folder``; sub-folders are not touched."""
-    folder = Path(folder)
-    if folder.is_dir():
-        for p in folder.glob(".*.tmp"):
-            if p.is_file():
-                p.unlink(missing_ok=True)
 
 
 def write_outputs(df: pd.DataFrame, out: str | os.PathLike, manifest: dict) -> None:
