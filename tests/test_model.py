@@ -371,3 +371,14 @@ def test_critical_mass_and_home_firms():
         pop = m.pop
         firms = pop.alive & (pop.cluster == c) & np.isin(pop.role, (0, 1, 2, 3))
         assert m.home_firms(c) == int((firms & (pop.coarse == m.home[c])).sum()) <= int(firms.sum())
+
+
+def test_sim_run_facade_resolves_a_named_base():
+    """``sim.run(base="calibrated")`` (the README's example) is the engine's run on the resolved base."""
+    import sim
+    from scenarios.base import resolve_base
+    from sim.engine.runner import run as engine_run
+
+    kw = dict(years=0.5, seed=3, clusters=["jeonju_machinery"], scale=0.02, progress=False)
+    assert sim.run(base="calibrated", **kw).equals(engine_run(base=resolve_base("calibrated"), **kw))
+    assert sim.run(base="defaults", **kw).equals(engine_run(**kw))
