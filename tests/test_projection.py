@@ -18,7 +18,7 @@ from scenarios.projection import (
     transition_table,
 )
 from scenarios.scenario import ScenarioError, load
-from sim.engine.experiments import replicate_seeds
+from sim.engine.design import replicate_seeds
 from sim.engine.runner import run
 from sim.face.cli import main
 from sim.face.report import build_report
