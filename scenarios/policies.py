@@ -36,13 +36,14 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
+from sim.core.schema import Param
+from sim.core.schema import fmt as _fmt
 from sim.model.params import ParameterError
 from sim.model.population import (
     ANCHOR,
@@ -67,74 +68,12 @@ YOUNG_AGE = 20
 INSTITUTION_KINDS = ("university", "research", "intermediary", "gatekeeper")
 
 
-def _p(default, kind: str, low=None, high=None, doc: str = "", choices=None):
-    """A policy parameter: a dataclass field with type, range and meaning in its metadata."""
-    meta = {"kind": kind, "low": low, "high": high, "doc": doc, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _fmt(x) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
-
-
 def _check_value(name: str, value, meta: dict):
-    """Coerce and validate one policy parameter; raise ValueError naming it."""
-    kind, lo, hi, choices = meta["kind"], meta["low"], meta["high"], meta["choices"]
-    rng = ""
-    if lo is not None or hi is not None:
-        rng = f" in [{_fmt(lo) if lo is not None else '-inf'}, {_fmt(hi) if hi is not None else 'inf'}]"
-    if kind in ("float", "int", "float?"):
-        if value is None and kind == "float?":
-            return None
-        what = "a whole number" if kind == "int" else "a number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"'{name}' must be {what}{rng}, got {value!r}")
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:  # an int beyond the float range
-            finite = False
-        if not finite:
-            shown = repr(value) if len(repr(value)) < 40 else repr(value)[:20] + "..."
-            raise ValueError(f"'{name}' must be a finite number{rng}, got {shown}")
-        if kind == "int":
-            if float(value) != int(value):
-                raise ValueError(f"'{name}' must be a whole number{rng}, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ValueError(f"'{name}' = {_fmt(value)} is out of range{rng}: {meta['doc']}")
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"'{name}' must be true or false, got {value!r}")
-        return value
-    if kind == "str":
-        if not isinstance(value, str):
-            raise ValueError(f"'{name}' must be a string, got {value!r}")
-        if choices and value not in choices:
-            raise ValueError(f"'{name}' = {value!r} is not one of: {', '.join(choices)}")
-        return value
-    if kind == "kinds":  # one institution kind or a list of them
-        vals = [value] if isinstance(value, str) else value
-        if not isinstance(vals, (list, tuple)) or not vals or not all(isinstance(v, str) for v in vals):
-            raise ValueError(f"'{name}' must be an institution kind or a list of them "
-                             f"({', '.join(INSTITUTION_KINDS)}), got {value!r}")
-        bad = [v for v in vals if v not in INSTITUTION_KINDS]
-        if bad:
-            raise ValueError(f"'{name}': unknown institution kind(s) {', '.join(map(repr, bad))}; "
-                             f"known: {', '.join(INSTITUTION_KINDS)}")
-        return list(vals)
-    if kind == "target":
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v for v in value):
-            return list(value)
-        raise ValueError(f"'{name}' must be \"all\", a cluster id, a list of cluster ids or "
-                         f"\"family:<sector_family>\", got {value!r}")
-    raise AssertionError(kind)  # pragma: no cover
+    """Coerce and validate one policy parameter described by a :meth:`Policy.parameter_meta` entry.
+
+    The check is :meth:`sim.core.schema.Param.check`; this adapter serves the scenario loader.
+    """
+    return Param(**{**meta, "name": name}).check(value)
 
 
 @dataclass
@@ -157,10 +96,18 @@ class Policy:
     and ``intensity_doc``.
     """
 
-    start: float = _p(0.0, "float", 0.0, None, "years from the start of the run when the policy starts")
-    end: float | None = _p(None, "float?", 0.0, None, "years from the start of the run when it ends (exclusive)")
-    target: str | list = _p("all", "target", doc="clusters the policy acts on")
-    intensity: float = _p(1.0, "float", 0.0, None, "strength of the policy")
+    start: float = Param(
+        name="start", default=0.0, kind="float", low=0.0, strict=True,
+        doc="years from the start of the run when the policy starts").as_field()
+    end: float | None = Param(
+        name="end", default=None, kind="float?", low=0.0, strict=True,
+        doc="years from the start of the run when it ends (exclusive)").as_field()
+    target: str | list = Param(
+        name="target", default="all", kind="target", strict=True,
+        accepts='"all", a cluster id, a list of cluster ids or "family:<sector_family>"',
+        doc="clusters the policy acts on").as_field()
+    intensity: float = Param(
+        name="intensity", default=1.0, kind="float", low=0.0, strict=True, doc="strength of the policy").as_field()
     _mask: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
     _rng: np.random.Generator | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -173,13 +120,8 @@ class Policy:
     expected: ClassVar[dict[str, int]] = {}
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            if not f.init or "kind" not in f.metadata:
-                continue
-            meta = dict(f.metadata)
-            if f.name == "intensity":
-                meta.update(low=self.intensity_range[0], high=self.intensity_range[1], doc=self.intensity_doc)
-            setattr(self, f.name, _check_value(f.name, getattr(self, f.name), meta))
+        for name, param in self.params().items():
+            setattr(self, name, param.check(getattr(self, name)))
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"'end' ({_fmt(self.end)}) must be after 'start' ({_fmt(self.start)})")
 
@@ -214,6 +156,20 @@ class Policy:
         arr[self._mask] += np.broadcast_to(value, arr.shape)[self._mask]
 
     @classmethod
+    def params(cls) -> dict[str, Param]:
+        """The declaration of every parameter, the common ones first (``intensity`` with the class's range)."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            param = f.metadata.get("param")
+            if not f.init or param is None:
+                continue
+            if f.name == "intensity":
+                param = dataclasses.replace(param, low=cls.intensity_range[0], high=cls.intensity_range[1],
+                                            doc=cls.intensity_doc)
+            out[f.name] = param
+        return out
+
+    @classmethod
     def parameters(cls) -> list[tuple[str, object, str]]:
         """``(name, default, meaning)`` of every parameter, the common ones first."""
         out = []
@@ -221,21 +177,15 @@ class Policy:
             if not f.init:
                 continue
             default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            doc = cls.intensity_doc if f.name == "intensity" else f.metadata.get("doc", "")
+            doc = cls.intensity_doc if f.name == "intensity" else f.metadata["param"].doc
             out.append((f.name, default, doc))
         return out
 
     @classmethod
     def parameter_meta(cls) -> dict[str, dict]:
-        """Type, range and meaning of every parameter (used by the scenario loader)."""
-        out = {}
-        for f in dataclasses.fields(cls):
-            if f.init:
-                meta = dict(f.metadata)
-                if f.name == "intensity":
-                    meta.update(low=cls.intensity_range[0], high=cls.intensity_range[1], doc=cls.intensity_doc)
-                out[f.name] = meta
-        return out
+        """Type, range and meaning of every parameter (the fields of its :class:`Param`; used by the
+        scenario loader)."""
+        return {name: dataclasses.asdict(param) for name, param in cls.params().items()}
 
 
 def _policy_rng(model, policy) -> np.random.Generator:
@@ -392,14 +342,21 @@ class _Placement:
 class HubInstitution(_Placement, Policy):
     """Hub institution: a university, research institute or intermediary placed in a cluster."""
 
-    kind: list = _p(["university", "intermediary"], "kinds",
-                    doc="kind(s) of institution placed: university, research, intermediary, gatekeeper")
-    initial_ties: int = _p(3, "int", 0, 50, "ties of each new institution to random firms of its cluster "
-                           "when placed (its founding partners; 0 = placed without prior networking)")
-    persist: bool = _p(True, "bool", doc="institutions stay after 'end' (false: they close at 'end')")
-    outreach: float = _p(0.2, "float", 0.0, 10.0, "new ties per year of each placed institution to random "
-                         "firms of its cluster while active, as a share of the cluster's firms "
-                         "(training and support programmes as network-building)")
+    kind: list = Param(
+        name="kind", default=["university", "intermediary"], kind="kinds", strict=True, choices=INSTITUTION_KINDS,
+        accepts="institution kind",
+        doc="kind(s) of institution placed: university, research, intermediary, gatekeeper").as_field()
+    initial_ties: int = Param(
+        name="initial_ties", default=3, kind="int", low=0, high=50, strict=True,
+        doc="ties of each new institution to random firms of its cluster when placed (its founding "
+            "partners; 0 = placed without prior networking)").as_field()
+    persist: bool = Param(
+        name="persist", default=True, kind="bool", strict=True,
+        doc="institutions stay after 'end' (false: they close at 'end')").as_field()
+    outreach: float = Param(
+        name="outreach", default=0.2, kind="float", low=0.0, high=10.0, strict=True,
+        doc="new ties per year of each placed institution to random firms of its cluster while active, "
+            "as a share of the cluster's firms (training and support programmes as network-building)").as_field()
 
     name: ClassVar[str] = "hub_institution"
     intensity_doc: ClassVar[str] = ("institutions of each kind placed per targeted cluster at 'start' "
@@ -448,12 +405,17 @@ class HubInstitution(_Placement, Policy):
 class StartupInflow(Policy):
     """Startup inflow: raised entry of startups, optionally linked to incumbents by an incubator."""
 
-    intensity: float = _p(2.0, "float", doc="see intensity_doc")
+    intensity: float = Param(
+        name="intensity", default=2.0, kind="float", strict=True, doc="see intensity_doc").as_field()
 
-    extra_rate: float = _p(0.0, "float", 0.0, 1.0, "additional startups per year per firm of the cluster, "
-                           "on top of the multiplied endogenous rate")
-    incubator_link: float = _p(0.0, "float", 0.0, 1.0, "probability that a startup gets a tie to a random "
-                               "incumbent of its cluster (incubator hubbed with the old industry)")
+    extra_rate: float = Param(
+        name="extra_rate", default=0.0, kind="float", low=0.0, high=1.0, strict=True,
+        doc="additional startups per year per firm of the cluster, on top of the multiplied endogenous "
+            "rate").as_field()
+    incubator_link: float = Param(
+        name="incubator_link", default=0.0, kind="float", low=0.0, high=1.0, strict=True,
+        doc="probability that a startup gets a tie to a random incumbent of its cluster (incubator "
+            "hubbed with the old industry)").as_field()
 
     name: ClassVar[str] = "startup_inflow"
     intensity_doc: ClassVar[str] = "multiplier of the cluster's startup rate (1 = no change)"
@@ -487,11 +449,16 @@ class StartupInflow(Policy):
 class ExternalLinkage(_Placement, Policy):
     """External linkage: cheaper (subsidised) ties to other clusters and the outside; gatekeepers."""
 
-    intensity: float = _p(0.5, "float", doc="see intensity_doc")
+    intensity: float = Param(
+        name="intensity", default=0.5, kind="float", strict=True, doc="see intensity_doc").as_field()
 
-    gatekeepers: float = _p(0.0, "float", 0.0, 20.0, "gatekeeper institutions placed per targeted cluster "
-                            "at 'start' (they search outside twice as hard and pay no external cost)")
-    initial_ties: int = _p(3, "int", 0, 50, "local ties of each gatekeeper when placed")
+    gatekeepers: float = Param(
+        name="gatekeepers", default=0.0, kind="float", low=0.0, high=20.0, strict=True,
+        doc="gatekeeper institutions placed per targeted cluster at 'start' (they search outside twice "
+            "as hard and pay no external cost)").as_field()
+    initial_ties: int = Param(
+        name="initial_ties", default=3, kind="int", low=0, high=50, strict=True,
+        doc="local ties of each gatekeeper when placed").as_field()
 
     name: ClassVar[str] = "external_linkage"
     intensity_doc: ClassVar[str] = ("reduction of the utility cost of a tie to another cluster or the "
@@ -527,15 +494,23 @@ class ExternalLinkage(_Placement, Policy):
 class LivingLab(_Placement, Policy):
     """Brokers / living lab between heterogeneous groups (old and new firms, different sectors)."""
 
-    intensity: float = _p(3.0, "float", doc="see intensity_doc")
+    intensity: float = Param(
+        name="intensity", default=3.0, kind="float", strict=True, doc="see intensity_doc").as_field()
 
-    brokers: float = _p(1.0, "float", 0.0, 20.0, "intermediaries (brokerage offices) placed per targeted "
-                        "cluster at 'start'")
-    initial_ties: int = _p(3, "int", 0, 50, "local ties of each new broker when placed")
-    recombination: float = _p(1.5, "float", 0.0, 20.0, "multiplier of the recombination rate of the "
-                              "cluster's firms (collective related diversification)")
-    members: float = _p(0.2, "float", 0.0, 10.0, "firms recruited per year by each broker as a share of the "
-                        "cluster's firms, half among young firms (under 5 years) and half among older ones")
+    brokers: float = Param(
+        name="brokers", default=1.0, kind="float", low=0.0, high=20.0, strict=True,
+        doc="intermediaries (brokerage offices) placed per targeted cluster at 'start'").as_field()
+    initial_ties: int = Param(
+        name="initial_ties", default=3, kind="int", low=0, high=50, strict=True,
+        doc="local ties of each new broker when placed").as_field()
+    recombination: float = Param(
+        name="recombination", default=1.5, kind="float", low=0.0, high=20.0, strict=True,
+        doc="multiplier of the recombination rate of the cluster's firms (collective related "
+            "diversification)").as_field()
+    members: float = Param(
+        name="members", default=0.2, kind="float", low=0.0, high=10.0, strict=True,
+        doc="firms recruited per year by each broker as a share of the cluster's firms, half among young "
+            "firms (under 5 years) and half among older ones").as_field()
 
     name: ClassVar[str] = "living_lab"
     intensity_doc: ClassVar[str] = ("multiplier of brokerage in the cluster: intermediaries' introductions "
@@ -576,8 +551,10 @@ class LivingLab(_Placement, Policy):
 class AnchorAttraction(Policy):
     """Anchor-firm attraction: large, high-quality home-sector firms drawn into the cluster."""
 
-    scaled: bool = _p(True, "bool", doc="multiply the rate by the model's 'scale' (true: 'intensity' is "
-                      "a real-world count; false: a count in the simulated, scaled-down system)")
+    scaled: bool = Param(
+        name="scaled", default=True, kind="bool", strict=True,
+        doc="multiply the rate by the model's 'scale' (true: 'intensity' is a real-world count; false: a "
+            "count in the simulated, scaled-down system)").as_field()
 
     name: ClassVar[str] = "anchor_attraction"
     intensity_doc: ClassVar[str] = "anchor firms attracted per year per targeted cluster (Poisson rate)"
@@ -606,8 +583,9 @@ class AnchorAttraction(Policy):
 class AnchorExit(Policy):
     """Anchor exit: a share of the cluster's anchors leaves at once, and/or a raised anchor exit hazard."""
 
-    hazard: float = _p(0.0, "float", 0.0, 10.0, "extra exit hazard per year of the remaining anchors "
-                       "while active")
+    hazard: float = Param(
+        name="hazard", default=0.0, kind="float", low=0.0, high=10.0, strict=True,
+        doc="extra exit hazard per year of the remaining anchors while active").as_field()
 
     name: ClassVar[str] = "anchor_exit"
     intensity_doc: ClassVar[str] = "share of the targeted clusters' anchors that leave at 'start' (0-1)"
@@ -647,13 +625,17 @@ class AnchorExit(Policy):
 class GrowthPole(Policy):
     """Growth-pole concentration: a fixed support budget concentrated on few clusters or spread thin."""
 
-    intensity: float = _p(2.0, "float", doc="see intensity_doc")
+    intensity: float = Param(
+        name="intensity", default=2.0, kind="float", strict=True, doc="see intensity_doc").as_field()
 
-    poles: int = _p(1, "int", 0, 1000, "number of targeted clusters that receive the support "
-                    "(0 = all targeted clusters: dispersed support)")
-    select: str = _p("largest", "str", doc="which targeted clusters become poles: the 'largest' by "
-                     "initial home-sector firms, or the first ones 'listed' in target",
-                     choices=("largest", "listed"))
+    poles: int = Param(
+        name="poles", default=1, kind="int", low=0, high=1000, strict=True,
+        doc="number of targeted clusters that receive the support (0 = all targeted clusters: dispersed "
+            "support)").as_field()
+    select: str = Param(
+        name="select", default="largest", kind="str", strict=True, choices=("largest", "listed"),
+        doc="which targeted clusters become poles: the 'largest' by initial home-sector firms, or the "
+            "first ones 'listed' in target").as_field()
 
     name: ClassVar[str] = "growth_pole"
     intensity_doc: ClassVar[str] = ("total support budget B: each of the k poles gets relocation and "
@@ -705,13 +687,20 @@ class GrowthPole(Policy):
 class InterclusterLinkage(_Placement, Policy):
     """Inter-cluster linkage programme: matched joint projects between firms of partner clusters."""
 
-    intensity: float = _p(2.0, "float", doc="see intensity_doc")
+    intensity: float = Param(
+        name="intensity", default=2.0, kind="float", strict=True, doc="see intensity_doc").as_field()
 
-    candidates: int = _p(3, "int", 1, 50, "firms of the partner cluster screened per match; the "
-                         "technologically closest is chosen (matching on complementarity)")
-    gatekeepers: float = _p(0.0, "float", 0.0, 20.0, "gatekeepers placed per targeted cluster at 'start' "
-                            "(a cluster's window for inter-cluster cooperation)")
-    initial_ties: int = _p(3, "int", 0, 50, "local ties of each gatekeeper when placed")
+    candidates: int = Param(
+        name="candidates", default=3, kind="int", low=1, high=50, strict=True,
+        doc="firms of the partner cluster screened per match; the technologically closest is chosen "
+            "(matching on complementarity)").as_field()
+    gatekeepers: float = Param(
+        name="gatekeepers", default=0.0, kind="float", low=0.0, high=20.0, strict=True,
+        doc="gatekeepers placed per targeted cluster at 'start' (a cluster's window for inter-cluster "
+            "cooperation)").as_field()
+    initial_ties: int = Param(
+        name="initial_ties", default=3, kind="int", low=0, high=50, strict=True,
+        doc="local ties of each gatekeeper when placed").as_field()
 
     name: ClassVar[str] = "intercluster_linkage"
     intensity_doc: ClassVar[str] = "matched joint-project ties per year per 100 firms of each targeted cluster"
@@ -773,9 +762,10 @@ class InterclusterLinkage(_Placement, Policy):
 class TechnologyShock(Policy):
     """Technology shock: the cluster's dominant technology is devalued (a paradigm change)."""
 
-    mode: str = _p("once", "str", doc="'once': the penalty is added at 'start' and fades with "
-                   "shock_persistence; 'sustained': it is held at 'intensity' while active",
-                   choices=("once", "sustained"))
+    mode: str = Param(
+        name="mode", default="once", kind="str", strict=True, choices=("once", "sustained"),
+        doc="'once': the penalty is added at 'start' and fades with shock_persistence; 'sustained': it "
+            "is held at 'intensity' while active").as_field()
 
     name: ClassVar[str] = "technology_shock"
     intensity_doc: ClassVar[str] = ("performance penalty of firms on the cluster's dominant technology "

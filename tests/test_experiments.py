@@ -1,4 +1,5 @@
-"""Tests for sim.engine.experiments: designs, seeds, backends, the resumable store."""
+"""Tests for the experiment engine (sim.engine.design, .backends, .store, .experiments): designs, seeds,
+backends, the resumable store."""
 
 from __future__ import annotations
 
@@ -18,23 +19,18 @@ import pyarrow.parquet as pq
 import pytest
 from pandas.testing import assert_frame_equal
 
-from sim.engine.experiments import (
-    RUN_METADATA_KEY,
-    ExperimentResult,
+from sim.engine.design import (
     Lever,
-    ResumeMismatchError,
-    RunError,
     Uncertainty,
     combine,
     design_from_array,
     design_hash,
     full_factorial,
     latin_hypercube,
-    load_results,
-    read_run_record,
     replicate_seeds,
-    run_experiments,
 )
+from sim.engine.experiments import ExperimentResult, RunError, load_results, run_experiments
+from sim.engine.store import RUN_METADATA_KEY, ResumeMismatchError, read_run_record
 
 ROOT = Path(__file__).resolve().parents[1]
 

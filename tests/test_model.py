@@ -259,7 +259,7 @@ def test_compaction_changes_nothing_observable():
 
 
 def test_run_resume_reuses_and_refuses_other_config(tmp_path):
-    from sim.engine.experiments import ResumeMismatchError
+    from sim.engine.store import ResumeMismatchError
 
     kw = dict(seed=4, clusters=SMALL, scale=0.03, progress=False, out=tmp_path)
     first = run(years=0.5, replicates=2, **kw)

@@ -13,7 +13,7 @@ from scenarios.base import load_params_file, resolve_base
 from scenarios.effects import effects_table, transition_table
 from scenarios.projection import OUTPUT_COLUMNS, load_projection, project
 from scenarios.scenario import ScenarioError, load
-from sim.engine.experiments import replicate_seeds
+from sim.engine.design import replicate_seeds
 from sim.engine.runner import run
 from sim.face.cli import main
 from sim.face.report import build_report

@@ -49,6 +49,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,12 +64,9 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
-from sim.engine.experiments import (
-    ExperimentResult,
-    _func_name,
-    design_from_array,
-    run_experiments,
-)
+from sim.core.io import atomic_write_csv
+from sim.engine.design import design_from_array
+from sim.engine.experiments import ExperimentResult, func_name, run_experiments
 
 __all__ = [
     "LastPeriodMean",
@@ -184,7 +182,7 @@ class ReducedModel:
 
     @property
     def __clustersim_name__(self) -> str:
-        return f"reduced({_func_name(self.func)}, {_func_name(self.reducer)})"
+        return f"reduced({func_name(self.func)}, {func_name(self.reducer)})"
 
     def __call__(self, params: dict, seed: int) -> pd.DataFrame:
         out = self.func(params, seed)
@@ -480,7 +478,7 @@ def save_indices(result: SensitivityResult | pd.DataFrame, out_dir: str | os.Pat
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(result, pd.DataFrame):
         path = out / f"{name or 'indices'}.csv"
-        _to_csv_atomic(result, path)
+        _write_csv(path, result)
         return [path]
     stem = name or result.method
     tables = {f"{stem}_indices.csv": result.indices, f"{stem}_noise.csv": result.noise}
@@ -488,16 +486,18 @@ def save_indices(result: SensitivityResult | pd.DataFrame, out_dir: str | os.Pat
         tables[f"{stem}_second_order.csv"] = result.second_order
     paths = []
     for fname, table in tables.items():
-        _to_csv_atomic(table, out / fname)
+        _write_csv(out / fname, table)
         paths.append(out / fname)
     return paths
 
 
-def _to_csv_atomic(table: pd.DataFrame, path: Path) -> None:
-    """Write a CSV to a temporary name, then rename: a killed process never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+def _write_csv(path: Path, table: pd.DataFrame) -> None:
+    """Write a CSV atomically, first removing temporary files a killed earlier write left beside it."""
+    for pattern in (f".{path.name}.*.tmp", f".{path.name}.tmp"):
+        for stale in path.parent.glob(pattern):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    atomic_write_csv(path, table)
 
 
 def _select(indices: SensitivityResult | pd.DataFrame, outcome: str, needed: Sequence[str]) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from scenarios.scenario import ScenarioError
 from sim.core.io import atomic_savefig
 from sim.data.clusters import cluster_table
 from sim.data.observed import DataError
-from sim.engine.experiments import ResumeMismatchError
 from sim.engine.runner import run
+from sim.engine.store import ResumeMismatchError
 from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
 from sim.face.options import UserError, add_base_option, add_common, csv_list, overrides
 from sim.model.params import SCHEMA, ParameterError, describe
