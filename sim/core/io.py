@@ -3,7 +3,8 @@
 Each writer puts the data in a temporary file beside the target (a hidden name ending in
 ``.tmp``, so that a folder scan can recognise and clean left-overs), flushes it to disk and
 renames it over the target with :func:`os.replace`, which is atomic on POSIX and Windows.
-A process killed mid-write leaves the previous file (or none) and at most a ``.tmp`` file.
+A process killed mid-write leaves the previous file (or none) and at most a ``.tmp`` file,
+which the next write of the same file removes (:func:`remove_stale_tmp` clears a whole folder).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binar
         Flush the data to disk before the rename (default True).
     """
     path = Path(path)
+    _remove_own_leftovers(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as fh:
@@ -50,6 +53,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binar
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _remove_own_leftovers(path: Path) -> None:
+    """Delete temporary files that an interrupted earlier write of ``path`` left beside it."""
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _umask() -> int:

@@ -49,7 +49,6 @@ References
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -478,7 +477,7 @@ def save_indices(result: SensitivityResult | pd.DataFrame, out_dir: str | os.Pat
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(result, pd.DataFrame):
         path = out / f"{name or 'indices'}.csv"
-        _write_csv(path, result)
+        atomic_write_csv(path, result)
         return [path]
     stem = name or result.method
     tables = {f"{stem}_indices.csv": result.indices, f"{stem}_noise.csv": result.noise}
@@ -486,18 +485,9 @@ def save_indices(result: SensitivityResult | pd.DataFrame, out_dir: str | os.Pat
         tables[f"{stem}_second_order.csv"] = result.second_order
     paths = []
     for fname, table in tables.items():
-        _write_csv(out / fname, table)
+        atomic_write_csv(out / fname, table)
         paths.append(out / fname)
     return paths
-
-
-def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    """Write a CSV atomically, first removing temporary files a killed earlier write left beside it."""
-    for pattern in (f".{path.name}.*.tmp", f".{path.name}.tmp"):
-        for stale in path.parent.glob(pattern):
-            with contextlib.suppress(OSError):
-                stale.unlink()
-    atomic_write_csv(path, table)
 
 
 def _select(indices: SensitivityResult | pd.DataFrame, outcome: str, needed: Sequence[str]) -> pd.DataFrame:
