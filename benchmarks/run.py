@@ -52,12 +52,10 @@ ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_N
                                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
 
 
-def _run_worker(task: str, pin: int | None = None, proposed: bool = False, **kwargs) -> dict:
+def _run_worker(task: str, pin: int | None = None, **kwargs) -> dict:
     """Run one measurement in a fresh interpreter and return its result."""
     if pin is not None:
         kwargs["pin"] = pin
-    if proposed:
-        kwargs["proposed"] = True
     env = {**os.environ, **ONE_THREAD, "PYTHONHASHSEED": "0"}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, "-m", "benchmarks.worker", task, json.dumps(kwargs)]
@@ -97,11 +95,11 @@ def machine() -> dict:
     return info
 
 
-def measure(sections, quick: bool = False, pin: int | None = None, proposed: bool = False, log=print) -> dict:
-    res: dict = {"machine": machine(), "quick": quick, "proposed": proposed, "targets": TARGETS}
+def measure(sections, quick: bool = False, pin: int | None = None, log=print) -> dict:
+    res: dict = {"machine": machine(), "quick": quick, "targets": TARGETS}
 
     def run_worker(task, pin, **kw):
-        return _run_worker(task, pin, proposed=proposed, **kw)
+        return _run_worker(task, pin, **kw)
 
     if "full" in sections:
         log("full system (scale=1, 10 years) ...")
@@ -193,9 +191,6 @@ def report(res: dict) -> str:
              "Times are CPU seconds unless marked wall; ratios use CPU time.")
     if res.get("quick"):
         L.append("**Quick mode: reduced sizes, not the reference measurement.**")
-    if res.get("proposed"):
-        L.append("**With the proposed patches of `benchmarks/proposed/` applied in memory "
-                 "(sim/model/model.py, sim/model/processes.py, sim/model/technology.py).**")
     L.append("")
     if "full" in res:
         f0 = res["full"][0]
@@ -287,22 +282,20 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections: " + ", ".join(SECTIONS))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
     ap.add_argument("--pin", type=int, default=None, help="pin every worker process to this CPU")
-    ap.add_argument("--proposed", action="store_true",
-                    help="apply the proposed patches of benchmarks/proposed/ in memory (results_proposed.*)")
     a = ap.parse_args(argv)
     sections = [s.strip() for s in a.only.split(",") if s.strip()]
     bad = set(sections) - set(SECTIONS)
     if bad:
         ap.error(f"unknown section(s) {sorted(bad)}; choose from {', '.join(SECTIONS)}")
     t0 = time.perf_counter()
-    res = measure(sections, quick=a.quick, pin=a.pin, proposed=a.proposed,
+    res = measure(sections, quick=a.quick, pin=a.pin,
                   log=lambda s: print(s, file=sys.stderr, flush=True))
     res["suite_wall_s"] = time.perf_counter() - t0
     res["evaluation"] = {k: {"value": v, "met": ok} for k, (v, ok) in evaluate(res).items()}
     md = report(res)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "results_proposed" if a.proposed else "results"
+    stem = "results"
     (out / f"{stem}.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
     (out / f"{stem}.md").write_text(md + "\n")
     print(md)

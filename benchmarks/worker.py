@@ -195,13 +195,7 @@ def main(argv=None) -> None:
     pin = kwargs.pop("pin", None)
     if pin is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(pin)})
-    applied = []
-    if kwargs.pop("proposed", False):
-        from benchmarks.proposed import apply
-
-        applied = apply()
     out = TASKS[task](**kwargs)
-    out["proposed_patches"] = applied
     print("RESULT " + json.dumps(out), flush=True)
 
 

@@ -50,9 +50,9 @@ from calibration.measurement import MeasurementMap, rmse, spearman
 from calibration.shipped import (
     FORMAT,
     check_fingerprint,
+    current_baseline,
     load_calibrated,
     load_params,
-    model_fingerprint,
     scenario_base,
 )
 from calibration.surrogate import GP, propose_batch
@@ -795,7 +795,7 @@ def summarize(cfg, data, obs, fit_ids, states, setup_hist, problem, est, theta_h
         "command": command,
         "mode": cfg.mode,
         "wall_time_s": round(wall, 1),
-        "model_fingerprint": model_fingerprint(),
+        "baseline": current_baseline(),
         "config": cfg.to_dict(),
         "params": {k: params_hat[k] for k in sorted({"scale", *model_hat, *dict(cfg.fixed)})},
         "run_params": {**{k: v[0] for k, v in engine.RUN_PARAMS.items()}, **run_hat},

@@ -12,8 +12,6 @@ values).
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import json
 import os
 import warnings
@@ -27,57 +25,27 @@ import pandas as pd
 from calibration import engine
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap
+from sim.engine import baseline
 from sim.model.params import ParameterError, validate
 
 __all__ = ["FORMAT", "CALIBRATED_FILE", "load_params", "load_calibrated", "scenario_base",
-           "StaleCalibrationWarning", "check_fingerprint", "model_fingerprint"]
+           "StaleCalibrationWarning", "check_baseline", "check_fingerprint", "current_baseline"]
 
 FORMAT = "clustersim.calibration/1"
 CALIBRATED_FILE = "calibrated.json"
 
 
-# ----------------------------------------------------------------------------- model fingerprint
-#: Model source files whose content decides the simulated dynamics and indices.
-MODEL_FILES: tuple[str, ...] = ("model.py", "processes.py", "indices.py", "params.py", "technology.py",
-                                "population.py", "clusters.py")
-
-
+# ----------------------------------------------------------------------------- baseline
 class StaleCalibrationWarning(UserWarning):
-    """The model code changed since the calibration was made: re-run ``clustersim calibrate``."""
+    """The model behaves differently from the one the calibration was fitted on: re-run ``clustersim calibrate``."""
 
 
-def model_fingerprint() -> str:
-    """sha256 over the code of the model (:data:`MODEL_FILES`) and of the calibration's runs.
+def current_baseline() -> str:
+    """The run hash of the model as it behaves now (:func:`sim.engine.baseline.run_hash`, under a second).
 
-    Each file enters as its syntax tree without docstrings (``ast.dump``), so edits of
-    comments, docstrings and layout leave the fingerprint unchanged, while any change of the
-    code, even one that happens to give the same numbers, makes a calibration stale.
+    ``clustersim calibrate`` records it as the ``"baseline"`` member of a new calibration file.
     """
-
-    h = hashlib.sha256()
-    for pkg, names in (("sim", MODEL_FILES), ("calibration", ("engine.py", "initial.py"))):
-        for name in names:
-            try:
-                text = resources.files(pkg).joinpath(name).read_text(encoding="utf-8")
-            except FileNotFoundError:
-                text = ""
-            data = code_signature(text).encode()
-            h.update(f"{pkg}/{name}:{len(data)}:".encode())
-            h.update(data)
-    return h.hexdigest()
-
-
-def code_signature(text: str) -> str:
-    """The syntax tree of Python source ``text`` without docstrings, as text (``ast.dump``)."""
-
-    tree = ast.parse(text)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
+    return baseline.run_hash()
 
 
 # ----------------------------------------------------------------------------- load
@@ -115,16 +83,26 @@ def load_params(path: str | os.PathLike | None = None) -> dict:
     return d
 
 
-def check_fingerprint(d: Mapping, path=None) -> bool:
-    """Warn (:class:`StaleCalibrationWarning`) if ``d`` was calibrated with other model code; True if current."""
-    fp = d.get("model_fingerprint")
-    if fp is None or fp == model_fingerprint():
-        return True
+def check_baseline(d: Mapping, path=None) -> bool:
+    """Warn (:class:`StaleCalibrationWarning`) if ``d`` was fitted on another model behaviour; True if current.
 
-    warnings.warn(f"{path or CALIBRATED_FILE} was calibrated with a different version of the model code "
-                  f"(sim/{', sim/'.join(MODEL_FILES)}); its values may no longer reproduce the data: "
-                  f"re-run 'clustersim calibrate' (see docs/calibration.md)", StaleCalibrationWarning, stacklevel=3)
+    Compares the file's ``"baseline"`` (the run hash of :mod:`sim.engine.baseline` when it was
+    calibrated) with the shipped golden record ``sim/engine/baseline.json``. A file without a
+    ``"baseline"`` member (written before it existed) cannot be checked and passes.
+    """
+    fitted = d.get("baseline")
+    golden = baseline.golden().get("run")
+    if fitted is None or golden is None or fitted == golden:
+        return True
+    warnings.warn(f"{path or CALIBRATED_FILE} was calibrated on a model that behaves differently (baseline run "
+                  f"{str(fitted)[:12]}..., the model now gives {golden[:12]}..., sim/engine/baseline.json); "
+                  f"its values may no longer reproduce the data: re-run 'clustersim calibrate' "
+                  f"(see docs/calibration.md)", StaleCalibrationWarning, stacklevel=3)
     return False
+
+
+#: The former name, still imported by :mod:`calibration.estimate`.
+check_fingerprint = check_baseline
 
 
 def load_calibrated(path: str | os.PathLike | None = None) -> dict:
@@ -143,11 +121,11 @@ def load_calibrated(path: str | os.PathLike | None = None) -> dict:
         ``measurement_map``: :class:`calibration.measurement.MeasurementMap`;
         ``spinup``, ``relax``, ``estimates`` and the raw ``file`` dict.
 
-    Warns (:class:`StaleCalibrationWarning`) when the model source changed since the
-    calibration (``model_fingerprint``).
+    Warns (:class:`StaleCalibrationWarning`) when the model behaves differently from the one
+    the calibration was fitted on (its ``"baseline"`` against ``sim/engine/baseline.json``).
     """
     d = load_params(path)
-    check_fingerprint(d, path)
+    check_baseline(d, path)
     states = ini.InitialStates.from_dict(d["setup"])
     return {"params": dict(d["params"]), "run_params": dict(d.get("run_params", {})),
             "cluster_table": states.model_table(), "measurement_map": MeasurementMap.from_dict(d["measurement_map"]),
@@ -176,7 +154,7 @@ def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataF
     they carry over as utilities and rates, not as fitted index values.
     """
     d = load_params(path)
-    check_fingerprint(d, path)
+    check_baseline(d, path)
     states = ini.InitialStates.from_dict(d["setup"])
     persist = {k: float(v[0]) for k, v in engine.RUN_PARAMS.items()}
     persist.update({k: float(v) for k, v in d.get("run_params", {}).items()})

@@ -26,7 +26,8 @@ making the reference's learning sequential in random order instead of
 synchronous (smallest p 0.009), or leaving out the rule that ties to
 intermediaries carry no learning (p 0.045).)
 
-Run time: about 30 s on one core.
+Run time: about 30 s on one core, more on a loaded machine: marked ``slow``, so it runs in CI
+(``CI`` set) and with ``-m slow``, not in a plain local ``python -m pytest``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ if str(ROOT) not in sys.path:
 from benchmarks.reference_model import Node, ReferenceModel  # noqa: E402
 from sim.indices.structure import INDEX_NAMES  # noqa: E402
 from sim.model.model import ClusterModel  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 CLUSTERS = ["gangnam_services", "daegu_textiles", "busan_ulsan_gyeongnam_shipbuilding_auto",
             "gwangju_naju_textiles"]

@@ -16,8 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Three small clusters (a few hundred firms at scale 1) used by the fast tests.
@@ -64,10 +62,9 @@ def cli_commands() -> frozenset[str]:
 
 
 def require_command(name: str) -> None:
-    """Skip the calling test when ``clustersim <name>`` does not exist (yet)."""
-    if name not in cli_commands():
-        pytest.skip(f"'clustersim {name}' is not in 'clustersim --help' yet "
-                    f"(commands now: {', '.join(sorted(cli_commands()))})")
+    """Fail the calling test when ``clustersim <name>`` is missing from ``clustersim --help``."""
+    assert name in cli_commands(), (f"'clustersim {name}' is not in 'clustersim --help' "
+                                     f"(commands now: {', '.join(sorted(cli_commands()))})")
 
 
 def one_line_error(err: str) -> str:
@@ -77,10 +74,3 @@ def one_line_error(err: str) -> str:
     assert len(lines) == 1, f"expected one error line, got {len(lines)}:\n{err}"
     assert lines[0].startswith("clustersim: error: "), lines[0]
     return lines[0]
-
-
-def known_bug(reason: str) -> None:
-    """Mark the running test as an expected failure: a known bug whose fix is proposed in
-    ``docs/robustness.md``.  Called only when the bug shows, so the test passes by itself once
-    the bug is fixed (then delete the call and its branch)."""
-    pytest.xfail(f"known bug: {reason}; proposed fix in docs/robustness.md")

@@ -15,8 +15,7 @@ Kinds of trial:
   (``killer.py write``) and just before the rename that publishes it (``killer.py rename``);
 * **Ctrl-C** (SIGINT): exit code 130, a one-line hint to ``--resume``, no traceback.
 
-Commands that do not exist yet (``clustersim --help`` does not list them) are skipped
-with the reason.  ``CLUSTERSIM_ROBUSTNESS=<factor>`` multiplies the number of trials.
+A command missing from ``clustersim --help`` fails its tests.  ``CLUSTERSIM_ROBUSTNESS=<factor>`` multiplies the number of trials.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +41,6 @@ from robustness_helpers import (
     cli_commands,
     cli_env,
     examples,
-    known_bug,
     require_command,
 )
 
@@ -61,7 +59,6 @@ class Command:
     name: str
     args: list[str]                       # without --out / --resume
     outputs: list[str]                    # final files, compared with the uninterrupted run
-    atomic_known_broken: set[str] = field(default_factory=set)  # written in place today (xfail)
 
 
 COMMANDS: dict[str, Command] = {
@@ -80,7 +77,7 @@ COMMANDS: dict[str, Command] = {
                                            "--scale", "0.05", "--replicates", "2", "--backend", "sequential",
                                            "--seed", "3", "--quiet"],
                            ["morris_indices.csv", "morris_noise.csv"],
-                           atomic_known_broken={"morris_indices.csv", "morris_noise.csv"}),
+),
     # a calibration shrunk to seconds (tests/robustness/calibrate_tiny.json); if these arguments
     # stop fitting the command, the tests fail with a message saying so
     "calibrate": Command("calibrate", ["calibrate", "--settings", str(Path(__file__).with_name("calibrate_tiny.json")),
@@ -204,7 +201,8 @@ def _rng(*key) -> random.Random:
 RANDOM_TRIALS = {"run": 2, "project": 1, "sensitivity": 1, "calibrate": 1}
 
 
-@pytest.mark.parametrize("name", list(COMMANDS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "calibrate" else n
+                                  for n in COMMANDS])
 def test_random_kill_then_resume(name, reference, tmp_path):
     ref, secs = reference(name)
     cmd = COMMANDS[name]
@@ -260,7 +258,6 @@ def test_kills_while_writing_outputs(name, reference, tmp_path):
     ref, _ = reference(name)
     cmd = COMMANDS[name]
     rng = _rng("write-phase", name)
-    broken = cmd.atomic_known_broken
     log = []
     for trial in range(examples(1)):
         out = tmp_path / f"t{trial}"
@@ -269,7 +266,7 @@ def test_kills_while_writing_outputs(name, reference, tmp_path):
                    + cmd.args + ["--out", str(out)])
         rc, _, err = _finish(p)
         assert "Traceback" not in err, err
-        state = check_after_kill(cmd, out, ref, only=set(cmd.outputs) - broken)
+        state = check_after_kill(cmd, out, ref, only=set(cmd.outputs))
         log.append((round(delay, 3), rc, state))
         check_resumed(cmd, out, ref)
     print(f"{name}: write-phase kills {log}")
@@ -299,9 +296,6 @@ def test_output_file_is_never_truncated(name, fname, reference, tmp_path):
     assert rc == -signal.SIGKILL, (f"{fname} was neither written through a patched writer nor renamed into "
                                    f"place (exit {rc}); extend tests/robustness/killer.py\n{err[-2000:]}")
     how = "write" if "killer: write" in err else "rename"
-    if how == "write" and fname in cmd.atomic_known_broken:
-        known_bug(f"'clustersim {name}' writes {fname} in place (not write-then-rename): a kill leaves it "
-                  f"truncated")
     state = check_after_kill(cmd, out, ref)  # a truncated file fails here
     assert how == "rename", f"{fname} is written in place, not atomically (write then rename)"
     assert state[fname] == "absent"

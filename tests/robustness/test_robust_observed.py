@@ -17,11 +17,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, reject, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from robustness_helpers import examples, known_bug
+from robustness_helpers import examples
 
-obs = pytest.importorskip("sim.data.observed")
+import sim.data.observed as obs
+
 DataError = obs.DataError
 
 SCHEMAS = obs._SCHEMAS  # the loaders' own column declarations
@@ -181,32 +182,8 @@ def test_overflowing_number_is_refused(folder):
     rows = rows_of(name)
     rows[3][rows[0].index("emp_growth_1y")] = "1e999"
     write_rows(folder / name, rows)
-    try:
-        with pytest.raises(DataError, match=r"line 4, column 'emp_growth_1y'"):
-            obs.load_economics(folder / name)
-    except pytest.fail.Exception:
-        known_bug("'1e999' matches the number pattern and loads as inf (sim/data/observed.py _parse_cell)")
-
-
-def _int_overflow_crashes() -> bool:
-    """Whether an integer cell beyond int64 (e.g. '1e30') still crashes the loader (known bug)."""
-    import tempfile
-
-    rows = rows_of(obs.FILE_INTERCLUSTER)
-    rows[5][rows[0].index("weighted_degree")] = "1e30"
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / obs.FILE_INTERCLUSTER
-        write_rows(p, rows)
-        try:
-            obs.load_intercluster(p, known_ids=obs.cluster_ids())
-        except DataError:
-            return False
-        except Exception:  # noqa: BLE001
-            return True
-    return False
-
-
-BUG_INT_OVERFLOW = _int_overflow_crashes()
+    with pytest.raises(DataError, match=r"line 4, column 'emp_growth_1y'"):
+        obs.load_economics(folder / name)
 
 
 def test_integer_beyond_int64_is_refused(folder):
@@ -215,12 +192,8 @@ def test_integer_beyond_int64_is_refused(folder):
     rows = rows_of(name)
     rows[5][rows[0].index("weighted_degree")] = "1e30"
     write_rows(folder / name, rows)
-    try:
-        with pytest.raises(DataError, match=r"line 6, column 'weighted_degree'"):
-            obs.load_intercluster(folder / name)
-    except OverflowError:
-        known_bug("an integer cell beyond int64 ('1e30', or '10828' damaged into '1E828') raises "
-                  "OverflowError from pandas (sim/data/observed.py _parse_cell)")
+    with pytest.raises(DataError, match=r"line 6, column 'weighted_degree'"):
+        obs.load_intercluster(folder / name)
 
 
 # ----------------------------------------------------------------------------- random damage
@@ -256,10 +229,6 @@ def test_random_damage_is_refused_or_harmless(folder, name, data):
     except DataError as exc:
         check_message(exc, name)
         return
-    except OverflowError:
-        if BUG_INT_OVERFLOW:  # the known bug above; fuzzed again once it is fixed
-            reject()
-        raise
     # accepted: it must still satisfy the schema (types, no duplicate keys)
     for c in SCHEMAS[name]:
         assert c.name in frame.columns

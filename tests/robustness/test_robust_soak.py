@@ -8,7 +8,7 @@ The documented slower soak (scale 1, 50 years, about 122,000 firms) is
 * the drift detector has teeth: an injected leak (objects and bytes kept on every step) is
   flagged, and a flat series is not;
 * the firm-count band catches runaway growth (regression test for the spin-off heredity
-  runaway found by the soak; xfail until fixed).
+  runaway found by the soak, since fixed).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import json
 import subprocess
 import sys
 
-from robustness_helpers import ROOT, SMALL, cli_env, known_bug
+import pytest
+from robustness_helpers import ROOT, SMALL, cli_env
 
 SOAK = ROOT / "benchmarks" / "soak.py"
 
@@ -30,6 +31,7 @@ def _soak_module():
     return mod
 
 
+@pytest.mark.slow
 def test_fast_soak(tmp_path):
     out = tmp_path / "soak.json"
     r = subprocess.run([sys.executable, str(SOAK), "--scale", "0.05", "--years", "10", "--every", "2",
@@ -98,8 +100,4 @@ def test_no_runaway_growth_within_the_sensitivity_range():
     soak = _soak_module()
     run = soak.soak_run(scale=0.2, years=12, every=2, clusters=["daegu_textiles"], mode="batch", trace=False,
                         params={"spinoff_quality": 2.0}, seed=1)
-    if run["breach"] and run["breach"].startswith("runaway"):
-        known_bug(f"{run['breach']}: spin-off quality is inherited without bound, so high-quality lineages "
-                  f"spawn at up to e^5 times the base rate (sim/model/processes.py entry; the 50-year soak at default "
-                  f"parameters explodes around year 31)")
     assert run["breach"] is None, run["breach"]

@@ -1,0 +1,107 @@
+"""The behavioural baseline (:mod:`sim.engine.baseline`): the model still does what the golden record says.
+
+A failure here means the model's behaviour (the indicator table of the fixed seeded run) or a
+shipped data file changed. If the change is deliberate, regenerate the golden record with
+``python scripts/regenerate_baseline.py`` and re-run ``clustersim calibrate`` (the shipped
+calibration records the run hash it was fitted on).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from calibration import shipped
+from sim.engine import baseline
+
+ROOT = Path(__file__).resolve().parents[1]
+REGENERATE = "python scripts/regenerate_baseline.py"
+
+
+def _versions_note(gold: dict) -> str:
+    now = baseline.package_versions(baseline.VERSION_PACKAGES)
+    then = gold.get("versions", {})
+    return ", ".join(f"{k} {now.get(k)}" + ("" if then.get(k) == now.get(k) else f" (golden: {then.get(k)})")
+                     for k in sorted(set(now) | set(then)))
+
+
+def test_golden_record_is_shipped():
+    gold = baseline.golden()
+    assert gold.get("format") == baseline.FORMAT, f"{baseline.GOLDEN_FILE} is missing or not a baseline record"
+    assert len(gold["run"]) == 64 and gold["data"] and gold["versions"]
+
+
+def test_behaviour_matches_the_golden_record():
+    gold = baseline.golden()
+    diff = baseline.compare(baseline.record(), gold)
+    assert not diff, ("the model's behaviour or its shipped data changed:\n  " + "\n  ".join(diff)
+                      + f"\npackage versions: {_versions_note(gold)}"
+                      + f"\nIf the change is deliberate, regenerate the golden record with '{REGENERATE}' "
+                        "and re-run 'clustersim calibrate' (see docs/calibration.md).")
+
+
+def test_run_hash_is_deterministic():
+    assert baseline.run_hash() == baseline.run_hash()
+
+
+def test_versions_are_reported_not_compared():
+    rec = baseline.record()
+    other = dict(rec, versions={k: "0.0" for k in rec["versions"]})
+    assert baseline.compare(rec, other) == []
+    assert baseline.compare(rec, dict(rec, run="0" * 64))
+    assert baseline.compare(rec, dict(rec, data={**rec["data"], "clusters.csv": "0" * 64}))
+
+
+def test_shipped_calibration_was_fitted_on_the_golden_baseline():
+    d = json.loads((ROOT / "calibration" / shipped.CALIBRATED_FILE).read_text())
+    assert d["baseline"] == baseline.golden()["run"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", shipped.StaleCalibrationWarning)
+        shipped.load_calibrated()
+        shipped.scenario_base()
+
+
+def test_stale_calibration_warns_once(tmp_path):
+    d = json.loads((ROOT / "calibration" / shipped.CALIBRATED_FILE).read_text())
+    d["baseline"] = "0" * 64
+    p = tmp_path / "old.json"
+    p.write_text(json.dumps(d))
+    for load in (shipped.load_calibrated, shipped.scenario_base):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            load(p)
+        stale = [x for x in w if issubclass(x.category, shipped.StaleCalibrationWarning)]
+        assert len(stale) == 1 and "re-run" in str(stale[0].message), [str(x.message) for x in w]
+
+
+def test_regenerate_script_check(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "regenerate_baseline.py"), "--check"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "same as" in r.stdout
+
+
+def test_write_golden_roundtrip(tmp_path):
+    rec = {"format": baseline.FORMAT, "run": "a" * 64, "data": {}, "versions": {}}
+    p = tmp_path / "b.json"
+    baseline.write_golden(rec, p)
+    assert json.loads(p.read_text()) == rec
+
+
+@pytest.mark.parametrize("key", ["run", "data"])
+def test_compare_names_what_changed(key):
+    gold = baseline.golden()
+    cur = json.loads(json.dumps(gold))
+    if key == "run":
+        cur["run"] = "f" * 64
+    else:
+        cur["data"]["indices.csv"] = "f" * 64
+    (line,) = baseline.compare(cur, gold)
+    assert ("run hash" if key == "run" else "indices.csv") in line
