@@ -1,6 +1,6 @@
 """Out-of-sample validation: k-fold cross-validation over clusters against naive forecasts.
 
-For each fold the estimator (:mod:`calibration.estimate`) is refitted on the other folds'
+For each fold the estimator (:mod:`calibration.estimator`) is refitted on the other folds'
 clusters only: their published 2020 values enter the loss, the 2020 measurement map and the
 typology classifier (refitted on the training clusters' published 2020 indices and labels).
 The held-out clusters are then predicted from their 2010 state (the set-up fitted on 2010
@@ -35,10 +35,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibration import estimate as E
+from calibration.config import QUICK, Config, log
+from calibration.estimator import Problem, estimate
+from calibration.files import json_text, write_csv, write_text
+from calibration.loss import TARGETS_2020, observed_targets, resolve_fit_clusters
 from calibration.measurement import MeasurementMap, rmse, spearman
-from calibration.typology import TypologyClassifier
+from calibration.predict import ensemble, modal_typology, published_frames, split_theta
+from calibration.states import build_initial_states, final_setup
 from sim.data.observed import INDEX_COLUMNS, load_all
+from sim.indices.typology import TypologyClassifier
 from sim.model.params import ParameterError
 
 __all__ = ["cross_validate", "baselines", "metrics_table", "case_facts", "FORECASTS"]
@@ -99,7 +104,7 @@ def metrics_table(pred: pd.DataFrame, obs20: pd.DataFrame, common: bool = True) 
     return pd.DataFrame(rows)
 
 
-def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None, *, folds: int = 5,
+def cross_validate(cfg: Config = QUICK, out: str | os.PathLike | None = None, *, folds: int = 5,
                    n_jobs: int = 1, backend: str = "loky", resume: bool = False, progress: bool = True,
                    data=None, clusters: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> dict:
     """k-fold cross-validation over the clusters with published 2020 values (see the module docstring).
@@ -112,8 +117,8 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
 
     t0 = time.time()
     data = data or load_all()
-    ids = E.resolve_fit_clusters(data, clusters, exclude)
-    obs = E.observed_targets(data, cfg)
+    ids = resolve_fit_clusters(data, clusters, exclude)
+    obs = observed_targets(data, cfg)
     fam = data.clusters.set_index("id")["sector_family"]
     labels = data.clusters.set_index("id")["typology_2020"]
     parts = folds_of(ids, folds, cfg.seed)
@@ -121,36 +126,36 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     store = None if out_p is None else out_p / "store"
     if out_p is not None and not resume and store.exists() and any(store.rglob("*.parquet")):
         raise FileExistsError(f"{out_p} already holds validation runs; pass --resume or choose a new --out folder")
-    states, _ = E.build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
-                                       progress=progress)
-    problem = E.Problem(states, cfg, tuple(cfg.estimate), cfg.bounds())
+    states, _ = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
+                                     progress=progress)
+    problem = Problem(states, cfg, tuple(cfg.estimate), cfg.bounds())
     shared = None if store is None else store / "round-00"
     long_rows, typ_rows, est_rows = [], [], []
     sim_firms = {}
     for f, test in enumerate(parts):
         train = [c for c in ids if c not in set(test)]
-        E._log(progress, f"fold {f + 1}/{len(parts)}: fit on {len(train)} clusters, predict {len(test)}")
+        log(progress, f"fold {f + 1}/{len(parts)}: fit on {len(train)} clusters, predict {len(test)}")
         fst = None if store is None else store / f"fold-{f}"
-        est = E.estimate(problem, obs, train, fst, n_jobs=n_jobs, backend=backend, resume=resume,
-                         progress=progress, shared_initial=shared)
+        est = estimate(problem, obs, train, fst, n_jobs=n_jobs, backend=backend, resume=resume,
+                       progress=progress, shared_initial=shared)
         theta = problem.to_theta(est.u_hat[None, :])[0]
-        model_p, run_p = E.split_theta(est.names, theta)
+        model_p, run_p = split_theta(est.names, theta)
         est_rows.append({"fold": f, **dict(zip(est.names, theta)), "loss": float(est.gp.predict(est.u_hat[None, :], return_sd=False)[0])})
-        fstates, _ = E.final_setup(cfg, data, fst, states, None, model_p, n_jobs=n_jobs, backend=backend,
-                                   resume=resume, progress=progress)
-        fb = E.ensemble({**cfg.base_params(), **model_p}, run_p, fstates, cfg.years, cfg.spinup,
-                        cfg.final_replicates, cfg.seed + 1000, None if fst is None else fst / "final",
-                        n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+        fstates, _ = final_setup(cfg, data, fst, states, None, model_p, n_jobs=n_jobs, backend=backend,
+                                 resume=resume, progress=progress)
+        fb = ensemble({**cfg.base_params(), **model_p}, run_p, fstates, cfg.years, cfg.spinup,
+                      cfg.final_replicates, cfg.seed + 1000, None if fst is None else fst / "final",
+                      n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
         means = {2010: fb.frame(0, 0), 2020: fb.frame(0, 1)}
-        mm = MeasurementMap.fit(means, obs, train, E.TARGETS_2020)
+        mm = MeasurementMap.fit(means, obs, train, TARGETS_2020)
         pub = mm.apply(means[2020], 2020)
         pub10 = mm.apply(means[2010], 2010)
         for c in test:
             sim_firms[c] = (float(means[2010].loc[c, "firms"]), float(means[2020].loc[c, "firms"]))
         # typology: classifier refitted on the training clusters' published 2020 values
         clf = TypologyClassifier().fit(obs[2020].loc[train, list(INDEX_COLUMNS)], labels.loc[train])
-        frames = E.published_frames(fb, mm, 1, 2020)
-        mode, share, _ = E.modal_typology(frames, classifier=clf)
+        frames = published_frames(fb, mm, 1, 2020)
+        mode, share, _ = modal_typology(frames, classifier=clf)
         base = baselines(obs, fam, train, test)
         pers_typ = clf.predict(obs[2010].reindex(test)[list(INDEX_COLUMNS)])
         fam_mode = {}
@@ -186,14 +191,14 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     }
     if out_p is not None:
         out_p.mkdir(parents=True, exist_ok=True)
-        E.atomic_write_csv(pred, out_p / "cv_predictions.csv")
-        E.atomic_write_csv(met, out_p / "cv_metrics.csv")
-        E.atomic_write_csv(met_all, out_p / "cv_metrics_all.csv")
-        E.atomic_write_csv(typ, out_p / "cv_typology.csv")
-        E.atomic_write_csv(facts, out_p / "case_facts.csv")
-        E.atomic_write_csv(pd.DataFrame(est_rows), out_p / "cv_estimates.csv")
-        E.atomic_write_text(out_p / "validation.json", E.dumps(summary))
-        E._log(progress, f"wrote {out_p / 'cv_metrics.csv'} and friends in {time.time() - t0:.0f}s")
+        write_csv(pred, out_p / "cv_predictions.csv")
+        write_csv(met, out_p / "cv_metrics.csv")
+        write_csv(met_all, out_p / "cv_metrics_all.csv")
+        write_csv(typ, out_p / "cv_typology.csv")
+        write_csv(facts, out_p / "case_facts.csv")
+        write_csv(pd.DataFrame(est_rows), out_p / "cv_estimates.csv")
+        write_text(out_p / "validation.json", json_text(summary))
+        log(progress, f"wrote {out_p / 'cv_metrics.csv'} and friends in {time.time() - t0:.0f}s")
     summary["metrics"] = met
     summary["typology"] = typ
     summary["predictions"] = pred
