@@ -24,6 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.core.calendar import STEPS_PER_YEAR
 from sim.engine.experiments import run_experiments
 from sim.model.model import ClusterModel
 
@@ -115,10 +116,11 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     params.pop("experiment", None)
     persist = {k: float(params.pop(k, v[0])) for k, v in RUN_PARAMS.items()}
     table = decode_table(run)
-    s0 = int(round(float(run.get("spinup", 0.0)) * 4))
-    s1 = int(round(float(run["years"]) * 4))
+    s0 = int(round(float(run.get("spinup", 0.0)) * STEPS_PER_YEAR))
+    s1 = int(round(float(run["years"]) * STEPS_PER_YEAR))
     model = ClusterModel(params=params, cluster_table=table, rng=int(seed),
-                         start_year=float(run["start_year"]) - s0 / 4.0, record_every=10 ** 9, handles=False)
+                         start_year=float(run["start_year"]) - s0 / STEPS_PER_YEAR, record_every=10 ** 9,
+                         handles=False)
     ids = np.array(model.cluster_ids, dtype=object)
     frames = []
 

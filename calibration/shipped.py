@@ -29,7 +29,7 @@ from sim.engine import baseline
 from sim.model.params import ParameterError, validate
 
 __all__ = ["FORMAT", "CALIBRATED_FILE", "load_params", "load_calibrated", "scenario_base",
-           "StaleCalibrationWarning", "check_baseline", "check_fingerprint", "current_baseline"]
+           "StaleCalibrationWarning", "check_baseline", "current_baseline"]
 
 FORMAT = "clustersim.calibration/1"
 CALIBRATED_FILE = "calibrated.json"
@@ -102,7 +102,6 @@ def check_baseline(d: Mapping, path=None) -> bool:
 
 
 #: The former name, still imported by :mod:`calibration.estimate`.
-check_fingerprint = check_baseline
 
 
 def load_calibrated(path: str | os.PathLike | None = None) -> dict:

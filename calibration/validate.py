@@ -1,6 +1,6 @@
 """Out-of-sample validation: k-fold cross-validation over clusters against naive forecasts.
 
-For each fold the estimator (:mod:`calibration.estimate`) is refitted on the other folds'
+For each fold the estimator (:mod:`calibration.estimator`) is refitted on the other folds'
 clusters only: their published 2020 values enter the loss, the 2020 measurement map and the
 typology classifier (refitted on the training clusters' published 2020 indices and labels).
 The held-out clusters are then predicted from their 2010 state (the set-up fitted on 2010
@@ -35,10 +35,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibration import estimate as E
+from calibration.config import QUICK, Config, log
+from calibration.estimator import Problem, estimate
+from calibration.files import json_text, write_csv, write_text
+from calibration.loss import TARGETS_2020, observed_targets, resolve_fit_clusters
 from calibration.measurement import MeasurementMap, rmse, spearman
-from calibration.typology import TypologyClassifier
+from calibration.predict import ensemble, modal_typology, published_frames, split_theta
+from calibration.states import build_initial_states, final_setup
 from sim.data.observed import INDEX_COLUMNS, load_all
+from sim.indices.typology import TypologyClassifier
 from sim.model.params import ParameterError
 
 __all__ = ["cross_validate", "baselines", "metrics_table", "case_facts", "FORECASTS"]
@@ -99,7 +104,7 @@ def metrics_table(pred: pd.DataFrame, obs20: pd.DataFrame, common: bool = True) 
     return pd.DataFrame(rows)
 
 
-def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None, *, folds: int = 5,
+def cross_validate(cfg: Config = QUICK, out: str | os.PathLike | None = None, *, folds: int = 5,
                    n_jobs: int = 1, backend: str = "loky", resume: bool = False, progress: bool = True,
                    data=None, clusters: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> dict:
     """k-fold cross-validation over the clusters with published 2020 values (see the module docstring).
@@ -109,11 +114,10 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     every held-out cluster, including those without 2010 values), ``cv_typology.csv``,
     ``case_facts.csv``, ``validation.json``. Returns a summary dict.
     """
-
     t0 = time.time()
     data = data or load_all()
-    ids = E.resolve_fit_clusters(data, clusters, exclude)
-    obs = E.observed_targets(data, cfg)
+    ids = resolve_fit_clusters(data, clusters, exclude)
+    obs = observed_targets(data, cfg)
     fam = data.clusters.set_index("id")["sector_family"]
     labels = data.clusters.set_index("id")["typology_2020"]
     parts = folds_of(ids, folds, cfg.seed)
@@ -121,55 +125,20 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     store = None if out_p is None else out_p / "store"
     if out_p is not None and not resume and store.exists() and any(store.rglob("*.parquet")):
         raise FileExistsError(f"{out_p} already holds validation runs; pass --resume or choose a new --out folder")
-    states, _ = E.build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
-                                       progress=progress)
-    problem = E.Problem(states, cfg, tuple(cfg.estimate), cfg.bounds())
+    states, _ = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
+                                     progress=progress)
+    problem = Problem(states, cfg, tuple(cfg.estimate), cfg.bounds())
     shared = None if store is None else store / "round-00"
     long_rows, typ_rows, est_rows = [], [], []
     sim_firms = {}
     for f, test in enumerate(parts):
-        train = [c for c in ids if c not in set(test)]
-        E._log(progress, f"fold {f + 1}/{len(parts)}: fit on {len(train)} clusters, predict {len(test)}")
-        fst = None if store is None else store / f"fold-{f}"
-        est = E.estimate(problem, obs, train, fst, n_jobs=n_jobs, backend=backend, resume=resume,
-                         progress=progress, shared_initial=shared)
-        theta = problem.to_theta(est.u_hat[None, :])[0]
-        model_p, run_p = E.split_theta(est.names, theta)
-        est_rows.append({"fold": f, **dict(zip(est.names, theta)), "loss": float(est.gp.predict(est.u_hat[None, :], return_sd=False)[0])})
-        fstates, _ = E.final_setup(cfg, data, fst, states, None, model_p, n_jobs=n_jobs, backend=backend,
-                                   resume=resume, progress=progress)
-        fb = E.ensemble({**cfg.base_params(), **model_p}, run_p, fstates, cfg.years, cfg.spinup,
-                        cfg.final_replicates, cfg.seed + 1000, None if fst is None else fst / "final",
-                        n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
-        means = {2010: fb.frame(0, 0), 2020: fb.frame(0, 1)}
-        mm = MeasurementMap.fit(means, obs, train, E.TARGETS_2020)
-        pub = mm.apply(means[2020], 2020)
-        pub10 = mm.apply(means[2010], 2010)
-        for c in test:
-            sim_firms[c] = (float(means[2010].loc[c, "firms"]), float(means[2020].loc[c, "firms"]))
-        # typology: classifier refitted on the training clusters' published 2020 values
-        clf = TypologyClassifier().fit(obs[2020].loc[train, list(INDEX_COLUMNS)], labels.loc[train])
-        frames = E.published_frames(fb, mm, 1, 2020)
-        mode, share, _ = E.modal_typology(frames, classifier=clf)
-        base = baselines(obs, fam, train, test)
-        pers_typ = clf.predict(obs[2010].reindex(test)[list(INDEX_COLUMNS)])
-        fam_mode = {}
-        for c in test:
-            same = labels.loc[[t for t in train if fam[t] == fam[c]]].dropna()
-            fam_mode[c] = (same.value_counts().idxmax() if len(same) else labels.loc[train].value_counts().idxmax())
-        for c in test:
-            typ_rows.append({"id": c, "fold": f, "published": labels.get(c), "model": mode.get(c),
-                             "model_share": share.get(c),
-                             "persistence": pers_typ.get(c) if obs[2010].loc[c].notna().any() else None,
-                             "family_mode": fam_mode[c]})
-            for k in INDEX_COLUMNS:
-                o10 = obs[2010][k].get(c, np.nan)
-                o20 = obs[2020][k].get(c, np.nan)
-                vals = {"model": pub.loc[c, k], **{n: base[n].loc[c, k] for n in base}}
-                for fc, v in vals.items():
-                    long_rows.append({"id": c, "fold": f, "index": k, "forecast": fc, "value": float(v),
-                                      "observed_2010": o10, "observed_2020": o20,
-                                      "model_2010": float(pub10.loc[c, k])})
+        est_row, t_rows, l_rows, firms = _run_fold(f, len(parts), test, ids, cfg, data, problem, states, obs, fam,
+                                                   labels, store, shared, n_jobs=n_jobs, backend=backend,
+                                                   resume=resume, progress=progress)
+        est_rows.append(est_row)
+        typ_rows += t_rows
+        long_rows += l_rows
+        sim_firms.update(firms)
     pred = pd.DataFrame(long_rows)
     met = metrics_table(pred, obs[2020], common=True)
     met_all = metrics_table(pred[pred["forecast"] == "model"], obs[2020], common=False)
@@ -186,19 +155,84 @@ def cross_validate(cfg: E.Config = E.QUICK, out: str | os.PathLike | None = None
     }
     if out_p is not None:
         out_p.mkdir(parents=True, exist_ok=True)
-        E.atomic_write_csv(pred, out_p / "cv_predictions.csv")
-        E.atomic_write_csv(met, out_p / "cv_metrics.csv")
-        E.atomic_write_csv(met_all, out_p / "cv_metrics_all.csv")
-        E.atomic_write_csv(typ, out_p / "cv_typology.csv")
-        E.atomic_write_csv(facts, out_p / "case_facts.csv")
-        E.atomic_write_csv(pd.DataFrame(est_rows), out_p / "cv_estimates.csv")
-        E.atomic_write_text(out_p / "validation.json", E.dumps(summary))
-        E._log(progress, f"wrote {out_p / 'cv_metrics.csv'} and friends in {time.time() - t0:.0f}s")
+        write_csv(pred, out_p / "cv_predictions.csv")
+        write_csv(met, out_p / "cv_metrics.csv")
+        write_csv(met_all, out_p / "cv_metrics_all.csv")
+        write_csv(typ, out_p / "cv_typology.csv")
+        write_csv(facts, out_p / "case_facts.csv")
+        write_csv(pd.DataFrame(est_rows), out_p / "cv_estimates.csv")
+        write_text(out_p / "validation.json", json_text(summary))
+        log(progress, f"wrote {out_p / 'cv_metrics.csv'} and friends in {time.time() - t0:.0f}s")
     summary["metrics"] = met
     summary["typology"] = typ
     summary["predictions"] = pred
     summary["facts"] = facts
     return summary
+
+
+def _run_fold(f: int, n_folds: int, test: Sequence[str], ids: Sequence[str], cfg: Config, data, problem: Problem,
+              states, obs: Mapping[int, pd.DataFrame], fam: pd.Series, labels: pd.Series, store: Path | None,
+              shared: Path | None, *, n_jobs: int, backend: str, resume: bool,
+              progress: bool) -> tuple[dict, list[dict], list[dict], dict]:
+    """Fit fold ``f`` on the clusters outside ``test``, predict ``test``.
+
+    Returns the fold's estimate row, its typology rows, its forecast rows (long) and the
+    simulated 2010 and 2020 firm counts of the held-out clusters.
+    """
+    train = [c for c in ids if c not in set(test)]
+    log(progress, f"fold {f + 1}/{n_folds}: fit on {len(train)} clusters, predict {len(test)}")
+    fst = None if store is None else store / f"fold-{f}"
+    est = estimate(problem, obs, train, fst, n_jobs=n_jobs, backend=backend, resume=resume,
+                   progress=progress, shared_initial=shared)
+    theta = problem.to_theta(est.u_hat[None, :])[0]
+    model_p, run_p = split_theta(est.names, theta)
+    est_row = {"fold": f, **dict(zip(est.names, theta)),
+               "loss": float(est.gp.predict(est.u_hat[None, :], return_sd=False)[0])}
+    fstates, _ = final_setup(cfg, data, fst, states, None, model_p, n_jobs=n_jobs, backend=backend,
+                             resume=resume, progress=progress)
+    fb = ensemble({**cfg.base_params(), **model_p}, run_p, fstates, cfg.years, cfg.spinup,
+                  cfg.final_replicates, cfg.seed + 1000, None if fst is None else fst / "final",
+                  n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+    means = {2010: fb.frame(0, 0), 2020: fb.frame(0, 1)}
+    mm = MeasurementMap.fit(means, obs, train, TARGETS_2020)
+    firms = {c: (float(means[2010].loc[c, "firms"]), float(means[2020].loc[c, "firms"])) for c in test}
+    typ_rows = _fold_typology(f, fb, mm, obs, fam, labels, train, test)
+    long_rows = _fold_forecasts(f, mm, means, obs, fam, train, test)
+    return est_row, typ_rows, long_rows, firms
+
+
+def _fold_typology(f: int, fb, mm: MeasurementMap, obs: Mapping[int, pd.DataFrame], fam: pd.Series,
+                   labels: pd.Series, train: Sequence[str], test: Sequence[str]) -> list[dict]:
+    """Typology of the held-out clusters: the model (classifier refitted on ``train``), persistence, family mode."""
+    clf = TypologyClassifier().fit(obs[2020].loc[train, list(INDEX_COLUMNS)], labels.loc[train])
+    frames = published_frames(fb, mm, 1, 2020)
+    mode, share, _ = modal_typology(frames, classifier=clf)
+    pers_typ = clf.predict(obs[2010].reindex(test)[list(INDEX_COLUMNS)])
+    fam_mode = {}
+    for c in test:
+        same = labels.loc[[t for t in train if fam[t] == fam[c]]].dropna()
+        fam_mode[c] = (same.value_counts().idxmax() if len(same) else labels.loc[train].value_counts().idxmax())
+    return [{"id": c, "fold": f, "published": labels.get(c), "model": mode.get(c), "model_share": share.get(c),
+             "persistence": pers_typ.get(c) if obs[2010].loc[c].notna().any() else None,
+             "family_mode": fam_mode[c]} for c in test]
+
+
+def _fold_forecasts(f: int, mm: MeasurementMap, means: Mapping[int, pd.DataFrame], obs: Mapping[int, pd.DataFrame],
+                    fam: pd.Series, train: Sequence[str], test: Sequence[str]) -> list[dict]:
+    """Forecast rows (long) of the held-out clusters: the model and the naive :func:`baselines`."""
+    pub = mm.apply(means[2020], 2020)
+    pub10 = mm.apply(means[2010], 2010)
+    base = baselines(obs, fam, train, test)
+    rows = []
+    for c in test:
+        for k in INDEX_COLUMNS:
+            o10 = obs[2010][k].get(c, np.nan)
+            o20 = obs[2020][k].get(c, np.nan)
+            vals = {"model": pub.loc[c, k], **{n: base[n].loc[c, k] for n in base}}
+            for fc, v in vals.items():
+                rows.append({"id": c, "fold": f, "index": k, "forecast": fc, "value": float(v),
+                             "observed_2010": o10, "observed_2020": o20, "model_2010": float(pub10.loc[c, k])})
+    return rows
 
 
 def case_facts(pred: pd.DataFrame, typ: pd.DataFrame, sim_firms: Mapping[str, tuple[float, float]],

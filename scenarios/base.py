@@ -17,7 +17,12 @@ from pathlib import Path
 
 from calibration.shipped import CALIBRATED_FILE, scenario_base
 from calibration.shipped import FORMAT as CAL_FORMAT
-from sim.engine.runner import BaseModel, base_cluster_table, column_records, records_table
+from sim.engine.runner import (
+    BaseModel,
+    base_cluster_table,
+    column_records,
+    records_table,
+)
 from sim.model.params import SCHEMA, ParameterError
 
 __all__ = ["CALIBRATED", "DEFAULTS", "BaseModel", "resolve_base", "load_params_file", "base_cluster_table",

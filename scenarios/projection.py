@@ -45,13 +45,42 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenarios.base import CALIBRATED, DEFAULTS, column_records, load_params_file, records_table, resolve_base
-from scenarios.effects import EFFECT_INDICATORS, cluster_outcomes, effects_table, transition_table
-from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_planes, write_figures
+from scenarios.base import (
+    CALIBRATED,
+    DEFAULTS,
+    column_records,
+    load_params_file,
+    records_table,
+    resolve_base,
+)
+from scenarios.effects import (
+    EFFECT_INDICATORS,
+    cluster_outcomes,
+    effects_table,
+    transition_table,
+)
+from scenarios.figures import (
+    figure_clusters,
+    plot_effects,
+    plot_fan,
+    plot_planes,
+    write_figures,
+)
 from scenarios.policies import build_policies
 from scenarios.scenario import Scenario, ScenarioError, loads
-from scenarios.settings import QUICK, check_targets, load_all, resolve_settings, with_baseline
-from sim.core.io import atomic_write_csv, atomic_write_parquet, atomic_write_text, remove_stale_tmp
+from scenarios.settings import (
+    QUICK,
+    check_targets,
+    load_all,
+    resolve_settings,
+    with_baseline,
+)
+from sim.core.io import (
+    atomic_write_csv,
+    atomic_write_parquet,
+    atomic_write_text,
+    remove_stale_tmp,
+)
 from sim.core.provenance import provenance
 from sim.data.clusters import cluster_ids
 from sim.engine.experiments import run_experiments

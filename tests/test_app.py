@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from sim.face.app import lever_summary, md_to_html, readout
-from sim.face.demo import DEFAULT_CLUSTER, STAGE_TEXT, TYPOLOGY_TEXT, DemoSession, scale_for
+from sim.face.demo import (
+    DEFAULT_CLUSTER,
+    STAGE_TEXT,
+    TYPOLOGY_TEXT,
+    DemoSession,
+    scale_for,
+)
 from sim.face.drawing import StableLayout
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
 from sim.face.sliders import NO_SLIDER, slider_spec, slider_specs

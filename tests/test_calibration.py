@@ -22,6 +22,16 @@ import pytest
 from calibration import engine, shipped
 from calibration import estimate as E
 from calibration import initial as ini
+from calibration.config import QUICK
+from calibration.estimate import calibrate
+from calibration.loss import (
+    TARGETS_2010,
+    TARGETS_2020,
+    _weighted_loss,
+    loss_matrix,
+    observed_targets,
+    resolve_fit_clusters,
+)
 from calibration.measurement import (
     MeasurementMap,
     affine_loss,
@@ -29,6 +39,8 @@ from calibration.measurement import (
     rmse,
     spearman,
 )
+from calibration.predict import modal_typology, predict
+from calibration.recovery import parameter_recovery
 from sim.data.observed import INDEX_COLUMNS, load_all
 from sim.model.params import ParameterError
 
@@ -49,13 +61,13 @@ def data():
 
 @pytest.fixture(scope="module")
 def micro_cfg():
-    return E.QUICK.updated(MICRO)
+    return QUICK.updated(MICRO)
 
 
 @pytest.fixture(scope="module")
 def micro_run(tmp_path_factory, micro_cfg, data):
     out = tmp_path_factory.mktemp("cal") / "micro"
-    p = E.calibrate(micro_cfg, out, progress=False, data=data, figures=True)
+    p = calibrate(micro_cfg, out, progress=False, data=data, figures=True)
     return out, p
 
 
@@ -95,10 +107,10 @@ def test_estimator_loss_is_invariant_to_the_published_scale():
     outputs = engine.OUTPUTS
     means = rng.normal(size=(4, 2, len(ids), len(outputs)))
     obs = {y: pd.DataFrame(rng.normal(size=(len(ids), len(t))), index=ids, columns=list(t))
-           for y, t in ((2010, E.TARGETS_2010), (2020, E.TARGETS_2020))}
+           for y, t in ((2010, TARGETS_2010), (2020, TARGETS_2020))}
     obs2 = {y: 1.5 - 3.0 * 0 + 4.0 * o for y, o in obs.items()}
-    L1, _ = E.loss_matrix(means, ids, outputs, obs, ids)
-    L2, _ = E.loss_matrix(means, ids, outputs, obs2, ids)
+    L1, _ = loss_matrix(means, ids, outputs, obs, ids)
+    L2, _ = loss_matrix(means, ids, outputs, obs2, ids)
     np.testing.assert_allclose(L1, L2, atol=1e-12)
 
 
@@ -113,7 +125,7 @@ def test_weighted_loss_equals_duplicated_data():
     m = rng.normal(size=(3, 8))
     o = m[0] + rng.normal(0, 0.5, 8)
     w = np.array([1, 2, 0, 1, 3, 1, 1, 2], float)
-    L = E._weighted_loss(m, o, w)
+    L = _weighted_loss(m, o, w)
     rep = np.repeat(np.arange(8), w.astype(int))
     for i in range(3):
         assert L[i] == pytest.approx(affine_loss(m[i, rep], o[rep]), abs=1e-10)
@@ -142,15 +154,15 @@ def test_measurement_map_roundtrip_and_apply():
 
 # ----------------------------------------------------------------------------- set-up helpers
 def test_resolve_fit_clusters(data):
-    fit = E.resolve_fit_clusters(data)
+    fit = resolve_fit_clusters(data)
     assert len(fit) == 30 and not set(fit) & set(data.withheld_ids())
     with pytest.raises(ParameterError, match="unknown cluster"):
-        E.resolve_fit_clusters(data, ["nope"])
+        resolve_fit_clusters(data, ["nope"])
     with pytest.raises(ParameterError, match="withheld"):
-        E.resolve_fit_clusters(data, [data.withheld_ids()[0], "jeonju_machinery"])
+        resolve_fit_clusters(data, [data.withheld_ids()[0], "jeonju_machinery"])
     with pytest.raises(ParameterError, match="at least 5"):
-        E.resolve_fit_clusters(data, ["jeonju_machinery", "wonju_medical_devices"])
-    assert "jeonju_machinery" not in E.resolve_fit_clusters(data, exclude=["jeonju_machinery"])
+        resolve_fit_clusters(data, ["jeonju_machinery", "wonju_medical_devices"])
+    assert "jeonju_machinery" not in resolve_fit_clusters(data, exclude=["jeonju_machinery"])
 
 
 def test_base_table_sizes_and_nascent_clusters(data):
@@ -216,18 +228,25 @@ def test_gp_surrogate_finds_the_minimum_of_a_noisy_bowl():
 
 
 # ----------------------------------------------------------------------------- settings
+def test_estimate_module_keeps_the_public_names():
+    """calibration.estimate still offers every public name of the calibration (docs/calibration.md imports them)."""
+    for name in E.__all__:
+        assert hasattr(E, name), name
+    assert E.QUICK is QUICK and E.predict is predict and E.parameter_recovery is parameter_recovery
+
+
 def test_config_settings_are_checked():
-    assert E.QUICK.updated({"scale": 0.1}).scale == 0.1
+    assert QUICK.updated({"scale": 0.1}).scale == 0.1
     with pytest.raises(ParameterError, match="unknown calibration setting"):
-        E.QUICK.updated({"scael": 0.1})
+        QUICK.updated({"scael": 0.1})
     with pytest.raises(ParameterError, match="invalid value"):
-        E.QUICK.updated({"replicates": "two"})
+        QUICK.updated({"replicates": "two"})
     with pytest.raises(ParameterError, match="cannot estimate unknown parameter"):
-        E.QUICK.updated({"estimate": ["decay_rate", "nope"]})
+        QUICK.updated({"estimate": ["decay_rate", "nope"]})
     with pytest.raises(ParameterError, match="'beta_status' is set cluster by cluster"):
-        E.QUICK.updated({"estimate": ["decay_rate", "beta_status"]})
+        QUICK.updated({"estimate": ["decay_rate", "beta_status"]})
     with pytest.raises(ParameterError, match="out of range"):
-        E.QUICK.updated({"fixed": {"decay_rate": 7.0}})
+        QUICK.updated({"fixed": {"decay_rate": 7.0}})
 
 
 # ----------------------------------------------------------------------------- end to end (micro)
@@ -295,7 +314,7 @@ def test_shipped_calibration_loads():
 def test_predict_columns_and_withheld_clusters(micro_run, tmp_path, data):
     out, _ = micro_run
     w = data.withheld_ids()[:2]
-    pred, rep = E.predict(out / "params.json", w + ["jeonju_machinery"], replicates=2, out=tmp_path / "pred",
+    pred, rep = predict(out / "params.json", w + ["jeonju_machinery"], replicates=2, out=tmp_path / "pred",
                           data=data)
     df = pd.read_csv(tmp_path / "pred" / "predicted.csv")
     assert list(df.columns[:8]) == ["id", *INDEX_COLUMNS, "typology"]
@@ -306,9 +325,9 @@ def test_predict_columns_and_withheld_clusters(micro_run, tmp_path, data):
     np.testing.assert_allclose(r.groupby("id", sort=False)[list(INDEX_COLUMNS)].mean().loc[df["id"]].to_numpy(),
                                df[list(INDEX_COLUMNS)].to_numpy(), rtol=1e-5, atol=1e-5)
     with pytest.raises(ParameterError, match="unknown cluster"):
-        E.predict(out / "params.json", ["nope"], data=data)
+        predict(out / "params.json", ["nope"], data=data)
     with pytest.raises(ParameterError, match="2010 only"):
-        E.predict(out / "params.json", w, year_from=2015, data=data)
+        predict(out / "params.json", w, year_from=2015, data=data)
 
 
 def test_typology_of_published_values_reproduces_the_classifier(data):
@@ -316,7 +335,7 @@ def test_typology_of_published_values_reproduces_the_classifier(data):
     from calibration.typology import load_fitted, published_2020
 
     X, y = published_2020(data)
-    mode, share, _ = E.modal_typology([X, X])
+    mode, share, _ = modal_typology([X, X])
     assert (mode == load_fitted().predict(X)).all() and (share == 1).all()
     assert int((mode == y).sum()) == 18
 
@@ -340,7 +359,7 @@ def test_micro_cross_validation(tmp_path, micro_cfg, data):
 def test_baselines_use_only_training_clusters(data):
     from calibration.validate import baselines
 
-    obs = E.observed_targets(data)
+    obs = observed_targets(data)
     fam = data.clusters.set_index("id")["sector_family"]
     train = ["jeonju_machinery", "daejeon_machinery", "gangnam_services", "hongdae_services", "seongsu_services"]
     b = baselines(obs, fam, train, ["yeongdeungpo_machinery"])
@@ -458,7 +477,7 @@ def test_killed_calibration_resumes_without_redoing_runs(tmp_path, micro_run):
 
 # ----------------------------------------------------------------------------- parameter recovery
 def test_micro_parameter_recovery_runs(tmp_path, micro_cfg, data):
-    res = E.parameter_recovery(micro_cfg, tmp_path / "rec", progress=False, data=data)
+    res = parameter_recovery(micro_cfg, tmp_path / "rec", progress=False, data=data)
     assert list(res["parameter"]) == ["network_persistence", "decay_rate"]
     assert (tmp_path / "rec" / "recovery.csv").exists()
     assert res["abs_error_share_of_prior"].between(0, 1).all()
@@ -467,7 +486,7 @@ def test_micro_parameter_recovery_runs(tmp_path, micro_cfg, data):
 @pytest.mark.slow
 def test_quick_parameter_recovery(tmp_path, data):
     """Quick-mode recovery: the numbers are reported in docs/calibration.md."""
-    res = E.parameter_recovery(E.QUICK, tmp_path / "rec", progress=False, data=data, n_jobs=2)
+    res = parameter_recovery(QUICK, tmp_path / "rec", progress=False, data=data, n_jobs=2)
     print(res.to_string())
     assert res["abs_error_share_of_prior"].mean() < 0.35
 

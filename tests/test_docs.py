@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.model.model import SCHEDULE
 from test_architecture import FLOORS
+
+from sim.model.model import SCHEDULE
 
 ROOT = Path(__file__).resolve().parents[1]
 

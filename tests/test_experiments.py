@@ -29,7 +29,12 @@ from sim.engine.design import (
     latin_hypercube,
     replicate_seeds,
 )
-from sim.engine.experiments import ExperimentResult, RunError, load_results, run_experiments
+from sim.engine.experiments import (
+    ExperimentResult,
+    RunError,
+    load_results,
+    run_experiments,
+)
 from sim.engine.store import RUN_METADATA_KEY, ResumeMismatchError, read_run_record
 
 ROOT = Path(__file__).resolve().parents[1]

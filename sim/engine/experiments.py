@@ -46,7 +46,12 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.backends import get_backend
-from sim.engine.design import design_hash, normalize_design, python_scalar, replicate_seeds
+from sim.engine.design import (
+    design_hash,
+    normalize_design,
+    python_scalar,
+    replicate_seeds,
+)
 from sim.engine.store import Store, check_resume, new_manifest, run_meta
 
 __all__ = [

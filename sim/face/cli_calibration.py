@@ -13,7 +13,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from calibration.estimate import FULL, QUICK, calibrate, parameter_recovery, predict
+from calibration.config import FULL, QUICK
+from calibration.estimate import calibrate
+from calibration.predict import predict
+from calibration.recovery import parameter_recovery
 from calibration.validate import cross_validate
 from sim.data.observed import load_all
 from sim.face.options import csv_list, positive, seed  # the command line's converters
@@ -30,8 +33,6 @@ def _year(text: str) -> int:
 
 
 def _config(a):
-
-
     cfg = QUICK if a.quick else FULL
     if getattr(a, "settings", None):
         path = Path(a.settings)
@@ -52,7 +53,6 @@ def _config(a):
 
 
 def _data(a):
-
     return load_all(getattr(a, "data", None))
 
 
@@ -61,7 +61,6 @@ def _command() -> str:
 
 
 def cmd_calibrate(a) -> int:
-
     p = calibrate(_config(a), a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
@@ -73,7 +72,6 @@ def cmd_calibrate(a) -> int:
 
 
 def cmd_predict(a) -> int:
-
     pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
                       replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
                       resume=a.resume, progress=not a.quiet, data=_data(a))
@@ -84,7 +82,6 @@ def cmd_predict(a) -> int:
 
 
 def cmd_validate(a) -> int:
-
     s = cross_validate(_config(a), a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
                        exclude=csv_list(a.exclude, "--exclude"))
@@ -96,7 +93,6 @@ def cmd_validate(a) -> int:
 
 
 def cmd_recover(a) -> int:
-
     res = parameter_recovery(_config(a), a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                              progress=not a.quiet, data=_data(a))
     if not a.quiet:

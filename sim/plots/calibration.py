@@ -1,0 +1,126 @@
+"""Figures of a calibration: observed against simulated indices, and the 2010 -> 2020 arrows.
+
+Every function takes the ``fit.csv`` table of a calibration (``cluster, year, index,
+observed, simulated_mean, simulated_sd, raw_mean, in_fit``) and optional matplotlib axes,
+and returns the figure; the caller saves it (e.g. with :func:`sim.core.io.atomic_savefig`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim.data.observed import INDEX_COLUMNS
+
+__all__ = ["plot_fit", "plot_arrows"]
+
+#: The 2020 targets of a calibration: the six published indices and inclusiveness.
+TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + ("inclusiveness",)
+
+
+def plot_fit(fit: pd.DataFrame, indices: Sequence[str] = TARGETS_2020, size: str | None = "firms",
+             rho: Mapping[str, float] | None = None, axes=None):
+    """Observed vs simulated (published scale), 2020, one panel per index; open = not in the fit.
+
+    Parameters
+    ----------
+    fit : DataFrame
+        A calibration's ``fit.csv`` table.
+    indices : sequence of str
+        The indices drawn, one panel each (at most 7; the eighth panel is the size moment).
+    size : str, optional
+        Name of the size moment (simulated against observed firm counts, log-log); its panel
+        is left empty when ``fit`` has no such rows.
+    rho : mapping, optional
+        Spearman rank correlation per index, shown in the panel titles.
+    axes : array of 8 matplotlib axes, optional
+        Default: a new 2 x 4 figure with a title.
+    """
+    own = axes is None
+    if own:
+        fig, axes = plt.subplots(2, 4, figsize=(14, 6.5))
+    axs = np.asarray(axes).ravel()
+    fig = axs[0].figure
+    for ax, k in zip(axs, list(indices)):
+        _fit_panel(ax, fit[(fit["year"] == 2020) & (fit["index"] == k) & fit["observed"].notna()], k,
+                   None if rho is None else rho.get(k))
+    ax = axs[-1]
+    g = fit[(fit["year"] == 2020) & (fit["index"] == size) & fit["observed"].notna()]
+    if len(g):
+        ax.loglog(g["observed"], g["simulated_mean"], "o", ms=4)
+        lim = [min(g["observed"].min(), g["simulated_mean"].min()), max(g["observed"].max(), g["simulated_mean"].max())]
+        ax.plot(lim, lim, "k--", lw=0.6)
+        ax.set_title("firms 2020 (simulated units)", fontsize=9)
+        ax.set_xlabel("observed x scale", fontsize=8)
+        ax.set_ylabel("simulated", fontsize=8)
+    else:
+        ax.axis("off")
+    if own:
+        fig.suptitle("Observed vs simulated 2020 indices in the published scale (mean ± sd over replicates)")
+        fig.tight_layout()
+    return fig
+
+
+def _fit_panel(ax, g: pd.DataFrame, k: str, rho: float | None) -> None:
+    for infit, mk in ((True, "o"), (False, "s")):
+        h = g[g["in_fit"] == infit]
+        ax.errorbar(h["observed"], h["simulated_mean"], yerr=h["simulated_sd"], fmt=mk,
+                    mfc="C0" if infit else "none", mec="C0", ecolor="0.7", ms=4, lw=0.8)
+    lim = [np.nanmin([g["observed"].min(), g["simulated_mean"].min()]),
+           np.nanmax([g["observed"].max(), g["simulated_mean"].max()])]
+    ax.plot(lim, lim, "k--", lw=0.6)
+    ax.set_title(k if rho is None else f"{k} (rho={rho:.2f})", fontsize=9)
+    ax.set_xlabel("published 2020", fontsize=8)
+    ax.set_ylabel("simulated (mapped)", fontsize=8)
+
+
+def _scores(fit: pd.DataFrame, year: int, col: str, classifier) -> pd.DataFrame:
+    g = fit[fit["year"] == year].pivot(index="cluster", columns="index", values=col)
+    g = g.reindex(columns=list(INDEX_COLUMNS))
+    ok = g.notna().any(axis=1)
+    return classifier.scores(g[ok])
+
+
+def plot_arrows(fit: pd.DataFrame, classifier, axes=None):
+    """2010 -> 2020 arrows per cluster in the centripetal-centrifugal plane: published and simulated.
+
+    Parameters
+    ----------
+    fit : DataFrame
+        A calibration's ``fit.csv`` table.
+    classifier : TypologyClassifier
+        A fitted :class:`sim.indices.typology.TypologyClassifier`: its factor scores place the
+        clusters, its quadrant thresholds are drawn dotted.
+    axes : pair of matplotlib axes, optional
+        Published (left) and simulated (right). Default: a new figure with a title.
+    """
+    own = axes is None
+    if own:
+        fig, axes = plt.subplots(1, 2, figsize=(13, 6), sharex=True, sharey=True)
+    axs = np.asarray(axes).ravel()
+    fig = axs[0].figure
+    for ax, col, title in ((axs[0], "observed", "published"), (axs[1], "simulated_mean", "simulated (mapped)")):
+        s10, s20 = _scores(fit, 2010, col, classifier), _scores(fit, 2020, col, classifier)
+        for c in s20.index:
+            x1, y1 = s20.loc[c].to_numpy()
+            if c in s10.index:
+                x0, y0 = s10.loc[c].to_numpy()
+                ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                            arrowprops=dict(arrowstyle="->", color="C0", lw=0.8, alpha=0.8))
+                ax.plot(x0, y0, ".", ms=3, color="C0", alpha=0.6)  # the tail (annotate sets no axis limits)
+            ax.plot(x1, y1, "o", ms=3, color="C1")
+            ax.text(x1, y1, "_".join(c.split("_")[:2]), fontsize=6, alpha=0.7)
+        tc, tf = classifier.thresholds_
+        ax.axvline(tc, color="0.5", lw=0.6, ls=":")
+        ax.axhline(tf, color="0.5", lw=0.6, ls=":")
+        ax.set_title(f"{title}: 2010 -> 2020", fontsize=10)
+        ax.set_xlabel("centripetal score")
+    axs[0].set_ylabel("centrifugal score")
+    if own:
+        fig.suptitle("Clusters in the centripetal-centrifugal plane (typology factor scores; dotted: quadrant "
+                     "thresholds)")
+        fig.tight_layout()
+    return fig
