@@ -304,8 +304,6 @@ def test_load_calibrated_warns_when_the_model_changed(micro_run, tmp_path):
 
 def test_shipped_calibration_loads():
 
-    if not (ROOT / "calibration" / shipped.CALIBRATED_FILE).exists():
-        pytest.skip("calibration/calibrated.json not shipped yet")
     c = shipped.load_calibrated()
     assert c["file"]["mode"] == "full"
     assert len(c["cluster_table"]) == 38
