@@ -20,7 +20,7 @@ from calibration import engine
 from calibration import initial as ini
 from calibration.files import write_csv
 from calibration.measurement import MeasurementMap
-from calibration.shipped import check_baseline, load_params
+from calibration.shipped import calibration_classifier, check_baseline, load_params
 from calibration.typology import load_fitted
 from sim.data.observed import INDEX_COLUMNS, load_all
 from sim.model.params import SCHEMA, ParameterError
@@ -92,7 +92,7 @@ def predict(params: str | os.PathLike | dict | None, clusters: Sequence[str] | N
     fb = ensemble(d["params"], d.get("run_params", {}), states, float(int(year_to) - 2010),
                   float(d["setup"].get("spinup", 0.0)), replicates, seed, store, n_jobs=n_jobs, backend=backend,
                   resume=resume, progress=progress)
-    pred, rep = _prediction_tables(published_frames(fb, mm, 1, int(year_to)), clusters)
+    pred, rep = _prediction_tables(published_frames(fb, mm, 1, int(year_to)), clusters, calibration_classifier(d))
     if out is not None:
         o = Path(out)
         write_csv(rep, o / "predicted_replicates.csv")
@@ -117,9 +117,10 @@ def _check_request(known: list[str], clusters: Sequence[str] | None, year_from: 
     return clusters
 
 
-def _prediction_tables(frames: Sequence[pd.DataFrame], clusters: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _prediction_tables(frames: Sequence[pd.DataFrame], clusters: Sequence[str],
+                       classifier) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per cluster: mean indices and modal typology, one row per cluster and replicate)."""
-    mode, share, labs = modal_typology(frames)
+    mode, share, labs = modal_typology(frames, classifier)
     cols = list(INDEX_COLUMNS)
     reps = []
     for r, f in enumerate(frames):

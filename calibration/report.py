@@ -73,11 +73,12 @@ def summarize(cfg, data, obs, fit_ids, states, setup_hist, problem, est, theta_h
                   "achieved_rounds": setup_hist.to_dict(orient="list")},
         "initial_state_fit": init_fit.to_dict(orient="records"),
         "fit_2020": fit_2020.to_dict(orient="records"),
-        "typology": {"classifier": "calibration/typology_fit.json (calibration.typology.load_fitted)",
+        "typology": {"classifier": "sim/indices/typology_fit.json (sim.indices.typology.shipped_classifier)",
                      "rule": clf.rule, "thresholds": list(clf.thresholds_),
                      "published_accuracy": {"in_sample": "18/30", "leave_one_out": "14/30",
-                                            "source": "calibration.typology module docstring"},
-                     "simulated_vs_published_in_fit": hits},
+                                            "source": "docs/calibration.md, Typology"},
+                     "simulated_vs_published_in_fit": hits,
+                     "fit": clf.to_dict()},
     }
     return {"params": params_json, "fit": fit, "typology": typ, "initial_fit": init_fit, "evaluations": evals,
             "mm": mm, "batch": fb}

@@ -26,10 +26,12 @@ from calibration import engine
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap
 from sim.engine import baseline
+from sim.indices.scores import Labeller
+from sim.indices.typology import TypologyClassifier, load_classifier, shipped_classifier
 from sim.model.params import ParameterError, validate
 
 __all__ = ["FORMAT", "CALIBRATED_FILE", "load_params", "load_calibrated", "scenario_base",
-           "StaleCalibrationWarning", "check_baseline", "current_baseline"]
+           "StaleCalibrationWarning", "scenario_labeller", "calibration_classifier", "check_baseline", "current_baseline"]
 
 FORMAT = "clustersim.calibration/1"
 CALIBRATED_FILE = "calibrated.json"
@@ -166,3 +168,23 @@ def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataF
     return params, cols.reset_index(drop=True)
 
 
+def calibration_classifier(d: Mapping) -> TypologyClassifier:
+    """The typology classifier a calibration file carries (``typology.fit``); the shipped one otherwise."""
+    fit = d.get("typology", {}).get("fit") if isinstance(d.get("typology"), dict) else None
+    return load_classifier(fit) if fit else shipped_classifier()
+
+
+def scenario_labeller(path: str | os.PathLike | None = None, *, year: int = 2020) -> Labeller:
+    """The scores and typology that go with a calibration (default: the shipped one).
+
+    Raw indices go onto the published scale by the calibration's measurement map of ``year``
+    (2020, the start of the scenarios); the typology classifier is the one the calibration
+    file carries (member ``typology.fit``), or the shipped classifier for an older file.
+    """
+    d = load_params(path)
+    years = d["measurement_map"].get("years", {})
+    if str(year) not in years:
+        raise ParameterError(f"{path or CALIBRATED_FILE}: the measurement map has no {year} maps "
+                             f"(it has {', '.join(sorted(years)) or 'none'})")
+    return Labeller.from_measurement(years[str(year)], calibration_classifier(d),
+                                     source=f"{path or CALIBRATED_FILE}: {year} measurement map and typology classifier")

@@ -4,14 +4,13 @@ The classifier itself (factor scores, rules, its plain-dict form) is the pure
 :mod:`sim.indices.typology`. This module evaluates its candidate configurations on the 30
 published 2020 clusters (the 8 withheld clusters are never used), selects the shipped rule
 (highest leave-one-out accuracy, ties to fewer fitted rule parameters) and loads the shipped
-fit, ``calibration/typology_fit.json`` (:func:`load_fitted`), which ``scripts/fit_typology.py``
+fit, ``sim/indices/typology_fit.json`` (:func:`load_fitted`), which ``scripts/fit_typology.py``
 writes. Measured accuracy and what it means: see docs/calibration.md §Typology.
 """
 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from sim.data.observed import TYPOLOGIES, ObservedData, indices_for_year, load_a
 from sim.indices.typology import (
     ANCHORS,
     FAMILIES,
+    FIT_FILE,
     METHODS,
     ORIENTATIONS,
     RULE_PARAMS,
@@ -33,6 +33,7 @@ from sim.indices.typology import (
     fit_family,
     load_classifier,
     one_factor,
+    shipped_classifier,
 )
 
 __all__ = [
@@ -60,7 +61,6 @@ __all__ = [
     "TypologyClassifier",
 ]
 
-FIT_FILE = "typology_fit.json"
 
 
 def published_2020(data: ObservedData | None = None) -> tuple[pd.DataFrame, pd.Series]:
@@ -195,9 +195,7 @@ def select_rule(table: pd.DataFrame) -> dict[str, str]:
 
 
 def load_fitted(path: str | Path | None = None) -> TypologyClassifier:
-    """Load the shipped fitted classifier (``calibration/typology_fit.json``) or ``path``."""
+    """Load the shipped fitted classifier (``sim/indices/typology_fit.json``) or ``path``."""
     if path is None:
-        text = resources.files("calibration").joinpath(FIT_FILE).read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    return load_classifier(json.loads(text))
+        return shipped_classifier()
+    return load_classifier(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -15,7 +15,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from calibration.shipped import CALIBRATED_FILE, scenario_base
+from calibration.shipped import CALIBRATED_FILE, scenario_base, scenario_labeller
 from calibration.shipped import FORMAT as CAL_FORMAT
 from sim.engine.runner import (
     BaseModel,
@@ -94,6 +94,7 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> BaseModel:
     if str(source) == CALIBRATED:
         text = resources.files("calibration").joinpath(CALIBRATED_FILE).read_bytes()
         params, cols = scenario_base()
+        labeller = scenario_labeller()
         where = f"calibration/{CALIBRATED_FILE} (shipped)"
     else:
         p = Path(source)
@@ -106,9 +107,10 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> BaseModel:
             fmt = None
         if fmt == CAL_FORMAT:
             params, cols = scenario_base(p)
+            labeller = scenario_labeller(p)
         else:
-            params, cols = load_params_file(p), None
+            params, cols, labeller = load_params_file(p), None, None
         where = str(source)
     prov = {"path": where, "sha256": hashlib.sha256(text).hexdigest(), "values": dict(params),
             "per_cluster": None if cols is None else sorted(c for c in cols.columns if c != "id")}
-    return BaseModel(dict(params), cols, prov)
+    return BaseModel(dict(params), cols, prov, labeller)

@@ -1,7 +1,8 @@
 """Rebuild ``sim/indices/reference_scale.json``: the default-run reference of the score indices.
 
 The reference is the mean and standard deviation of each score index over the 38 clusters
-and all quarterly steps of default-parameter runs (:class:`sim.indices.scores.Scale`). Run
+and all quarterly steps of default-parameter runs (used by
+:meth:`sim.indices.scores.Labeller.default`). Run
 it from the repository root when the model changes on purpose::
 
     python scripts/build_reference_scale.py [--check]
@@ -20,16 +21,15 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.runner import simulate
-from sim.indices.scores import CENTRIFUGAL, CENTRIPETAL, Scale
+from sim.indices.scores import SCORE_INDICES
 
 PATH = Path(__file__).resolve().parents[1] / "sim" / "indices" / "reference_scale.json"
 
 
 def build_reference(seeds=(1, 2, 3), years: int = 10, scale: float = 0.05) -> dict:
     """Mean and sd of every score index over the 38 clusters and all steps of default runs."""
-    ks = CENTRIPETAL + CENTRIFUGAL
-    neutral = Scale({k: 0.0 for k in ks}, {k: 1.0 for k in ks})
-    df = pd.concat([simulate({"scale": scale}, s, years=years, scale_ref=neutral) for s in seeds])
+    ks = SCORE_INDICES
+    df = pd.concat([simulate({"scale": scale}, s, years=years) for s in seeds])
     loc, sc = {}, {}
     for k in ks:
         v = df.loc[df.indicator == k, "value"].to_numpy(float)

@@ -4,7 +4,7 @@ Evaluates every candidate and sensitivity configuration of the classifier
 (:mod:`sim.indices.typology`) on the 30 published 2020 clusters with
 :func:`calibration.typology.candidate_table`, selects the rule
 (:func:`calibration.typology.select_rule`), fits it on all 30 clusters and writes
-``calibration/typology_fit.json``. Run it from the repository root when the data or the
+``sim/indices/typology_fit.json``. Run it from the repository root when the data or the
 classifier change on purpose::
 
     python scripts/fit_typology.py [--out FILE.json] [--no-write]
@@ -22,7 +22,6 @@ from typing import Sequence
 
 import pandas as pd
 
-from calibration import typology
 from calibration.typology import (
     FIT_FILE,
     TypologyClassifier,
@@ -30,9 +29,10 @@ from calibration.typology import (
     published_2020,
     select_rule,
 )
+from sim.indices import typology as typology_module
 
-#: The shipped fit file, beside the code of the imported calibration package.
-DEFAULT_OUT = Path(typology.__file__).with_name(FIT_FILE)
+#: The shipped fit file, beside the pure classifier module.
+DEFAULT_OUT = Path(typology_module.__file__).with_name(FIT_FILE)
 
 
 def _format_table(table: pd.DataFrame) -> str:
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the accuracy table, fit the chosen rule on all 30 clusters, write the JSON."""
     ap = argparse.ArgumentParser(prog="python scripts/fit_typology.py", description=main.__doc__)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                    help=f"output JSON (default: calibration/{FIT_FILE})")
+                    help=f"output JSON (default: sim/indices/{FIT_FILE})")
     ap.add_argument("--no-write", action="store_true", help="only print the table")
     args = ap.parse_args(argv)
 
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "description": (
                 "TypologyClassifier fitted on the 30 published 2020 clusters of "
                 "004_8c7fee62a0de25c9.txt table 3-11 (withheld clusters excluded); "
-                "written by python -m calibration.typology"
+                "written by python scripts/fit_typology.py"
             ),
             "classifier": clf.to_dict(),
             "accuracy": {"n": int(ev.n), "in_sample": int(ev.in_sample), "loo": int(ev.loo)},

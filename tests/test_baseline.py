@@ -95,13 +95,13 @@ def test_write_golden_roundtrip(tmp_path):
     assert json.loads(p.read_text()) == rec
 
 
-@pytest.mark.parametrize("key", ["run", "data"])
-def test_compare_names_what_changed(key):
+@pytest.mark.parametrize("key, expected", [("run", "run hash"), ("labels", "labels hash"), ("data", "indices.csv")])
+def test_compare_names_what_changed(key, expected):
     gold = baseline.golden()
     cur = json.loads(json.dumps(gold))
-    if key == "run":
-        cur["run"] = "f" * 64
-    else:
+    if key == "data":
         cur["data"]["indices.csv"] = "f" * 64
+    else:
+        cur[key] = "f" * 64
     (line,) = baseline.compare(cur, gold)
-    assert ("run hash" if key == "run" else "indices.csv") in line
+    assert expected in line

@@ -210,7 +210,7 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
     """``run`` uses the shipped calibration unless --params defaults; --set holds for every cluster."""
     import json
 
-    from calibration.shipped import scenario_base
+    from calibration.shipped import scenario_base, scenario_labeller
     from sim.data.clusters import cluster_table
 
     common = ["run", "--years", "0.5", "--seed", "3", "--scale", "0.02", "--clusters", ",".join(SMALL),
@@ -222,13 +222,14 @@ def test_cli_run_base_model_calibrated_by_default(tmp_path):
     assert man["base_model"]["path"].startswith("calibration/calibrated.json")
     assert json.loads((tmp_path / "def" / "manifest.json").read_text())["base_model"] is None
     params, cols = scenario_base()
+    labeller = scenario_labeller()
     ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base_params=params,
-              cluster_table=cluster_table().merge(cols, on="id", how="left"))
+              cluster_table=cluster_table().merge(cols, on="id", how="left"), labeller=labeller)
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "cal" / "indicators.parquet"), ref)
     ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False)
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "def" / "indicators.parquet"), ref)
     ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base_params=params,
-              params={"beta_local": 0.9},
+              params={"beta_local": 0.9}, labeller=labeller,
               cluster_table=cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left"))
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "set" / "indicators.parquet"), ref)
     # the Python API: the resolved calibrated base is the same model

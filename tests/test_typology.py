@@ -178,7 +178,7 @@ def test_shipped_classifier_in_sample_accuracy(published):
     assert {"rule": clf.rule, "method": clf.method, "orientation": clf.orientation} == CHOSEN
     pred = clf.predict(X)
     assert int((pred == y).sum()) == IN_SAMPLE_CORRECT
-    payload = json.loads((resources.files("calibration") / typ.FIT_FILE).read_text(encoding="utf-8"))
+    payload = json.loads((resources.files("sim.indices") / typ.FIT_FILE).read_text(encoding="utf-8"))
     assert payload["accuracy"] == {"n": N_PUBLISHED, "in_sample": IN_SAMPLE_CORRECT, "loo": LOO_CORRECT}
 
 

@@ -3,7 +3,10 @@
 :func:`record` runs a small fixed, seeded simulation (:data:`RUN`: a few clusters, a few
 years, default parameters, through :func:`sim.engine.runner.simulate`) and returns
 
-* ``run``: sha256 of its indicator table (:func:`table_hash`);
+* ``run``: sha256 of its indicator table without the labeller's rows (:data:`LABELS`): the
+  model's dynamics, raw indices and flows (:func:`table_hash`); a calibration fits these;
+* ``labels``: sha256 of the labeller's rows (scores, typology, stage), which change when the
+  scores or the typology classifier change, not the model;
 * ``data``: sha256 of each shipped data file (``sim/data/korea_clusters/*.csv``);
 * ``versions``: the versions of the key packages (numpy, pandas, pyarrow, scipy, mesa, Python),
   recorded for the reader, never compared: the same model gives the same numbers under
@@ -30,8 +33,8 @@ from sim.core.io import atomic_write_json
 from sim.core.provenance import package_versions
 from sim.engine.runner import simulate
 
-__all__ = ["RUN", "FORMAT", "GOLDEN_FILE", "VERSION_PACKAGES", "run_table", "table_hash", "run_hash",
-           "data_hashes", "record", "golden", "write_golden", "compare"]
+__all__ = ["RUN", "FORMAT", "GOLDEN_FILE", "LABELS", "VERSION_PACKAGES", "run_table", "table_hash", "run_hash",
+           "labels_hash", "data_hashes", "record", "golden", "write_golden", "compare"]
 
 FORMAT = "clustersim.baseline/1"
 
@@ -42,6 +45,10 @@ RUN: dict = {"seed": 1, "years": 10, "scale": 0.1,
 
 #: Packages whose versions the record reports (not compared).
 VERSION_PACKAGES: tuple[str, ...] = ("numpy", "pandas", "pyarrow", "scipy", "mesa")
+
+#: Indicators computed by the labeller (:class:`sim.indices.scores.Labeller`) and the stage rule,
+#: not by the model's dynamics.
+LABELS: tuple[str, ...] = ("centripetal", "centrifugal", "typology", "stage")
 
 GOLDEN_FILE = Path(__file__).resolve().with_name("baseline.json")
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "korea_clusters"
@@ -58,9 +65,16 @@ def table_hash(df: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def run_hash() -> str:
-    """sha256 of the baseline run's indicator table."""
-    return table_hash(run_table())
+def run_hash(df: pd.DataFrame | None = None) -> str:
+    """sha256 of the baseline run's indicator table without the labeller's rows (the dynamics)."""
+    df = run_table() if df is None else df
+    return table_hash(df[~df["indicator"].isin(LABELS)])
+
+
+def labels_hash(df: pd.DataFrame | None = None) -> str:
+    """sha256 of the baseline run's scores, typology and stage rows."""
+    df = run_table() if df is None else df
+    return table_hash(df[df["indicator"].isin(LABELS)])
 
 
 def data_hashes(data_dir: str | os.PathLike = DATA_DIR) -> dict[str, str]:
@@ -71,7 +85,9 @@ def data_hashes(data_dir: str | os.PathLike = DATA_DIR) -> dict[str, str]:
 def record() -> dict:
     """The current baseline record: ``format``, ``run``, ``data``, ``versions`` and the run set-up."""
     versions = package_versions(VERSION_PACKAGES)
-    return {"format": FORMAT, "run": run_hash(), "data": data_hashes(), "versions": versions,
+    df = run_table()
+    return {"format": FORMAT, "run": run_hash(df), "labels": labels_hash(df), "data": data_hashes(),
+            "versions": versions,
             "setup": {**RUN, "clusters": list(RUN["clusters"])}}
 
 
@@ -99,8 +115,9 @@ def compare(current: dict, gold: dict) -> list[str]:
     Package versions are not compared; an empty list means the same behaviour.
     """
     out = []
-    if current.get("run") != gold.get("run"):
-        out.append(f"run hash {current.get('run')} != golden {gold.get('run')}")
+    for key, what in (("run", "run hash (dynamics)"), ("labels", "labels hash (scores, typology, stage)")):
+        if current.get(key) != gold.get(key):
+            out.append(f"{what} {current.get(key)} != golden {gold.get(key)}")
     cur, old = current.get("data", {}), gold.get("data", {})
     for name in sorted(set(cur) | set(old)):
         if cur.get(name) != old.get(name):

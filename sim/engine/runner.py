@@ -16,6 +16,7 @@ returns the tidy table and, with ``out``, writes
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import sys
@@ -33,6 +34,7 @@ from sim.core.io import atomic_write_parquet, atomic_write_text, remove_stale_tm
 from sim.core.provenance import provenance
 from sim.data.clusters import check_ids, cluster_table
 from sim.engine.experiments import run_experiments
+from sim.indices.scores import Labeller
 from sim.model.model import ClusterModel
 from sim.model.params import ParameterError, validate
 
@@ -54,15 +56,26 @@ class BaseModel:
         ``id`` and one column per per-cluster parameter (merged into the cluster table).
     record : dict or None
         Provenance for the manifest (``base_model``): source, sha256, values used.
+    labeller : Labeller or None
+        The scores and typology that go with the base (a calibration's measurement maps and
+        classifier); None: :meth:`sim.indices.scores.Labeller.default`.
     """
 
     params: Mapping = field(default_factory=dict)
     columns: pd.DataFrame | None = None
     record: dict | None = None
+    labeller: Labeller | None = None
 
     def cluster_table(self, explicit=()) -> pd.DataFrame | None:
         """The default cluster table with the per-cluster columns not named in ``explicit``."""
         return base_cluster_table(self.columns, explicit)
+
+
+def labeller_digest(labeller: Labeller | None) -> str | None:
+    """sha256 of a labeller's plain-data form (None for the default labeller)."""
+    if labeller is None:
+        return None
+    return hashlib.sha256(json.dumps(labeller.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
 def column_records(columns: pd.DataFrame | None, explicit=()) -> list[dict] | None:
@@ -92,7 +105,7 @@ def base_cluster_table(columns: pd.DataFrame | None, explicit=()) -> pd.DataFram
 
 def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequence[str] | None = None,
              policies: Sequence = (), start_year: float = 2020.0, record_every: int = 1,
-             cluster_table: pd.DataFrame | None = None, scale_ref=None, progress: bool = False,
+             cluster_table: pd.DataFrame | None = None, labeller=None, progress: bool = False,
              handles: bool = False) -> pd.DataFrame:
     """Run one replicate and return its tidy indicator table.
 
@@ -104,7 +117,7 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
         Seed of this replicate.
     years : float
         Simulated years (:data:`sim.core.calendar.STEPS_PER_YEAR` steps per year).
-    clusters, cluster_table, start_year, record_every, scale_ref
+    clusters, cluster_table, start_year, record_every, labeller
         Passed to :class:`sim.model.model.ClusterModel`.
     policies : sequence of Policy
         Built policy plug-ins (objects with the model's policy hooks, e.g. from
@@ -121,7 +134,7 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     """
     model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
                          policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
-                         record_every=record_every, scale_ref=scale_ref, handles=handles)
+                         record_every=record_every, labeller=labeller, handles=handles)
     steps = steps_in(years)
     t0 = time.perf_counter()
     for s in range(steps):
@@ -147,7 +160,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         scale: float | None = None, params: Mapping | None = None, policies: Sequence = (),
         out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
         start_year: float = 2020.0, record_every: int = 1, cluster_table: pd.DataFrame | None = None,
-        progress: bool = True, base_params: Mapping | None = None, scale_ref=None,
+        progress: bool = True, base_params: Mapping | None = None, labeller=None,
         command: str | None = None, base: BaseModel | None = None) -> pd.DataFrame:
     """Run an ensemble of replicates and return the tidy indicator table.
 
@@ -214,11 +227,12 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         base_params = {**dict(base.params), **dict(base_params or {})}
         cluster_table = base.cluster_table(explicit)
         base_model = base.record
+        labeller = labeller or base.labeller
     base = validate(base_params or {}, source="base parameters") if base_params else None
     full = validate(over, source="parameters", base=base)
     kw = dict(years=years, clusters=list(clusters) if clusters else None, policies=list(policies),
               start_year=start_year, record_every=record_every, cluster_table=cluster_table,
-              scale_ref=scale_ref)
+              labeller=labeller)
     # validate the set-up (cluster ids, policies) before any work is started
     _check_setup(full, kw)
     single = replicates == 1 and n_jobs in (1, None)
@@ -229,7 +243,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
                          "policies": [p if isinstance(p, dict) else repr(p) for p in kw["policies"]],
                          "cluster_table": None if cluster_table is None
                          else pd.util.hash_pandas_object(cluster_table, index=False).sum().item(),
-                         "scale_ref": None if scale_ref is None else scale_ref.to_dict()},
+                         "labeller": labeller_digest(labeller)},
                         sort_keys=True, default=str)
     t0 = time.time()
     res = run_experiments(func, design, replicates=replicates, seed=seed,
@@ -246,6 +260,8 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
                                                  clusters=kw["clusters"], policies=policies,
                                                  start_year=start_year, wall_time=wall,
                                                  seeds=res.seeds, base_model=base_model,
+                                                 labeller={"source": (labeller or Labeller.default()).source,
+                                                           "sha256": labeller_digest(labeller)},
                                                  command=command))
     return df
 

@@ -392,7 +392,7 @@ class DemoSession:
 
     def _draw_plots(self) -> bytes:
         s = self.status()
-        return draw_plots(self.history(), scale_ref=self.model.scale_ref, critical_mass=s["critical_mass"],
+        return draw_plots(self.history(), labeller=self.model.labeller, critical_mass=s["critical_mass"],
                           stage_text=s["stage_text"], typology_text=s["typology_text"],
                           horizon=self.lesson.years if self.lesson else 10.0)
 

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.core.calendar import years_of
-from sim.indices.scores import CENTRIFUGAL, CENTRIPETAL, Scale
+from sim.indices.scores import CENTRIFUGAL, CENTRIPETAL, Labeller
 from sim.model.population import ROLE_NAMES
 from sim.model.technology import SECTOR_FAMILIES
 
@@ -263,14 +263,14 @@ def _stable_ylim(ax, half: float) -> None:
     ax.set_ylim(min(lo, -half), max(hi, half))
 
 
-def _plot_indices(ax, years, h, sc: Scale, horizon: float) -> None:
+def _plot_indices(ax, years, h, sc: Labeller, horizon: float) -> None:
     warm = ("#b2182b", "#e6550d", "#8c510a")
     cool = ("#2166ac", "#1b9e77", "#6a51a3")
     for names, cols, ls in ((CENTRIPETAL, warm, "-"), (CENTRIFUGAL, cool, "--")):
         for name, col in zip(names, cols):
             ax.plot(years, sc.z(name, h[name]), color=col, ls=ls, lw=1.6, label=INDEX_LABELS[name])
     ax.axhline(0, color="#999999", lw=0.8)
-    ax.set_title("Six indices (z-score against the 38 clusters)", fontsize=9.5)
+    ax.set_title("Six indices (z-score against the published 2020 clusters)", fontsize=9.5)
     ax.set_xlim(-0.02 * horizon, horizon)
     _stable_ylim(ax, 3.0)
     ax.legend(fontsize=7.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False,
@@ -307,8 +307,8 @@ def _plot_firms(ax, years, h, critical_mass: float, horizon: float) -> None:
     ax.tick_params(labelsize=8)
 
 
-def _plot_typology_plane(ax, h, sc: Scale) -> None:
-    tx, ty = sc.thresholds[1], sc.thresholds[0]
+def _plot_typology_plane(ax, h, sc: Labeller) -> None:
+    ty, tx = sc.thresholds or (0.0, 0.0)
     cf, cp = h["centrifugal"], h["centripetal"]
     lim = max(1.5, float(np.nanmax(np.abs(np.concatenate([cf - tx, cp - ty, [0.0]])))) * 1.1)
     ax.set_xlim(tx - lim, tx + lim)
@@ -328,7 +328,7 @@ def _plot_typology_plane(ax, h, sc: Scale) -> None:
     ax.tick_params(labelsize=8)
 
 
-def draw_plots(h: dict[str, np.ndarray], *, scale_ref: Scale, critical_mass: float, stage_text: str,
+def draw_plots(h: dict[str, np.ndarray], *, labeller: Labeller, critical_mass: float, stage_text: str,
                typology_text: str, horizon: float = 10.0) -> bytes:
     """PNG of the live plots: six indices, the two scores, firms against critical mass, the typology plane.
 
@@ -336,7 +336,7 @@ def draw_plots(h: dict[str, np.ndarray], *, scale_ref: Scale, critical_mass: flo
     ----------
     h : dict of str to numpy.ndarray
         One cluster's history: :meth:`sim.model.model.ClusterModel.history` plus ``home_firms``.
-    scale_ref : sim.indices.scores.Scale
+    labeller : sim.indices.scores.Labeller
         The measurement reference (z-scores of the indices, typology thresholds).
     critical_mass : float
         Drawn as a line on the firms panel.
@@ -351,8 +351,8 @@ def draw_plots(h: dict[str, np.ndarray], *, scale_ref: Scale, critical_mass: flo
     gs = fig.add_gridspec(2, 2, left=0.08, right=0.98, top=0.86, bottom=0.07, hspace=0.55, wspace=0.28)
     fig.text(0.02, 0.965, f"Stage: {stage_text}", fontsize=11, weight="bold", va="center")
     fig.text(0.02, 0.93, f"Typology: {typology_text}", fontsize=10.5, va="center")
-    _plot_indices(fig.add_subplot(gs[0, 0]), years, h, scale_ref, horizon)
+    _plot_indices(fig.add_subplot(gs[0, 0]), years, h, labeller, horizon)
     _plot_scores(fig.add_subplot(gs[0, 1]), years, h, horizon)
     _plot_firms(fig.add_subplot(gs[1, 0]), years, h, critical_mass, horizon)
-    _plot_typology_plane(fig.add_subplot(gs[1, 1]), h, scale_ref)
+    _plot_typology_plane(fig.add_subplot(gs[1, 1]), h, labeller)
     return png_bytes(fig, dpi=100)

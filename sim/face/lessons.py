@@ -11,11 +11,12 @@ the text suggests.
 The claims in each text were checked by running the preset over several
 seeds (``tests/test_app.py`` re-checks the main one for seed 1):
 
-* ``lock_in``: the lock-in gap (centripetal minus centrifugal score) grows
-  from about 0.5 to about 1.4 within ten years and the stage settles on
+* ``lock_in``: the centripetal score climbs from about 1.5 to about 2.2 within
+  ten years, the centrifugal score stays near -1.5, and the stage settles on
   path-locked;
 * ``broker``: the same cluster with a brokerage office from year 3 ends
-  (years 8-12) with about half the gap and more related variety than without;
+  (years 8-12) with a centripetal score lower by about 0.9 and more related
+  variety than without;
 * ``critical_mass``: without help the cluster stays near its 45 firms; a
   two-year startup push (x10) tips it above critical mass and it keeps growing
   after the push ends, in most seeds.
@@ -116,8 +117,9 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
             "**Watch.** In the network the sectors merge into one dense core around a few hubs. "
             "*Specialisation* and *hierarchy* climb while *related variety* falls; ties to the outside "
             "are so rare that *external linkage* stays near zero and *internal cohesion* at its maximum. "
-            "The **centripetal** score rises, the **centrifugal** score sinks, and the gap between them "
-            "grows from about 0.5 to about 1.4. The stage settles on **path-locked**.\n\n"
+            "The **centripetal** score climbs from about 1.5 to about 2.2 while the **centrifugal** score "
+            "stays far below the published average (about -1.5): the cluster sits in the path-locked "
+            "corner of the typology plane and the stage settles on **path-locked**.\n\n"
             "**Ask.** Each firm acted sensibly. Why is the result risky for the region? "
             "(Try the **technology shock** button once it is locked in.)"
         ),
@@ -138,9 +140,12 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
             "programme that helps firms move into related fields.\n\n"
             "**Do.** Press **Play**. Compare with the first lesson at the same seed: up to year 3 the two "
             "runs are identical.\n\n"
-            "**Watch.** After year 3 the centripetal score stops climbing and falls back, and *related "
-            "variety* recovers: the lock-in gap ends up about half as large as without the brokers. "
-            "Yet the stage still reads *path-locked* most of the time: brokers alone rarely unlock a "
+            "**Watch.** After year 3 the centripetal score stops climbing and falls back (to about 1.3 in "
+            "years 8-12, against about 2.2 without the brokers), and *related variety* recovers. The "
+            "centrifugal score does not rise: the scores are the factor scores of the published 2020 "
+            "clusters, and in those data related variety goes with low heterophily and low external "
+            "linkage, so more related variety counts against the centrifugal side. "
+            "The stage still reads *path-locked*: brokers alone rarely unlock a "
             "cluster. Add **cheaper external ties** (lower the external-linkage cost) or a **startup "
             "inflow** and see what the package does.\n\n"
             "**Ask.** Why does a broker have to bring *different* firms together? "

@@ -1,25 +1,32 @@
 """Centripetal and centrifugal scores, the 2020 typology and the development stage.
 
-Scores
-------
-Each raw index k is put on a common scale, ``z_k = (raw_k - loc_k) / scale_k``, with
-a reference ``(loc, scale)`` per index (:class:`Scale`).  The default reference
-(``reference_scale.json``) is the mean and standard deviation of each index over
-the 38 clusters in a default-parameter ensemble (rebuild it with
-``python scripts/build_reference_scale.py``); calibration (issue 3) replaces it by the fitted
-measurement map onto the published scale.  Then
+One labeller for every output (``run``, ``project``, ``predict``, the report and the app):
+:class:`Labeller` turns a cluster's raw simulated indices into the two scores and the
+typology of report 004 (table 3-11), in three steps.
 
-* centripetal = weighted mean of z(specialization), z(hierarchy), z(internal_cohesion)
-* centrifugal = weighted mean of z(related_variety), z(heterophily), z(external_linkage)
+1. **Measurement.** Each raw index k goes onto the published scale by an affine map,
+   :math:`p_k = a_k + b_k\,x_k`. With a calibrated base these are the calibration's fitted
+   2020 measurement maps (:mod:`calibration.measurement`). Without one (the schema defaults)
+   they are the moment-matching maps that give the default-parameter ensemble the published
+   2020 mean and standard deviation of each index,
+   :math:`b_k = \sigma^{pub}_k / \sigma^{ref}_k`, :math:`a_k = \mu^{pub}_k - b_k \mu^{ref}_k`,
+   with the reference moments of ``reference_scale.json`` (the mean and standard deviation of
+   each index over the 38 clusters and all steps of default runs; rebuilt by
+   ``python scripts/build_reference_scale.py``); the standardised index of the classifier is
+   then exactly :math:`(x_k - \mu^{ref}_k)/\sigma^{ref}_k`.
+2. **Scores.** The centripetal score (specialization, hierarchy, internal cohesion) and the
+   centrifugal score (related variety, heterophily, external linkage) are the factor scores
+   of the typology classifier fitted on the 30 published 2020 clusters
+   (:class:`sim.indices.typology.TypologyClassifier`; first principal component of each
+   family, regression-method scores in reference-SD units; the report used "principal
+   component / factor analysis", section 3.1.3). A score of 0 is the published average.
+3. **Typology.** The classifier's rule on the two scores (the shipped rule is quadrants with
+   fitted thresholds: centripetal high and centrifugal low = ``path_locked``, both high =
+   ``resilient``, centrifugal high only = ``centrifugal_dominant``, both low = ``other``).
 
-(report 004, section 3.1.3 and table 3-11; the report used factor analysis, so
-the weights can be the factor loadings: :attr:`Scale.weights`).
-
-Typology (table 3-11)
----------------------
-Quadrants of the two scores against thresholds (default 0): centripetal high and
-centrifugal low = ``path_locked``; both high = ``resilient``; centrifugal high and
-centripetal low = ``centrifugal_dominant``; both low = ``other``.
+The classifier is plain data: ``sim/indices/typology_fit.json`` (written by
+``python scripts/fit_typology.py``), and the calibrated base carries its own copy
+(``calibration/calibrated.json``, member ``typology``).
 
 Development stage (BRIEF table 2-1)
 -----------------------------------
@@ -37,13 +44,18 @@ From the current indices and the trend of the firm count over the last
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+import pandas as pd
+
+from sim.indices.typology import TypologyClassifier, shipped_classifier
 
 CENTRIPETAL = ("specialization", "hierarchy", "internal_cohesion")
 CENTRIFUGAL = ("related_variety", "heterophily", "external_linkage")
+SCORE_INDICES = CENTRIPETAL + CENTRIFUGAL
 TYPOLOGIES = ("path_locked", "resilient", "centrifugal_dominant", "other")
 STAGES = ("nascent", "growing", "featureless", "resilient", "path_locked", "declining")
 
@@ -54,58 +66,96 @@ NASCENT_INCLUSIVENESS = 0.25
 FEATURELESS_LQ = 1.2
 LOCK_IN_GAP = 0.5
 
+REFERENCE_FILE = "reference_scale.json"
 
-@dataclass
-class Scale:
-    """Measurement reference: per-index location, scale and score weights."""
 
-    loc: dict[str, float]
-    scale: dict[str, float]
-    weights: dict[str, float] = field(default_factory=lambda: {k: 1.0 for k in CENTRIPETAL + CENTRIFUGAL})
-    thresholds: tuple[float, float] = (0.0, 0.0)
+def reference_moments() -> dict:
+    """The default-run reference: ``{"loc": {index: mean}, "scale": {index: sd}, "source": ...}``."""
+    return json.loads(resources.files("sim.indices").joinpath(REFERENCE_FILE).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """Raw indices to centripetal / centrifugal scores and the typology (see the module docstring).
+
+    Attributes
+    ----------
+    maps : dict
+        ``{index: (a, b)}``: the published value is ``a + b * raw``.
+    classifier : TypologyClassifier
+        The fitted typology classifier (factor scores and rule).
+    source : str
+        Where the maps come from (for manifests).
+    """
+
+    maps: Mapping[str, tuple[float, float]]
+    classifier: TypologyClassifier
     source: str = ""
 
     @classmethod
-    def default(cls) -> "Scale":
-        text = resources.files("sim.indices").joinpath("reference_scale.json").read_text()
-        return cls.from_dict(json.loads(text))
+    def default(cls, classifier: TypologyClassifier | None = None) -> "Labeller":
+        """Moment-matching maps from the default-run reference onto the classifier's reference."""
+        clf = classifier or shipped_classifier()
+        ref = reference_moments()
+        fm = clf.factor_model_
+        maps = {}
+        for fam in (fm.centripetal, fm.centrifugal):
+            for k, mu, sd in zip(fam.columns, fam.mean, fam.sd):
+                b = float(sd) / float(ref["scale"][k])
+                maps[k] = (float(mu) - b * float(ref["loc"][k]), b)
+        return cls(maps, clf, "default-parameter reference (reference_scale.json) matched to the published "
+                              "2020 moments")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Scale":
-        return cls(loc=dict(d["loc"]), scale=dict(d["scale"]),
-                   weights=dict(d.get("weights", {k: 1.0 for k in CENTRIPETAL + CENTRIFUGAL})),
-                   thresholds=tuple(d.get("thresholds", (0.0, 0.0))), source=d.get("source", ""))
+    def from_measurement(cls, year_maps: Mapping[str, Mapping[str, float]], classifier: TypologyClassifier,
+                         source: str = "") -> "Labeller":
+        """From one year of a calibration's measurement map: ``{index: {"a": ..., "b": ...}}``."""
+        return cls({k: (float(v["a"]), float(v["b"])) for k, v in year_maps.items() if k in SCORE_INDICES},
+                   classifier, source)
+
+    def published(self, ind: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """The six score indices on the published scale, one row per cluster."""
+        return pd.DataFrame({k: self.maps[k][0] + self.maps[k][1] * np.asarray(ind[k], float)
+                             for k in SCORE_INDICES})
+
+    def z(self, name: str, raw) -> np.ndarray:
+        """One index standardised against the classifier's reference (the published 2020 clusters)."""
+        fm = self.classifier.factor_model_
+        for fam in (fm.centripetal, fm.centrifugal):
+            if name in fam.columns:
+                j = fam.columns.index(name)
+                a, b = self.maps[name]
+                return (a + b * np.asarray(raw, float) - fam.mean[j]) / fam.sd[j]
+        raise KeyError(f"{name!r} is not a score index ({', '.join(SCORE_INDICES)})")
+
+    def scores(self, ind: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Centripetal and centrifugal scores (NaN where a family's indices are all missing)."""
+        s = self.classifier.scores(self.published(ind))
+        return s["centripetal"].to_numpy(float), s["centrifugal"].to_numpy(float)
+
+    def label(self, ind: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(centripetal, centrifugal, typology code)``; the code indexes :data:`TYPOLOGIES`, -1 if undefined."""
+        pub = self.published(ind)
+        s = self.classifier.scores(pub)
+        lab = self.classifier.predict(pub)
+        code = np.array([TYPOLOGIES.index(x) if isinstance(x, str) else -1 for x in lab], dtype=int)
+        return s["centripetal"].to_numpy(float), s["centrifugal"].to_numpy(float), code
+
+    @property
+    def thresholds(self) -> tuple[float, float] | None:
+        """The quadrant thresholds of the scores (None for a rule without quadrants)."""
+        if self.classifier.rule in ("sign_quadrant", "fitted_quadrant"):
+            return tuple(float(t) for t in self.classifier.thresholds_)
+        return None
 
     def to_dict(self) -> dict:
-        return {"loc": self.loc, "scale": self.scale, "weights": self.weights,
-                "thresholds": list(self.thresholds), "source": self.source}
+        return {"maps": {k: [a, b] for k, (a, b) in self.maps.items()}, "classifier": self.classifier.to_dict(),
+                "source": self.source}
 
-    def z(self, name: str, raw: np.ndarray) -> np.ndarray:
-        return (np.asarray(raw, float) - self.loc[name]) / self.scale[name]
-
-    def scores(self, ind: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Centripetal and centrifugal scores from a dict of raw index arrays (NaN-aware)."""
-        out = []
-        for fam in (CENTRIPETAL, CENTRIFUGAL):
-            num = 0.0
-            den = 0.0
-            for k in fam:
-                z = self.z(k, ind[k])
-                w = self.weights.get(k, 1.0)
-                ok = np.isfinite(z)
-                num = num + np.where(ok, w * z, 0.0)
-                den = den + np.where(ok, abs(w), 0.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out.append(np.where(den > 0, num / np.where(den > 0, den, 1), np.nan))
-        return out[0], out[1]
-
-
-def typology(cp: np.ndarray, cf: np.ndarray, thresholds=(0.0, 0.0)) -> np.ndarray:
-    """Typology code (index into :data:`TYPOLOGIES`) from the two scores; -1 where undefined."""
-    hi_p = cp > thresholds[0]
-    hi_f = cf > thresholds[1]
-    code = np.where(hi_p & ~hi_f, 0, np.where(hi_p & hi_f, 1, np.where(hi_f, 2, 3)))
-    return np.where(np.isfinite(cp) & np.isfinite(cf), code, -1)
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Labeller":
+        return cls({k: (float(v[0]), float(v[1])) for k, v in d["maps"].items()},
+                   TypologyClassifier.from_dict(d["classifier"]), d.get("source", ""))
 
 
 def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf) -> np.ndarray:

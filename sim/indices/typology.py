@@ -101,6 +101,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -139,6 +140,8 @@ RULES = ("sign_quadrant", "fitted_quadrant", "nearest_centroid")
 RULE_PARAMS: dict[str, int] = {"sign_quadrant": 0, "fitted_quadrant": 2, "nearest_centroid": 8}
 #: Format tag of :meth:`TypologyClassifier.to_dict`.
 FORMAT = "clustersim.typology/1"
+#: The shipped classifier fitted on the published 2020 typology (written by ``scripts/fit_typology.py``).
+FIT_FILE = "typology_fit.json"
 
 
 # --------------------------------------------------------------------------------------
@@ -649,10 +652,15 @@ def load_classifier(source: Mapping[str, Any] | str | os.PathLike) -> TypologyCl
     """A fitted classifier from a plain dict or a JSON file.
 
     ``source`` is :meth:`TypologyClassifier.to_dict` output, or a fit file that holds it under
-    ``"classifier"`` (as ``calibration/typology_fit.json`` does), or the path of such a JSON file.
+    ``"classifier"`` (as ``sim/indices/typology_fit.json`` does), or the path of such a JSON file.
     """
     if isinstance(source, Mapping):
         d = source
     else:
         d = json.loads(Path(source).read_text(encoding="utf-8"))
     return TypologyClassifier.from_dict(d["classifier"] if "classifier" in d else d)
+
+
+def shipped_classifier() -> TypologyClassifier:
+    """The classifier fitted on the 30 published 2020 clusters (``sim/indices/typology_fit.json``)."""
+    return load_classifier(json.loads(resources.files("sim.indices").joinpath(FIT_FILE).read_text(encoding="utf-8")))

@@ -26,7 +26,7 @@ import pandas as pd
 from sim.core.calendar import STEPS_PER_YEAR, years_of
 from sim.data.clusters import check_ids
 from sim.data.clusters import cluster_table as default_cluster_table
-from sim.indices.scores import STAGES, TYPOLOGIES, Scale, stage, typology
+from sim.indices.scores import STAGES, TYPOLOGIES, Labeller, stage
 from sim.indices.structure import cluster_indices
 from sim.model import processes as proc
 from sim.model import technology as tech
@@ -90,8 +90,9 @@ class ClusterModel(mesa.Model):
         Seed of the model's random streams (Mesa's ``rng=`` argument).
     start_year : float
         Calendar year of step 0.
-    scale_ref : sim.indices.scores.Scale, optional
-        Measurement reference for scores and typology.
+    labeller : sim.indices.scores.Labeller, optional
+        Turns raw indices into the centripetal and centrifugal scores and the typology
+        (default: :meth:`Labeller.default`, the uncalibrated reference).
     record_every : int
         Record indicators every this many steps (and always at step 0).
     handles : bool
@@ -101,7 +102,7 @@ class ClusterModel(mesa.Model):
 
     def __init__(self, params: Mapping | None = None, clusters: Sequence[str] | None = None,
                  cluster_table: pd.DataFrame | None = None, policies: Iterable = (),
-                 rng=None, start_year: float = 2020.0, scale_ref: Scale | None = None,
+                 rng=None, start_year: float = 2020.0, labeller: Labeller | None = None,
                  record_every: int = 1, handles: bool = True):
         if isinstance(rng, np.random.SeedSequence):
             rng = np.random.default_rng(rng)
@@ -118,7 +119,7 @@ class ClusterModel(mesa.Model):
         self.n_clusters = C = len(self.cluster_ids)
         self.home = np.array([tech.sector_index(s) for s in self.table["sector_family"]], dtype=np.int64)
         self.start_year = float(start_year)
-        self.scale_ref = scale_ref or Scale.default()
+        self.labeller = labeller or Labeller.default()
         self.record_every = max(1, int(record_every))
         self._use_handles = handles
         self.t = 0
@@ -334,9 +335,9 @@ class ClusterModel(mesa.Model):
         ind = {k: np.asarray(v, float) for k, v in self.indices().items()}
         for k, f in self.flows.items():
             ind[k] = f.astype(float)
-        cp, cf = self.scale_ref.scores(ind)
+        cp, cf, code = self.labeller.label(ind)
         ind["centripetal"], ind["centrifugal"] = cp, cf
-        ind["typology"] = typology(cp, cf, self.scale_ref.thresholds).astype(float)
+        ind["typology"] = code.astype(float)
         self._firm_hist[self.t] = ind["firms"]
         past_t = max(0, self.t - STAGE_WINDOW)
         past = self._firm_hist.get(past_t, self._firm_hist[min(self._firm_hist)])
