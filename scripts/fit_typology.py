@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "description": (
                 "TypologyClassifier fitted on the 30 published 2020 clusters of "
                 "004_8c7fee62a0de25c9.txt table 3-11 (withheld clusters excluded); "
-                "written by python -m calibration.typology"
+                "written by python scripts/fit_typology.py"
             ),
             "classifier": clf.to_dict(),
             "accuracy": {"n": int(ev.n), "in_sample": int(ev.in_sample), "loo": int(ev.loo)},
