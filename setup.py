@@ -1,7 +1,7 @@
 """Build hook: stamp the git commit of the source tree into the built package (``sim/_build.json``).
 
 Everything else about the package is declared in ``pyproject.toml``. An installed (non-editable)
-copy of the package is not a git checkout, so :func:`sim.engine.runner.git_commit` reads the commit
+copy of the package is not a git checkout, so :func:`sim.core.provenance.git_commit` reads the commit
 recorded here to put it in every output's manifest.
 """
 

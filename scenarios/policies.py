@@ -12,7 +12,7 @@ No process tests for a policy by name: processes read levers only.  Concrete
 policies live in this module's registry :data:`REGISTRY`; each class states its
 **mechanism**, its **source** (the digests in ``shared/design/sources/``, cited by
 file name) and the **hypothesis** the model tests (``docs/policies.md`` lists them
-with the effects measured by ``python -m scenarios.projection --measure-effects``).
+with the effects measured by ``python scripts/measure_effects.py``).
 
 Combining policies: multiplicative levers (``*_mult``) multiply, additive levers
 (``startup_extra``, ``anchor_inflow``, ``external_cost_shift``, ``tech_shock``,

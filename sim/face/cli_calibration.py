@@ -109,7 +109,7 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
         p.add_argument("--seed", type=seed, default=None, help="root seed (default: the preset's, 1)")
         p.add_argument("--settings", metavar="FILE.json",
                        help="JSON object overriding settings of the preset (e.g. {\"scale\": 0.1, "
-                            "\"replicates\": 4}); see calibration.estimate.Config")
+                            "\"replicates\": 4}); see calibration.config.Config")
     if clusters:
         p.add_argument("--clusters", help="comma-separated ids of the clusters to fit (default: every cluster "
                                           "with published 2020 values)")

@@ -77,7 +77,7 @@ def add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
 
 
 def add_base_option(p: argparse.ArgumentParser) -> None:
-    """The ``--params`` option of ``run`` and ``project``: the base model (see :func:`scenarios.projection.resolve_base`)."""
+    """The ``--params`` option of ``run`` and ``project``: the base model (see :func:`scenarios.base.resolve_base`)."""
     p.add_argument("--params", metavar="calibrated|defaults|FILE.json", default="calibrated",
                    help="base model: 'calibrated' (default: the shipped calibration, each cluster with its own "
                         "calibrated values), 'defaults' (the parameter schema's defaults, the same in every "
