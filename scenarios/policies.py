@@ -42,6 +42,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from sim.core.calendar import STEPS_PER_YEAR, years_of
 from sim.core.schema import Param
 from sim.core.schema import fmt as _fmt
 from sim.model.params import ParameterError
@@ -131,7 +132,7 @@ class Policy:
         self._rng = _policy_rng(model, self)
 
     def active(self, model) -> bool:
-        years = model.t / 4.0
+        years = years_of(model.t)
         return years >= self.start and (self.end is None or years < self.end)
 
     @property
@@ -145,7 +146,7 @@ class Policy:
     # ---------------------------------------------------------------- helpers
     def first_quarter(self, model) -> bool:
         """Whether this is the first active quarter."""
-        return int(model.t) == max(1, int(np.ceil(self.start * 4.0 - 1e-9)))
+        return int(model.t) == max(1, int(np.ceil(self.start * STEPS_PER_YEAR - 1e-9)))
 
     def _mul(self, model, lever: str, value) -> None:
         arr = model.levers[lever][:-1]
@@ -302,7 +303,7 @@ class _Placement:
         if len(ids) == 0:
             return
         order, start, count = members_by_cluster(model)
-        k = self._rng.poisson(share / 4.0 * count[pop.cluster[ids].astype(np.int64)])
+        k = self._rng.poisson(share / STEPS_PER_YEAR * count[pop.cluster[ids].astype(np.int64)])
         if not k.any():
             return
         src = np.repeat(ids, k)
@@ -333,7 +334,7 @@ class _Placement:
         self._removed = True
 
     def _after_end(self, model) -> bool:
-        return self.end is not None and model.t / 4.0 >= self.end
+        return self.end is not None and years_of(model.t) >= self.end
 
 
 # ----------------------------------------------------------------------------- policies
@@ -736,7 +737,7 @@ class InterclusterLinkage(_Placement, Policy):
         pop = model.pop
         order, start, count = members_by_cluster(model)
         targets = self.clusters
-        k = rng.poisson(self.intensity / 4.0 * count[targets] / 100.0)
+        k = rng.poisson(self.intensity / STEPS_PER_YEAR * count[targets] / 100.0)
         if not k.any():
             return
         partners_pool = targets if len(targets) >= 2 else np.setdiff1d(np.arange(model.n_clusters), targets)
