@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.core.calendar import STEPS_PER_YEAR
 from sim.engine.experiments import run_experiments
+from sim.engine.settings import RunSettings
 from sim.model.model import ClusterModel
 
 __all__ = ["OUTPUTS", "RUN_PARAMS", "run_task", "encode_run", "relax_traits", "Batch", "run_batch"]
@@ -34,13 +35,17 @@ __all__ = ["OUTPUTS", "RUN_PARAMS", "run_task", "encode_run", "relax_traits", "B
 OUTPUTS: tuple[str, ...] = ("specialization", "related_variety", "hierarchy", "heterophily",
                             "internal_cohesion", "external_linkage", "inclusiveness", "firms", "links")
 
-#: Key of the per-run configuration (JSON) in a run's parameter dict.
+#: Key of the per-run configuration (a :class:`~sim.engine.settings.RunSettings` cell) in a run's parameter dict.
 RUN_KEY = "_run"
 
 
 def encode_run(table: pd.DataFrame, years: float, *, spinup: float = 0.0, start_year: float = 2010.0,
                relax: Mapping[str, Sequence[str]] | None = None) -> str:
-    """The JSON run configuration.
+    """The run configuration: a :class:`~sim.engine.settings.RunSettings` cell.
+
+    ``years`` and ``start_year`` are its fields; ``spinup``, ``relax`` and ``table`` (the
+    set-up table in pandas' ``split`` orientation, floats rounded to 12 decimals) its extra
+    members.
 
     Parameters
     ----------
@@ -63,14 +68,15 @@ def encode_run(table: pd.DataFrame, years: float, *, spinup: float = 0.0, start_
     for c in tab.columns:
         if tab[c].dtype.kind == "f":
             tab[c] = tab[c].astype(float).round(12)
-    return json.dumps({"years": float(years), "spinup": float(spinup), "start_year": float(start_year),
-                       "relax": {k: list(v) for k, v in (relax or {}).items()},
-                       "table": json.loads(tab.to_json(orient="split", index=False, double_precision=15))},
-                      sort_keys=True, separators=(",", ":"))
+    return RunSettings(years=float(years), start_year=float(start_year),
+                       extra={"spinup": float(spinup), "relax": {k: list(v) for k, v in (relax or {}).items()},
+                              "table": json.loads(tab.to_json(orient="split", index=False,
+                                                              double_precision=15))}).to_cell()
 
 
-def decode_table(run: Mapping) -> pd.DataFrame:
-    t = run["table"]
+def decode_table(run: RunSettings) -> pd.DataFrame:
+    """The set-up table of a run configuration (:func:`encode_run`)."""
+    t = run.extra["table"]
     return pd.DataFrame(t["data"], columns=t["columns"])
 
 
@@ -112,14 +118,14 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     """
 
     params = dict(params)
-    run = json.loads(params.pop(RUN_KEY))
+    run = RunSettings.from_cell(params.pop(RUN_KEY))
     params.pop("experiment", None)
     persist = {k: float(params.pop(k, v[0])) for k, v in RUN_PARAMS.items()}
     table = decode_table(run)
-    s0 = int(round(float(run.get("spinup", 0.0)) * STEPS_PER_YEAR))
-    s1 = int(round(float(run["years"]) * STEPS_PER_YEAR))
+    s0 = int(round(float(run.extra.get("spinup", 0.0)) * STEPS_PER_YEAR))
+    s1 = int(round(float(run.years) * STEPS_PER_YEAR))
     model = ClusterModel(params=params, cluster_table=table, rng=int(seed),
-                         start_year=float(run["start_year"]) - s0 / STEPS_PER_YEAR, record_every=10 ** 9,
+                         start_year=float(run.start_year) - s0 / STEPS_PER_YEAR, record_every=10 ** 9,
                          handles=False)
     ids = np.array(model.cluster_ids, dtype=object)
     frames = []
@@ -134,7 +140,7 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
         model.step()
     snap(s0)
     if s1 > 0:
-        for name, cols in run.get("relax", {}).items():
+        for name, cols in run.extra.get("relax", {}).items():
             relax_traits(model, cols, persist[name])
         for _ in range(s1):
             model.step()

@@ -8,19 +8,19 @@ with a paired t interval; :func:`markdown_table` formats the result. The command
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from scenarios.base import CALIBRATED, column_records, records_table, resolve_base
+from scenarios.base import CALIBRATED, column_records, resolve_base
 from scenarios.effects import SIGNED, paired_stats
 from scenarios.policies import build_policies
 from sim.data.clusters import cluster_ids
 from sim.engine.experiments import run_experiments
-from sim.engine.runner import simulate
+from sim.engine.runner import simulate_settings
+from sim.engine.settings import RunSettings
 from sim.model.params import validate
 
 __all__ = ["MEASURE_SPECS", "CONTRASTS", "measure_effects", "markdown_table"]
@@ -93,10 +93,8 @@ CONTRASTS: list[tuple[str, str, str, str, int]] = [
 
 def _measure_task(params: dict, seed: int) -> pd.DataFrame:
     """One measuring run: the end state (and flow totals) of every cluster."""
-    spec = json.loads(params["spec"])
-    df = simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
-                  policies=build_policies(spec["policies"]), record_every=1,
-                  cluster_table=records_table(spec.get("cluster_columns")))
+    settings = RunSettings.from_cell(params["spec"])
+    df = simulate_settings(settings, seed, build_policies(settings.policies))
     last = df[df["step"] == df["step"].max()][["cluster", "indicator", "value"]]
     flows = df[df["indicator"].isin(["startups", "spinoffs", "exits", "anchor_exits"]) & (df["step"] > 0)]
     tot = flows.groupby(["cluster", "indicator"], as_index=False)["value"].sum()
@@ -105,17 +103,19 @@ def _measure_task(params: dict, seed: int) -> pd.DataFrame:
 
 
 def _design(medical: list[str], full: dict, cols, clusters, years: float) -> pd.DataFrame:
-    """One design row for the baseline and one per experiment of :data:`MEASURE_SPECS`."""
-    rows = [{"scenario": "baseline", "spec": json.dumps({"params": full, "cluster_columns": cols,
-                                                          "policies": [], "clusters": clusters, "years": years})}]
+    """One design row for the baseline and one per experiment of :data:`MEASURE_SPECS` (column
+    ``spec``: the run's :class:`~sim.engine.settings.RunSettings` cell)."""
+    def cell(pols: list[dict]) -> str:
+        return RunSettings(params=full, cluster_columns=cols, policies=pols, clusters=clusters, years=years,
+                           record_every=1).to_cell()
+
+    rows = [{"scenario": "baseline", "spec": cell([])}]
     for label, pols, _ in MEASURE_SPECS:
         pols = [dict(p) for p in pols]
         if pols[0]["policy"] == "growth_pole" and medical:
             for p in pols:
                 p["target"] = medical
-        rows.append({"scenario": label, "spec": json.dumps({"params": full, "cluster_columns": cols,
-                                                            "policies": pols, "clusters": clusters,
-                                                            "years": years})})
+        rows.append({"scenario": label, "spec": cell(pols)})
     return pd.DataFrame(rows)
 
 

@@ -50,7 +50,6 @@ from scenarios.base import (
     DEFAULTS,
     column_records,
     load_params_file,
-    records_table,
     resolve_base,
 )
 from scenarios.effects import (
@@ -84,7 +83,8 @@ from sim.core.io import (
 from sim.core.provenance import provenance
 from sim.data.clusters import cluster_ids
 from sim.engine.experiments import run_experiments
-from sim.engine.runner import simulate
+from sim.engine.runner import simulate_settings
+from sim.engine.settings import RunSettings
 from sim.model.params import validate
 
 __all__ = [
@@ -135,10 +135,8 @@ class Projection:
 
 def _scenario_task(params: dict, seed: int) -> pd.DataFrame:
     """One replicate of one scenario (the engine's model function; picklable)."""
-    spec = json.loads(params["spec"])
-    return simulate(spec["params"], seed, years=spec["years"], clusters=spec["clusters"],
-                    policies=build_policies(spec["policies"]), start_year=spec["start_year"],
-                    record_every=spec["record_every"], cluster_table=records_table(spec.get("cluster_columns")))
+    settings = RunSettings.from_cell(params["spec"])
+    return simulate_settings(settings, seed, build_policies(settings.policies))
 
 
 def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int | None = None,
@@ -225,7 +223,8 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
 
 
 def _design(scen: list, st: dict, base: dict, columns, params: Mapping | None) -> tuple[pd.DataFrame, dict]:
-    """The engine's design (one row per scenario, its run specification as JSON) and each
+    """The engine's design (one row per scenario, its run settings as a
+    :class:`~sim.engine.settings.RunSettings` cell) and each
     scenario's full parameter values; validates every scenario before any work starts."""
     rows, full_params = [], {}
     for s in scen:
@@ -235,13 +234,11 @@ def _design(scen: list, st: dict, base: dict, columns, params: Mapping | None) -
         full = validate(over, source=f"scenario {s.name}")
         full_params[s.name] = full
         check_targets(s, st["clusters"])
-        spec = {"params": full, "policies": s.policies, "clusters": st["clusters"], "years": st["years"],
-                "start_year": st["start_year"], "record_every": st["record_every"]}
         records = column_records(columns, {**(params or {}), **s.params})  # explicit values hold everywhere
-        if records is not None:
-            spec["cluster_columns"] = records
+        spec = RunSettings(params=full, policies=s.policies, clusters=st["clusters"], years=st["years"],
+                           start_year=st["start_year"], record_every=st["record_every"], cluster_columns=records)
         s.policy_objects()  # validate before any work starts
-        rows.append({"scenario": s.name, "spec": json.dumps(spec, sort_keys=True)})
+        rows.append({"scenario": s.name, "spec": spec.to_cell()})
     return pd.DataFrame(rows), full_params
 
 

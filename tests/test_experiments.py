@@ -35,6 +35,7 @@ from sim.engine.experiments import (
     load_results,
     run_experiments,
 )
+from sim.engine.settings import RunSettings
 from sim.engine.store import RUN_METADATA_KEY, ResumeMismatchError, read_run_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -446,3 +447,61 @@ def test_collect_false_keeps_memory_flat(tmp_path):
     assert_frame_equal(load_results(tmp_path).outcomes, ref.outcomes)
     with pytest.raises(ValueError, match="out_dir"):
         run_experiments(toy_model, d, 1, collect=False)
+
+
+# --------------------------------------------------------------------------
+# Run settings: the one encoding of a run's settings as a design-table cell
+# --------------------------------------------------------------------------
+def _settings(**over):
+    kw = dict(years=10, clusters=["a", "b"], start_year=2020.0, record_every=4,
+              params={"scale": 0.1, "exit_rate": 1 / 3, "flag": True},
+              policies=[{"policy": "hub_institution", "intensity": 0.1 + 0.2}],
+              cluster_columns=[{"id": "a", "search_rate": 0.30000000000000004}],
+              extra={"spinup": 0.5, "relax": {"network_persistence": ["search_rate"]}})
+    return RunSettings(**{**kw, **over})
+
+
+def test_run_settings_round_trip_keeps_every_value_exactly():
+    s = _settings()
+    cell = s.to_cell()
+    back = RunSettings.from_cell(cell)
+    assert back == s
+    assert back.to_cell() == cell
+    assert back.params["exit_rate"] == 1 / 3 and back.policies[0]["intensity"] == 0.1 + 0.2
+    assert isinstance(back.years, int) and isinstance(back.start_year, float)   # kept as given
+    assert back.extra == {"spinup": 0.5, "relax": {"network_persistence": ["search_rate"]}}
+    assert RunSettings.from_cell(json.loads(cell)) == s and RunSettings.from_cell(s) is s
+    assert back.simulate_kwargs() == {"years": 10, "clusters": ["a", "b"], "start_year": 2020.0,
+                                      "record_every": 4}
+    # a cell is a scalar of a design table that the engine hashes and stores
+    d = pd.DataFrame({"spec": [cell]})
+    assert design_hash(d) == design_hash(pd.DataFrame({"spec": [back.to_cell()]}))
+
+
+def test_run_settings_text_is_canonical():
+    s = _settings()
+    shuffled = _settings(params={"flag": True, "exit_rate": 1 / 3, "scale": 0.1},
+                         policies=[{"intensity": 0.1 + 0.2, "policy": "hub_institution"}],
+                         cluster_columns=[{"search_rate": 0.30000000000000004, "id": "a"}],
+                         extra={"relax": {"network_persistence": ["search_rate"]}, "spinup": 0.5})
+    assert shuffled.to_cell() == s.to_cell() and shuffled.digest() == s.digest()
+    cell = s.to_cell()
+    assert " " not in cell and list(json.loads(cell)) == sorted(json.loads(cell))
+    # extra members sit at the top level; unset fields are left out
+    assert set(json.loads(cell)) == {"years", "clusters", "start_year", "record_every", "params", "policies",
+                                     "cluster_columns", "spinup", "relax"}
+    assert RunSettings(years=2.5).to_cell() == '{"years":2.5}'
+    assert RunSettings(years=2.5, policies=[], clusters=None).to_cell() == '{"years":2.5}'
+    assert RunSettings().to_cell() == "{}" and RunSettings.from_cell("{}") == RunSettings()
+    assert _settings(years=11).to_cell() != cell and _settings(years=11).digest() != s.digest()
+
+
+def test_run_settings_refuses_clashes_and_non_json_values():
+    with pytest.raises(ValueError, match="clash"):
+        RunSettings(extra={"years": 3})
+    with pytest.raises(ValueError, match="JSON object"):
+        RunSettings.from_cell("[1, 2]")
+    s = RunSettings(years=np.int64(3))
+    with pytest.raises(TypeError):
+        s.to_cell()
+    assert s.to_cell(lenient=True) == '{"years":"3"}'   # records only (e.g. a run's resume check)

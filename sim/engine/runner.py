@@ -34,11 +34,15 @@ from sim.core.io import atomic_write_parquet, atomic_write_text, remove_stale_tm
 from sim.core.provenance import provenance
 from sim.data.clusters import check_ids, cluster_table
 from sim.engine.experiments import run_experiments
+from sim.engine.settings import RunSettings
 from sim.indices.scores import Labeller
 from sim.model.model import ClusterModel
 from sim.model.params import ParameterError, validate
 
 INDICATOR_COLUMNS = ["cluster", "replicate", "step", "year", "indicator", "value", "label"]
+
+#: Constant holding a run's settings (:meth:`sim.engine.settings.RunSettings.to_cell`) for the resume check.
+CONFIG_KEY = "_config"
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,18 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     return model.indicators_frame()
 
 
+def simulate_settings(settings: RunSettings, seed: int, policies: Sequence = ()) -> pd.DataFrame:
+    """One replicate of ``settings`` (:class:`sim.engine.settings.RunSettings`: its ``params``,
+    years, clusters, start year, recording interval and per-cluster columns) with ``policies``
+    built from its specifications by the caller (e.g. :func:`scenarios.policies.build_policies`)."""
+    return simulate(settings.params or {}, seed, policies=policies,
+                    cluster_table=records_table(settings.cluster_columns), **settings.simulate_kwargs())
+
+
 def _simulate_task(params: dict, seed: int, **kw) -> pd.DataFrame:
     params = dict(params)
-    params.pop("scenario", None)  # the design's label column, not a model parameter
-    params.pop("_config", None)   # run configuration, recorded so that a resume can check it
+    params.pop("scenario", None)   # the design's label column, not a model parameter
+    params.pop(CONFIG_KEY, None)   # run settings (a RunSettings cell), recorded so that a resume can check it
     return simulate(params, seed, **kw)
 
 
@@ -238,19 +250,17 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     single = replicates == 1 and n_jobs in (1, None)
     func = partial(_simulate_task, progress=progress and single, **kw)
     design = pd.DataFrame([{"scenario": "run"}])
-    config = json.dumps({"years": years, "clusters": kw["clusters"], "start_year": start_year,
-                         "record_every": record_every,
-                         "policies": [p if isinstance(p, dict) else repr(p) for p in kw["policies"]],
-                         "cluster_table": None if cluster_table is None
-                         else pd.util.hash_pandas_object(cluster_table, index=False).sum().item(),
-                         "labeller": labeller_digest(labeller)},
-                        sort_keys=True, default=str)
+    config = RunSettings(years=years, clusters=kw["clusters"], start_year=start_year, record_every=record_every,
+                         policies=[p if isinstance(p, dict) else repr(p) for p in kw["policies"]],
+                         extra={"cluster_table": None if cluster_table is None
+                                else pd.util.hash_pandas_object(cluster_table, index=False).sum().item(),
+                                "labeller": labeller_digest(labeller)}).to_cell(lenient=True)
     t0 = time.time()
     res = run_experiments(func, design, replicates=replicates, seed=seed,
                           out_dir=None if out is None else Path(out) / "store",
                           backend=backend if n_jobs not in (1, None) else "sequential",
                           n_jobs=n_jobs, resume=resume, progress=progress and not single,
-                          constants={**full, "_config": config})
+                          constants={**full, CONFIG_KEY: config})
     df = res.outcomes
     df = df[INDICATOR_COLUMNS].sort_values(["replicate", "step", "indicator", "cluster"], kind="stable")
     df = df.reset_index(drop=True)

@@ -8,7 +8,6 @@ over the simulated clusters, plus typology probabilities ``p_<typology>``
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from pathlib import Path
@@ -17,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from sim.core.io import atomic_savefig
-from sim.engine.runner import _check_setup, _simulate_task
+from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
+from sim.engine.settings import RunSettings
 from sim.face.options import UserError, csv_list, overrides, positive, seed
 from sim.indices.scores import TYPOLOGIES
 from sim.indices.structure import INDEX_NAMES
@@ -75,11 +75,11 @@ def cmd_sensitivity(a) -> int:
     if a.cluster and not clusters:
         clusters = [a.cluster]
     func = partial(_simulate_task, years=a.years, clusters=clusters)
-    config = json.dumps({"years": a.years, "clusters": clusters, "cluster": a.cluster}, sort_keys=True)
+    config = RunSettings(years=a.years, clusters=clusters, extra={"cluster": a.cluster}).to_cell()
     out = Path(a.out)
     kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
               out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
-              progress=not a.quiet, constants={**base, "_config": config})
+              progress=not a.quiet, constants={**base, CONFIG_KEY: config})
     if a.scheduler:
         kw["scheduler"] = a.scheduler
     t0 = time.time()
