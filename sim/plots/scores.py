@@ -67,7 +67,7 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
         a.set_xlabel("year")
         a.set_title(f"{ind} score" if ax is None else "centripetal (solid) and centrifugal (dashed) scores")
     first = panels["centripetal"]
-    first.set_ylabel("score (reference-standardised)")
+    first.set_ylabel("factor score (SD of the published 2020 clusters)")
     first.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
