@@ -12,13 +12,12 @@ import sys
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Mapping
 
-import numpy as np
-
 from calibration import engine
 from calibration import initial as ini
+from sim.core.schema import Param
 from sim.model.params import SCHEMA, ParameterError, validate
 
-__all__ = ["Config", "QUICK", "FULL", "log"]
+__all__ = ["Config", "SETTINGS", "QUICK", "FULL", "log"]
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,7 @@ class Config:
             raise ParameterError(f"{source}: 'estimate' must be a non-empty list of parameter names")
         for k in self.estimate:
             if k in engine.RUN_PARAMS:
-                _, lo, hi, _ = engine.RUN_PARAMS[k]
-                out[k] = (float(lo), float(hi))
+                out[k] = engine.RUN_PARAMS[k].sa_bounds
             elif k in ini.KNOBS:
                 raise ParameterError(f"{source}: {k!r} is set cluster by cluster in the 2010 initial states "
                                      f"(a knob of calibration.initial), so a global value would act on no "
@@ -118,23 +116,8 @@ class Config:
                         raise TypeError
                     validate(dict(v), source=f"{source}: fixed")
                     v = tuple(sorted(dict(v).items()))
-                elif isinstance(cur, bool):
-                    if not isinstance(v, bool):
-                        raise TypeError
-                elif isinstance(cur, int):
-                    if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v:
-                        raise TypeError
-                    v = int(v)
-                    lo, hi = _INT_LIMITS.get(k, (0, 10_000))
-                    if not lo <= v <= hi:
-                        raise ValueError(f"must be a whole number in [{lo}, {hi}]")
-                elif isinstance(cur, float):
-                    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-                        raise TypeError
-                    v = float(v)
-                    lo, hi, open_lo = _FLOAT_LIMITS.get(k, (0.0, 1e6, False))
-                    if v > hi or v < lo or (open_lo and v == lo):
-                        raise ValueError(f"must be in {'(' if open_lo else '['}{lo:g}, {hi:g}]")
+                elif k in SETTINGS:
+                    v = SETTINGS[k].check(v, source)
                 elif isinstance(cur, str) and not isinstance(v, str):
                     raise TypeError
             except ParameterError:
@@ -142,8 +125,6 @@ class Config:
             except (TypeError, OverflowError):
                 raise ParameterError(f"{source}: setting {k!r} has an invalid value {_short(v)} "
                                      f"(expected {type(cur).__name__}, like the default {cur!r})") from None
-            except ValueError as exc:
-                raise ParameterError(f"{source}: setting {k!r} = {_short(v)} {exc}") from None
             kw[k] = v
         cfg = replace(self, **kw)
         cfg.bounds(source)
@@ -159,17 +140,32 @@ def _short(v: Any, n: int = 60) -> str:
     return t if len(t) <= n else t[: n - 3] + "..."
 
 
-#: Ranges of the integer settings (inclusive).
-_INT_LIMITS: dict[str, tuple[int, int]] = {
-    "min_firms": (1, 100_000), "setup_runs": (1, 10_000), "setup_checks": (0, 100), "setup_replicates": (1, 10_000),
-    "setup_local": (0, 10_000), "n_initial": (1, 10_000), "rounds": (0, 1_000), "batch": (1, 10_000),
-    "replicates": (1, 10_000), "final_replicates": (1, 10_000), "bootstrap": (0, 100_000), "seed": (0, 2 ** 63 - 1),
-}
-#: Ranges of the float settings: (low, high, low is open).
-_FLOAT_LIMITS: dict[str, tuple[float, float, bool]] = {
-    "scale": (0.0, 1.0, True), "backcast": (0.0, 10.0, True), "nascent_share": (0.0, 1.0, True),
-    "spinup": (0.0, 200.0, False), "years": (0.0, 200.0, True), "kappa": (0.0, 100.0, False),
-}
+def _setting(name: str, default, low, high, kind: str, doc: str) -> Param:
+    return Param(name=name, default=default, low=low, high=high, kind=kind, group="calibration", doc=doc)
+
+
+#: Declarations of the numeric and boolean settings (bounds inclusive; :meth:`Config.updated` checks with them).
+SETTINGS: dict[str, Param] = {p.name: p for p in (
+    _setting("scale", 0.05, 0.001, 1.0, "float", "fraction of the real firm counts simulated"),
+    _setting("min_firms", 30, 1, 100_000, "int", "smallest simulated cluster (firms)"),
+    _setting("backcast", 1.0, 0.01, 10.0, "float", "factor on the 2020 firm counts for the 2010 sizes"),
+    _setting("nascent_share", 0.25, 0.001, 1.0, "float", "share of a nascent cluster's 2020 size present in 2010"),
+    _setting("spinup", 5.0, 0.0, 200.0, "float", "years simulated before 2010"),
+    _setting("years", 10.0, 0.25, 200.0, "float", "years from the 2010 to the second snapshot"),
+    _setting("setup_runs", 32, 1, 10_000, "int", "design runs of the initial-state fit"),
+    _setting("setup_checks", 3, 0, 100, "int", "correction rounds of the initial-state fit"),
+    _setting("setup_replicates", 3, 1, 10_000, "int", "replicates per correction round"),
+    _setting("setup_local", 6, 0, 10_000, "int", "local design points per correction round"),
+    _setting("n_initial", 32, 1, 10_000, "int", "Sobol points of the estimator"),
+    _setting("rounds", 3, 0, 1_000, "int", "surrogate-guided rounds"),
+    _setting("batch", 12, 1, 10_000, "int", "points per round"),
+    _setting("replicates", 3, 1, 10_000, "int", "replicates per point"),
+    _setting("final_replicates", 8, 1, 10_000, "int", "replicates at the estimate"),
+    _setting("bootstrap", 200, 0, 100_000, "int", "cluster-bootstrap samples"),
+    _setting("kappa", 1.0, 0.0, 100.0, "float", "exploration weight of the lower confidence bound"),
+    _setting("seed", 1, 0, 2 ** 63 - 1, "int", "root seed"),
+    _setting("refit_setup", True, 0, 1, "bool", "refit the 2010 set-up at the estimate"),
+)}
 
 
 QUICK = Config(mode="quick", scale=0.03, setup_runs=12, setup_checks=1, setup_replicates=3, setup_local=4,

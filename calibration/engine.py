@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.calendar import STEPS_PER_YEAR
+from sim.core.schema import Param
 from sim.engine.experiments import run_experiments
 from sim.engine.settings import RunSettings
 from sim.model.model import ClusterModel
@@ -80,16 +81,16 @@ def decode_table(run: RunSettings) -> pd.DataFrame:
     return pd.DataFrame(t["data"], columns=t["columns"])
 
 
-#: Calibration-level run parameters (not model parameters): name -> (default, low, high, meaning).
-RUN_PARAMS: dict[str, tuple[float, float, float, str]] = {
-    "sector_persistence": (1.0, 0.0, 1.0,
-                           "share of each cluster's own deviation from the cross-cluster median of its "
-                           "learning set-up (convergence_rate, recombination_rate) kept after 2010: 1 = the "
-                           "cluster keeps its 2010 character, 0 = it behaves like the median cluster"),
-    "network_persistence": (1.0, 0.0, 1.0,
-                            "the same for the tie-formation set-up (beta_local, external_cost, search_rate, "
-                            "beta_pop, beta_status)"),
-}
+#: Calibration-level run parameters (not model parameters), declared like every parameter.
+RUN_PARAMS: dict[str, Param] = {p.name: p for p in (
+    Param(name="sector_persistence", default=1.0, low=0.0, high=1.0, kind="float", group="calibration",
+          doc="share of each cluster's own deviation from the cross-cluster median of its learning set-up "
+              "(convergence_rate, recombination_rate) kept after 2010: 1 = the cluster keeps its 2010 "
+              "character, 0 = it behaves like the median cluster"),
+    Param(name="network_persistence", default=1.0, low=0.0, high=1.0, kind="float", group="calibration",
+          doc="the same for the tie-formation set-up (beta_local, external_cost, search_rate, beta_pop, "
+              "beta_status)"),
+)}
 
 
 def relax_traits(model, names: Sequence[str], persistence: float) -> None:
@@ -120,7 +121,7 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     params = dict(params)
     run = RunSettings.from_cell(params.pop(RUN_KEY))
     params.pop("experiment", None)
-    persist = {k: float(params.pop(k, v[0])) for k, v in RUN_PARAMS.items()}
+    persist = {k: v.check(params.pop(k, v.default), "run parameters") for k, v in RUN_PARAMS.items()}
     table = decode_table(run)
     s0 = int(round(float(run.extra.get("spinup", 0.0)) * STEPS_PER_YEAR))
     s1 = int(round(float(run.years) * STEPS_PER_YEAR))

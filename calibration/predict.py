@@ -44,7 +44,7 @@ def ensemble(params: Mapping, run_params: Mapping, states: ini.InitialStates, cf
              resume: bool = False, progress: bool = False) -> engine.Batch:
     """Replicates of the calibrated model from the 2010 set-up (one design row)."""
     run = engine.encode_run(states.model_table(), cfg_years, spinup=spinup, relax=ini.relax_groups(states.knobs))
-    rp = {k: float(run_params.get(k, v[0])) for k, v in engine.RUN_PARAMS.items()}
+    rp = {k: v.check(run_params.get(k, v.default), "run parameters") for k, v in engine.RUN_PARAMS.items()}
     design = pd.DataFrame([rp])
     consts = {**dict(params), engine.RUN_KEY: run}
     return engine.run_batch(design, replicates=replicates, seed=seed, store=store, constants=consts,

@@ -60,7 +60,7 @@ def summarize(cfg, data, obs, fit_ids, states, setup_hist, problem, est, theta_h
         "baseline": current_baseline(),
         "config": cfg.to_dict(),
         "params": {k: params_hat[k] for k in sorted({"scale", *model_hat, *dict(cfg.fixed)})},
-        "run_params": {**{k: v[0] for k, v in engine.RUN_PARAMS.items()}, **run_hat},
+        "run_params": {**{k: v.default for k, v in engine.RUN_PARAMS.items()}, **run_hat},
         "estimates": estimates,
         "fit_clusters": list(fit_ids),
         "excluded": list(exclude or []),

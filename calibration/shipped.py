@@ -157,7 +157,7 @@ def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataF
     d = load_params(path)
     check_baseline(d, path)
     states = ini.InitialStates.from_dict(d["setup"])
-    persist = {k: float(v[0]) for k, v in engine.RUN_PARAMS.items()}
+    persist = {k: float(v.default) for k, v in engine.RUN_PARAMS.items()}
     persist.update({k: float(v) for k, v in d.get("run_params", {}).items()})
     cols = states.table[["id", *states.knobs]].copy()
     for group, names in dict(d["setup"].get("relax", {})).items():

@@ -22,7 +22,7 @@ import pytest
 from calibration import engine, shipped
 from calibration import estimate as E
 from calibration import initial as ini
-from calibration.config import QUICK
+from calibration.config import QUICK, SETTINGS
 from calibration.estimate import calibrate
 from calibration.loss import (
     TARGETS_2010,
@@ -239,8 +239,11 @@ def test_config_settings_are_checked():
     assert QUICK.updated({"scale": 0.1}).scale == 0.1
     with pytest.raises(ParameterError, match="unknown calibration setting"):
         QUICK.updated({"scael": 0.1})
-    with pytest.raises(ParameterError, match="invalid value"):
+    with pytest.raises(ParameterError, match=r"'replicates' \(settings\) must be a number in \[1, 10000\]"):
         QUICK.updated({"replicates": "two"})
+    with pytest.raises(ParameterError, match="invalid value"):
+        QUICK.updated({"mode": 3})
+    assert set(SETTINGS) | {"mode", "estimate", "fixed"} == set(QUICK.to_dict())   # every setting declared once
     with pytest.raises(ParameterError, match="cannot estimate unknown parameter"):
         QUICK.updated({"estimate": ["decay_rate", "nope"]})
     with pytest.raises(ParameterError, match="'beta_status' is set cluster by cluster"):
