@@ -87,7 +87,7 @@ def _config_from_env() -> dict:
 
 
 # ----------------------------------------------------------------------------- the websocket's origin
-_ORIGIN = re.compile(r"^(https?)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?/?$")
+_ORIGIN = re.compile(r"^(https?)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?/?$", re.IGNORECASE)
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
