@@ -238,12 +238,16 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def demo_server():
-    """``clustersim demo`` on a free port of 127.0.0.1, with one extra allowed origin; yields the port."""
+    """``clustersim demo`` on a free port of 127.0.0.1, with one extra allowed origin; yields the port.
+
+    The extra origin comes through ``CLUSTERSIM_DEMO_ALLOW_ORIGINS`` (the same path as ``--allow-origin``,
+    which ``tests/test_app.py`` checks), so the server also starts with a version that knows neither.
+    """
     _require_demo()
     port = _free_port()
-    proc = subprocess.Popen(CLI + ["demo", "--port", str(port), "--allow-origin", TEACHER_ORIGIN], cwd=ROOT,
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    env = {**cli_env(), "CLUSTERSIM_DEMO_ALLOW_ORIGINS": TEACHER_ORIGIN}
+    proc = subprocess.Popen(CLI + ["demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.time() + 90
         while time.time() < deadline and proc.poll() is None:
