@@ -26,6 +26,14 @@ is built with `Solara <https://solara.dev>`_ from small components; they are
 created lazily on first access to ``sim.face.app.Page``, so importing this
 module never needs Solara; :func:`serve` runs the Solara server.
 
+All browser tabs share one server process.  Each tab has its own
+:class:`~sim.face.demo.DemoSession` (own model and lock); Solara handles each
+tab's websocket in its own thread and Play steps in a further thread per tab;
+the classroom limits (:class:`~sim.face.demo.Limits`: firms, nodes drawn,
+seconds per quarter) keep every quarter short, so one tab cannot stall the
+others, and the page says when a limit paused the run.  :class:`OriginGuard`
+lets only the app's own page (and configured origins) open the websocket.
+
 Why Solara directly and not Mesa's ``SolaraViz``: in Mesa 3.3.1 SolaraViz
 re-creates the model whenever a model parameter changes (the levers here must
 act on the running model), recomputes the network layout at every frame (nodes
