@@ -7,18 +7,23 @@ else needs only the core dependencies.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
-from sim.face.app import lever_summary, md_to_html, readout
+from sim.face.app import OriginGuard, allowed_origins, lever_summary, md_to_html, parse_origin, readout
 from sim.face.demo import (
     DEFAULT_CLUSTER,
+    LIMIT_ENV,
     STAGE_TEXT,
     TYPOLOGY_TEXT,
     DemoSession,
+    Limits,
     scale_for,
 )
 from sim.face.drawing import StableLayout
@@ -273,6 +278,181 @@ def test_levers_are_neutral_again_after_reset(fresh):
     assert s.model.policies == []
 
 
+# ----------------------------------------------------------------------------- classroom limits (issue 15)
+#: Slider values inside their ranges that make the default cluster double every quarter (with inflow x10).
+RUNAWAY = {"startup_rate": 0.1, "spinoff_rate": 0.04, "critical_mass": 30.0, "critical_mass_gain": 3.0,
+           "exit_rate": 0.02}
+
+
+def _runaway(limits: Limits, render: bool = False) -> DemoSession:
+    s = DemoSession(render=render, limits=limits)
+    for name, value in RUNAWAY.items():
+        s.set_param(name, value)
+    s.set_startup_inflow(10.0)
+    return s
+
+
+def test_limits_have_safe_defaults_come_from_the_environment_and_refuse_bad_values():
+    d = Limits()
+    assert 2000 < d.max_firms <= 20000 and 500 <= d.max_drawn <= d.max_firms and 0 < d.max_step_seconds <= 30
+    assert Limits.from_env({}) == d
+    env = {LIMIT_ENV["max_firms"]: "800", LIMIT_ENV["max_drawn"]: "300", LIMIT_ENV["max_step_seconds"]: "2.5"}
+    lim = Limits.from_env(env)
+    assert (lim.max_firms, lim.max_drawn, lim.max_step_seconds) == (800, 300, 2.5)
+    assert Limits.from_env(lim.to_env()) == lim
+    for bad in ({"max_firms": 0}, {"max_firms": 10**9}, {"max_drawn": 2.5}, {"max_step_seconds": 0},
+                {"max_step_seconds": float("nan")}, {"max_firms": True}):
+        with pytest.raises(ParameterError):
+            Limits(**bad)
+    with pytest.raises(ParameterError, match=LIMIT_ENV["max_firms"]):
+        Limits.from_env({LIMIT_ENV["max_firms"]: "lots"})
+
+
+def test_session_reads_its_limits_from_the_environment(monkeypatch):
+    monkeypatch.setenv(LIMIT_ENV["max_firms"], "777")
+    assert DemoSession(render=False).limits.max_firms == 777
+
+
+def test_a_runaway_cluster_pauses_at_the_firm_cap_until_reset():
+    """Slider values inside their ranges plus startup inflow x10 double the cluster every quarter (on main it
+    reached 395,790 firms at quarter 10 and the layout failed to allocate 1 GiB); the session must stop."""
+    cap = 600
+    s = _runaway(Limits(max_firms=cap))
+    t0 = time.monotonic()
+    done = s.step(40, redraw=False)
+    assert done < 6, f"ran {done} quarters past a cap of {cap} nodes"
+    assert time.monotonic() - t0 < 30
+    st = s.status()
+    assert s.capped and st["capped"] and f"grew past {cap:,} firms" in st["halted"] and "Reset" in st["halted"]
+    nodes = st["firms"] + st["institutions"]
+    assert cap < nodes <= 3 * cap                              # stopped in the quarter it crossed the cap
+    q = s.quarter
+    assert s.step(5) == 0 and s.quarter == q                   # no further quarter, whatever is pressed
+    s.set_startup_inflow(1.0)
+    assert s.step(1) == 0 and s.quarter == q and s.halted      # lowering a lever does not shrink it
+    s.reset()
+    assert s.quarter == 0 and not s.capped and s.halted == ""
+    assert s.step(1) == 1
+
+
+def test_a_slow_quarter_pauses_the_run_but_play_can_go_on():
+    s = DemoSession(render=False, limits=Limits(max_step_seconds=1e-6))
+    assert s.step(5, redraw=False) == 1                        # every quarter takes longer than a microsecond
+    assert "took" in s.halted and "classroom limit" in s.halted and not s.capped
+    assert s.step(2, redraw=False) == 1 and s.quarter == 2     # not sticky: Play or Step goes on
+    s.limits = Limits()
+    assert s.step(2, redraw=False) == 2 and s.halted == ""
+
+
+def test_stop_callback_ends_a_multi_quarter_step_between_quarters():
+    s = DemoSession(render=False)
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 2
+
+    assert s.step(8, redraw=False, stop=stop) == 2 and s.quarter == 2
+
+
+def test_the_network_picture_draws_at_most_max_drawn_nodes():
+    s = DemoSession(limits=Limits(max_drawn=120))
+    st = s.status()
+    nodes = st["firms"] + st["institutions"]
+    assert nodes > 120
+    assert len(s._net["uid"]) == 120 and len(s._xy) == 120 and len(s.layout.pos) == 120
+    assert s._net["is_inst"].sum() == st["institutions"]        # institutions are always drawn
+    assert "120" in st["drawn_note"] and f"{nodes:,}" in st["drawn_note"]
+    assert s.pictures()[0][:8] == b"\x89PNG\r\n\x1a\n"
+    s.step()
+    assert len(s._net["uid"]) == 120
+    assert (s._net["i"] < 120).all() and (s._net["j"] < 120).all()
+    small = DemoSession(render=False)
+    assert small.status()["drawn_note"] == "" and len(small._net["uid"]) == nodes
+
+
+def test_two_sessions_progress_independently_and_a_capped_session_stops_promptly():
+    """Each session has its own model and lock: while one runs away in its play thread (and is held at its
+    cap), another keeps stepping and taking lever clicks at its own pace."""
+    runaway = _runaway(Limits(max_firms=800), render=True)
+    calm = DemoSession(render=False)
+    stopped = threading.Event()
+    quarters = []
+
+    def play():                                      # what the page's play loop does, in its own thread
+        while not runaway.halted:
+            quarters.append(runaway.step(2))
+        stopped.set()
+
+    worker = threading.Thread(target=play, daemon=True)
+    t0 = time.monotonic()
+    worker.start()
+    lever_waits = []
+    while not stopped.is_set() and time.monotonic() - t0 < 60:
+        t1 = time.monotonic()
+        calm.set_external_cost(2.0 + (calm.quarter % 2))
+        lever_waits.append(time.monotonic() - t1)
+        calm.step(1, redraw=False)
+    assert stopped.wait(60), "the capped session did not stop"
+    worker.join(5)
+    assert runaway.capped and sum(quarters) < 8 and time.monotonic() - t0 < 60
+    # while the runaway session's lock is held (a long quarter), the other session is not held up
+    with runaway._lock:
+        done = threading.Event()
+
+        def other():
+            calm.add_hub()
+            calm.step(2, redraw=False)
+            done.set()
+
+        threading.Thread(target=other, daemon=True).start()
+        assert done.wait(30), "a session waited for another session's lock"
+    assert max(lever_waits) < 5.0
+    assert calm.quarter >= 2 and not calm.halted
+
+
+def test_origin_rules():
+    assert parse_origin("HTTP://LocalHost:8765/") == "http://localhost:8765"
+    assert parse_origin("https://teacher.example") == "https://teacher.example:443"
+    assert parse_origin("http://[::1]:80") == "http://[::1]:80"
+    for bad in ("evil.example.com", "http://x.example/path", "http://user@x.example", "null", "http://*:80",
+                "ftp://x.example"):
+        with pytest.raises(ValueError):
+            parse_origin(bad)
+    own = allowed_origins("127.0.0.1", 8765)
+    assert {"http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765"} <= own
+    assert "http://127.0.0.1:8766" not in own and "http://evil.example.com:80" not in own
+    assert allowed_origins("192.0.2.7", 80, ["http://teacher.example:8000"]) == {
+        "http://192.0.2.7:80", "http://teacher.example:8000"}
+
+
+def test_origin_guard_refuses_foreign_websockets_and_passes_the_rest():
+    calls = []
+
+    async def inner(scope, receive, send):
+        calls.append(scope["type"])
+
+    guard = OriginGuard(inner, {"http://127.0.0.1:8765"})
+
+    def handshake(headers, kind="websocket"):
+        sent = []
+
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(msg):
+            sent.append(msg)
+
+        calls.clear()
+        asyncio.run(guard({"type": kind, "headers": headers}, receive, send))
+        return sent, list(calls)
+
+    assert handshake([(b"origin", b"http://evil.example.com")]) == ([{"type": "websocket.close", "code": 1008}], [])
+    assert handshake([]) == ([{"type": "websocket.close", "code": 1008}], [])
+    assert handshake([(b"origin", b"http://127.0.0.1:8765")]) == ([], ["websocket"])
+    assert handshake([], kind="http") == ([], ["http"])
+
+
 # ----------------------------------------------------------------------------- layout and pictures
 def test_layout_is_stable_between_frames():
     s = DemoSession(render=False)
@@ -374,6 +554,69 @@ def test_page_builds_and_its_buttons_drive_the_model():
         rc.close()
 
 
+def test_page_pauses_play_at_the_firm_cap_and_says_so_while_another_page_steps(monkeypatch):
+    """Two pages (two browser tabs): the first runs away under Play and stops at the cap with a message on
+    the page; the second page's Step button works meanwhile and afterwards."""
+    solara = pytest.importorskip("solara", reason='the page needs the app extra: pip install ".[app]"')
+    import ipyvuetify as v
+    from solara.widgets import HTML as HTMLWidget
+
+    import sim.face.app
+
+    monkeypatch.setenv(LIMIT_ENV["max_firms"], "600")
+
+    @solara.component
+    def Wrapped():
+        with solara.AppLayout():
+            sim.face.app.Page()
+
+    def find(rc, cls, kind=None):
+        kind = kind or v.Btn
+        return [w for w in rc.find(kind).widgets if cls in (getattr(w, "class_", None) or "").split()]
+
+    def html(rc, cls):
+        found = [w for w in rc.find(HTMLWidget).widgets if cls in w.attributes.get("class", "")]
+        return found[0].unsafe_innerHTML if found else ""
+
+    _, rc1 = solara.render(Wrapped(), handle_error=False)
+    _, rc2 = solara.render(Wrapped(), handle_error=False)
+    try:
+        for w in rc1.find(v.Slider).widgets:
+            name = w.label.split(":")[0].replace(" ", "_")
+            if name in RUNAWAY:
+                w.v_model = RUNAWAY[name]
+            elif w.label.startswith("Startup inflow"):
+                w.v_model = 10.0
+        assert "startup inflow x10" in html(rc1, "cs-levers")
+        play = find(rc1, "cs-play")[0]
+        play.click()
+        deadline = time.monotonic() + 90
+        steps2 = 0
+        while time.monotonic() < deadline:
+            if steps2 < 3:
+                find(rc2, "cs-step")[0].click()              # the other tab keeps working
+                steps2 += 1
+            alerts = [w for w in rc1.find(v.Alert).widgets if "cs-limit" in (w.class_ or "")]
+            if alerts and find(rc1, "cs-play")[0].children[-1] == "Play":
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the page did not pause at the firm cap")
+        text = str(alerts[0].children)
+        assert "grew past 600 firms" in text and "Reset" in text
+        m = int(html(rc1, "cs-readout").split("Quarter ")[1].split(" ")[0])
+        assert 1 <= m <= 6
+        find(rc1, "cs-step")[0].click()                        # Step cannot push it further
+        assert f"Quarter {m} " in html(rc1, "cs-readout")
+        find(rc2, "cs-step")[0].click()
+        assert f"Quarter {steps2 + 1} " in html(rc2, "cs-readout") and not find(rc2, "cs-limit", v.Alert)
+        find(rc1, "cs-reset")[0].click()
+        assert "Quarter 0 " in html(rc1, "cs-readout") and not find(rc1, "cs-limit", v.Alert)
+    finally:
+        rc1.close()
+        rc2.close()
+
+
 # ----------------------------------------------------------------------------- the command
 def test_import_sim_and_the_app_modules_do_not_import_solara():
     code = ("import sys, sim, sim.face.app, sim.face.demo, sim.face.drawing, sim.face.sliders, sim.face.cli_app, "
@@ -409,7 +652,28 @@ def test_demo_without_the_app_extra_says_how_to_install(monkeypatch, capsys):
     assert err.count("\n") == 0 and 'pip install "clustersim[app]"' in err
 
 
+def test_demo_command_takes_the_limits_and_extra_origins(monkeypatch):
+    from sim.face.cli import build_parser
+    from sim.face.cli_app import _limits
+
+    for var in LIMIT_ENV.values():
+        monkeypatch.delenv(var, raising=False)
+    a = build_parser().parse_args(["demo"])
+    assert _limits(a) == Limits() and a.allow_origin == []
+    monkeypatch.setenv(LIMIT_ENV["max_drawn"], "400")
+    a = build_parser().parse_args(["demo", "--max-firms", "900", "--max-step-seconds", "2",
+                                   "--allow-origin", "http://a.example:1", "--allow-origin", "http://b.example:2"])
+    assert _limits(a) == Limits(max_firms=900, max_drawn=400, max_step_seconds=2.0)
+    assert a.allow_origin == ["http://a.example:1", "http://b.example:2"]
+    help_text = build_parser()._subparsers._group_actions[0].choices["demo"].format_help()
+    for opt in ("--max-firms", "--max-drawn", "--max-step-seconds", "--allow-origin", *LIMIT_ENV.values()):
+        assert opt in help_text, opt
+
+
 @pytest.mark.parametrize("argv, needle", [
+    (["demo", "--allow-origin", "evil.example.com"], "--allow-origin: not an origin"),
+    (["demo", "--max-firms", "50"], "--max-firms 50 is below the starting size"),
+    (["demo", "--max-firms", "5"], "classroom limits: max_firms must be"),
     (["demo", "--cluster", "atlantis"], "unknown cluster id"),
     (["demo", "--firms", "1"], "--firms must be between"),
     (["demo", "--host", "no-such-host.invalid"], "not an address of this computer"),

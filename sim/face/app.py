@@ -26,6 +26,14 @@ is built with `Solara <https://solara.dev>`_ from small components; they are
 created lazily on first access to ``sim.face.app.Page``, so importing this
 module never needs Solara; :func:`serve` runs the Solara server.
 
+All browser tabs share one server process.  Each tab has its own
+:class:`~sim.face.demo.DemoSession` (own model and lock); Solara handles each
+tab's websocket in its own thread and Play steps in a further thread per tab;
+the classroom limits (:class:`~sim.face.demo.Limits`: firms, nodes drawn,
+seconds per quarter) keep every quarter short, so one tab cannot stall the
+others, and the page says when a limit paused the run.  :class:`OriginGuard`
+lets only the app's own page (and configured origins) open the websocket.
+
 Why Solara directly and not Mesa's ``SolaraViz``: in Mesa 3.3.1 SolaraViz
 re-creates the model whenever a model parameter changes (the levers here must
 act on the running model), recomputes the network layout at every frame (nodes
@@ -37,6 +45,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import socket
 import threading
 import time
 import webbrowser
@@ -46,19 +55,24 @@ from sim.face.demo import (
     DEFAULT_FIRMS,
     DEFAULT_SEED,
     LEVER_TEXT,
+    LIMIT_ENV,
     SHOCK_DEFAULT,
     STARTUP_RANGE,
     DemoSession,
+    Limits,
 )
 from sim.face.lessons import LESSONS
 from sim.face.sliders import NO_SLIDER, SliderSpec, slider_spec, slider_specs
 from sim.model.params import SCHEMA, ParameterError
 
-__all__ = ["ENV", "md_to_html", "readout", "lever_summary", "serve"]
+__all__ = ["ENV", "md_to_html", "readout", "lever_summary", "parse_origin", "allowed_origins", "OriginGuard",
+           "serve"]
 
-#: Environment variables through which ``clustersim demo`` configures the page.
+#: Environment variables through which ``clustersim demo`` configures the page (and the classroom limits,
+#: :data:`sim.face.demo.LIMIT_ENV`, and the extra origins allowed to open the page's websocket).
 ENV = {"cluster": "CLUSTERSIM_DEMO_CLUSTER", "firms": "CLUSTERSIM_DEMO_FIRMS",
-       "seed": "CLUSTERSIM_DEMO_SEED", "lesson": "CLUSTERSIM_DEMO_LESSON"}
+       "seed": "CLUSTERSIM_DEMO_SEED", "lesson": "CLUSTERSIM_DEMO_LESSON",
+       **LIMIT_ENV, "allow_origins": "CLUSTERSIM_DEMO_ALLOW_ORIGINS"}
 
 FREE = "Free play"
 LESSON_TITLES = {lesson.title: key for key, lesson in LESSONS.items()}
@@ -76,7 +90,97 @@ def _config_from_env() -> dict:
         cfg["seed"] = int(os.environ[ENV["seed"]])
     if os.environ.get(ENV["lesson"]):
         cfg["lesson"] = os.environ[ENV["lesson"]]
+    cfg["limits"] = Limits.from_env()
     return cfg
+
+
+# ----------------------------------------------------------------------------- the websocket's origin
+_ORIGIN = re.compile(r"^(https?)://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?/?$", re.IGNORECASE)
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def parse_origin(text: str) -> str:
+    """``text`` as a normalised web origin ``scheme://host:port`` (lower case, port always given).
+
+    Raises :class:`ValueError` for anything that is not ``http(s)://host[:port]``
+    (no path, no user, no wildcard).
+    """
+    m = _ORIGIN.match(text.strip())
+    if not m:
+        raise ValueError(f"not an origin of the form http://host:port: {text!r}")
+    scheme, host, port = m.group(1).lower(), m.group(2).lower(), m.group(3)
+    port_n = int(port) if port else (443 if scheme == "https" else 80)
+    if not 0 < port_n <= 65535:
+        raise ValueError(f"bad port in origin {text!r}")
+    return f"{scheme}://{host}:{port_n}"
+
+
+def _host_in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def allowed_origins(host: str, port: int, extra=()) -> frozenset[str]:
+    """The origins whose pages may open the app's websocket: the app's own, plus ``extra``.
+
+    The app's own origin is ``http://<host>:<port>`` of the address the server
+    listens on.  On a loopback address the other names of this computer's
+    loopback (``127.0.0.1``, ``localhost``, ``[::1]``) count too; on a wildcard
+    address (``0.0.0.0``, ``::``) the loopback names, this computer's host name
+    and the addresses it resolves to.  Any other name or address must be given
+    in ``extra`` (``--allow-origin``).
+    """
+    names = {_host_in_url(host.lower())}
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if loopback or host in ("0.0.0.0", "::", ""):
+        names.update(_LOOPBACK_NAMES)
+    if host in ("0.0.0.0", "::", ""):
+        hostname = socket.gethostname()
+        names.update({hostname.lower(), socket.getfqdn().lower()})
+        try:
+            names.update(_host_in_url(info[4][0].lower()) for info in socket.getaddrinfo(hostname, None))
+        except OSError:
+            pass
+    names.discard("")
+    out = {f"http://{name}:{int(port)}" for name in names}
+    out.update(parse_origin(o) for o in extra)
+    return frozenset(out)
+
+
+class OriginGuard:
+    """ASGI middleware: refuse a websocket handshake unless its ``Origin`` header is in ``allowed``.
+
+    A refused handshake is closed before it is accepted, so the client gets
+    ``403 Forbidden`` instead of ``101 Switching Protocols``; a handshake without
+    ``Origin`` is refused too.  Plain HTTP requests pass unchanged.  This stops
+    a page from another site (cross-site websocket hijacking, DNS rebinding)
+    from driving a session of the app from a visitor's browser.
+    """
+
+    def __init__(self, app, allowed):
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    def origin_ok(self, origin: str | None) -> bool:
+        if not origin:
+            return False
+        try:
+            return parse_origin(origin) in self.allowed
+        except ValueError:
+            return False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            origin = None
+            for k, v in scope.get("headers", ()):
+                if k.lower() == b"origin":
+                    origin = v.decode("latin-1")
+                    break
+            if not self.origin_ok(origin):
+                message = await receive()
+                if message["type"] == "websocket.connect":
+                    await send({"type": "websocket.close", "code": 1008})
+                return
+        await self.app(scope, receive, send)
 
 
 def md_to_html(text: str) -> str:
@@ -153,15 +257,26 @@ class _Controls:
         self.error = solara.use_reactive("")
 
     def play_loop(self, cancel: threading.Event):
-        while self.playing.value and not cancel.is_set():
+        """Runs in its own thread per session (``solara.use_thread``) while Play is on.
+
+        The session checks ``stop`` before every quarter and its limits after
+        every quarter, so Pause and a limit stop the run within one quarter.
+        """
+        def stop():
+            return cancel.is_set() or not self.playing.value
+
+        while not stop():
             t0 = time.monotonic()
             try:
-                self.session.step(self.speed.value)
+                self.session.step(self.speed.value, stop=stop)
             except Exception as exc:  # shown on the page; the loop stops
                 self.error.value = f"the model stopped: {exc}"
                 self.playing.value = False
                 return
             self.frame.value += 1
+            if self.session.halted:
+                self.playing.value = False
+                return
             cancel.wait(max(0.05, 0.25 - (time.monotonic() - t0)))
 
     def act(self, fn, *args, everything=False):
@@ -265,6 +380,8 @@ def _live_view(session: DemoSession, frame, error):
     net_png, plots_png = session.pictures()
     if error.value:
         solara.Error(error.value)
+    if status["halted"]:
+        solara.Warning(status["halted"], classes=["cs-limit"])
     _text(readout(status), classes=["cs-readout"], style="font-size: 1.1em")
     with solara.Columns([1, 1]):
         with solara.Column(classes=["cs-network"]):
@@ -273,6 +390,8 @@ def _live_view(session: DemoSession, frame, error):
         with solara.Column(classes=["cs-plots"]):
             if plots_png:
                 solara.Image(plots_png, width="100%")
+    if status["drawn_note"]:
+        _text(status["drawn_note"], classes=["cs-drawn"])
     _text(lever_summary(status), classes=["cs-levers"])
     if status["pending"]:
         solara.Warning("Changed set-up parameters apply at the next Reset: " + ", ".join(status["pending"]))
@@ -352,20 +471,31 @@ def __getattr__(name):
 
 
 # ----------------------------------------------------------------------------- the server
+def origins_from_env() -> list[str]:
+    """Extra allowed origins from :data:`ENV` ``allow_origins`` (separated by commas or spaces)."""
+    return [o for o in re.split(r"[,\s]+", os.environ.get(ENV["allow_origins"], "")) if o]
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_CLUSTER,
           firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED, lesson: str | None = None,
-          open_browser: bool = False, on_ready=None) -> None:
+          limits: Limits | None = None, allow_origins=(), open_browser: bool = False, on_ready=None) -> None:
     """Serve the page with Solara's server (uvicorn) until interrupted.
 
-    The session settings travel through environment variables (:data:`ENV`),
-    which every browser tab reads when it creates its own :class:`DemoSession`.
-    Telemetry is switched off and assets come from ``solara-assets`` (no
-    network access is needed).
+    The session settings and the classroom ``limits`` travel through
+    environment variables (:data:`ENV`), which every browser tab reads when it
+    creates its own :class:`DemoSession`.  The server is wrapped in
+    :class:`OriginGuard`: only pages of :func:`allowed_origins` (the app's own
+    address, plus ``allow_origins`` and :data:`ENV` ``allow_origins``) may open
+    the websocket.  Telemetry is switched off and assets come from
+    ``solara-assets`` (no network access is needed).
     """
+    limits = limits if limits is not None else Limits.from_env()
+    allowed = allowed_origins(host, port, [*allow_origins, *origins_from_env()])
     os.environ[ENV["cluster"]] = cluster
     os.environ[ENV["firms"]] = str(int(firms))
     os.environ[ENV["seed"]] = str(int(seed))
     os.environ[ENV["lesson"]] = lesson or ""
+    os.environ.update(limits.to_env())
     os.environ["SOLARA_APP"] = "sim.face.app"
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ.setdefault("SOLARA_MODE", "production")
@@ -376,7 +506,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_C
 
     settings.main.mode = "production"
     settings.telemetry.mixpanel_enable = False
-    config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning",
+    from solara.server.starlette import app as solara_app
+
+    config = uvicorn.Config(OriginGuard(solara_app, allowed), host=host, port=port, log_level="warning",
                             access_log=False)
     server = uvicorn.Server(config)
 

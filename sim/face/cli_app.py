@@ -12,16 +12,18 @@ import ipaddress
 import socket
 import sys
 
-from sim.face.app import serve
+from sim.face.app import ENV, allowed_origins, origins_from_env, parse_origin, serve
 from sim.face.demo import (
     DEFAULT_CLUSTER,
     DEFAULT_FIRMS,
     DEFAULT_SEED,
     MAX_FIRMS,
     DemoSession,
+    Limits,
 )
 from sim.face.lessons import LESSONS
-from sim.face.options import UserError, seed
+from sim.face.options import UserError, positive, seed
+from sim.model.params import ParameterError
 
 INSTALL_HINT = 'the classroom app needs its optional dependencies: pip install "clustersim[app]"'
 
@@ -57,7 +59,36 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="seed of the model (default %(default)s)")
     p.add_argument("--lesson", choices=sorted(LESSONS), help="open with this preset lesson instead of free play")
     p.add_argument("--open", action="store_true", help="also open the page in the default web browser")
+    lim = Limits()
+    g = p.add_argument_group(
+        "classroom limits", "All browser tabs share one server process; a session that reaches a limit pauses "
+                            "with a message on its page. Unset options come from the environment variables "
+                            "shown, else the defaults.")
+    g.add_argument("--max-firms", type=positive(int), metavar="N",
+                   help=f"most firms and institutions of the live cluster; growing past it pauses the run "
+                        f"until Reset (${ENV['max_firms']}, default {lim.max_firms})")
+    g.add_argument("--max-drawn", type=positive(int), metavar="N",
+                   help=f"most nodes drawn in the network picture; a larger network shows its N best-connected "
+                        f"nodes (${ENV['max_drawn']}, default {lim.max_drawn})")
+    g.add_argument("--max-step-seconds", type=positive(float), metavar="S",
+                   help=f"longest one quarter (model step, or layout and drawing) may take before the run "
+                        f"pauses (${ENV['max_step_seconds']}, default {lim.max_step_seconds:g})")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                   help=f"also accept the page's websocket from this origin, e.g. http://teacher-pc.local:8765 "
+                        f"(repeatable; also ${ENV['allow_origins']}). By default only the page's own address "
+                        f"(--host and --port; on a loopback host also localhost/127.0.0.1) may connect")
     p.set_defaults(func=cmd_demo)
+
+
+def _limits(a) -> Limits:
+    """The classroom limits: the options, else the environment, else the defaults (a bad value: one line)."""
+    try:
+        env = Limits.from_env()
+        given = {k: getattr(a, k) for k in ("max_firms", "max_drawn", "max_step_seconds")
+                 if getattr(a, k) is not None}
+        return Limits(**{**env.__dict__, **given})
+    except ParameterError as exc:
+        raise UserError(f"classroom limits: {exc}") from None
 
 
 def _check_bind(host: str, port: int) -> int:
@@ -98,19 +129,32 @@ def cmd_demo(a) -> int:
         import uvicorn  # noqa: F401
     except ImportError:
         raise UserError(INSTALL_HINT) from None
+    limits = _limits(a)
+    extra = [*a.allow_origin, *origins_from_env()]
+    for origin in extra:
+        try:
+            parse_origin(origin)
+        except ValueError as exc:
+            raise UserError(f"--allow-origin: {exc}") from None
     # check the settings once here, so that a bad cluster id fails in the terminal, not in the browser
-    DemoSession(cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson, render=False)
+    first = DemoSession(cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson, render=False,
+                        limits=limits)
+    if first.capped:
+        raise UserError(f"--max-firms {limits.max_firms} is below the starting size of the cluster "
+                        f"({first.status()['firms']} firms); raise --max-firms or lower --firms")
     port = _check_bind(a.host, a.port)
     shown = f"[{a.host}]" if ":" in a.host else a.host
     url = f"http://{'127.0.0.1' if a.host in ('0.0.0.0', '::') else shown}:{port}"
     if not _is_loopback(a.host):
         print(f"clustersim demo: warning: listening on {a.host}: other computers on the network can open "
               f"the page and control the model", file=sys.stderr)
+        print("clustersim demo: the page works only at these addresses (add others with --allow-origin): "
+              + ", ".join(sorted(allowed_origins(a.host, port, extra))), file=sys.stderr)
 
     def ready():
         print(f"clustersim demo: open {url} in a web browser (Ctrl+C to stop)", flush=True)
 
 
-    serve(a.host, port, cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson,
-          open_browser=a.open, on_ready=ready)
+    serve(a.host, port, cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson, limits=limits,
+          allow_origins=a.allow_origin, open_browser=a.open, on_ready=ready)
     return 0

@@ -9,7 +9,11 @@ through the public API of :class:`sim.model.model.ClusterModel`
 
 from __future__ import annotations
 
+import math
+import os
 import threading
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,7 +38,7 @@ from sim.model.params import SCHEMA, ParameterError, validate
 
 __all__ = [
     "DEFAULT_CLUSTER", "DEFAULT_FIRMS", "DEFAULT_SEED", "MAX_FIRMS", "STAGE_TEXT", "TYPOLOGY_TEXT", "LEVER_TEXT",
-    "STARTUP_RANGE", "SHOCK_DEFAULT", "scale_for", "DemoSession",
+    "STARTUP_RANGE", "SHOCK_DEFAULT", "LIMIT_ENV", "Limits", "scale_for", "DemoSession",
 ]
 
 DEFAULT_CLUSTER = "jeonju_machinery"
@@ -87,6 +91,83 @@ STARTUP_RANGE = (1.0, 10.0)
 SHOCK_DEFAULT = 2.0
 
 
+# ----------------------------------------------------------------------------- classroom limits
+#: Environment variables of the classroom limits (set by ``clustersim demo``; read by every new session).
+LIMIT_ENV = {"max_firms": "CLUSTERSIM_DEMO_MAX_FIRMS", "max_drawn": "CLUSTERSIM_DEMO_MAX_DRAWN",
+             "max_step_seconds": "CLUSTERSIM_DEMO_MAX_STEP_SECONDS"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The classroom limits of one live session (all sessions share one server process).
+
+    Attributes
+    ----------
+    max_firms : int
+        Most alive nodes (firms and institutions) of the shown cluster.  Growing
+        past it pauses the run: :meth:`DemoSession.step` refuses further
+        quarters until :meth:`DemoSession.reset`.  The model can double in one
+        quarter, so it ends between ``max_firms`` and about twice that.
+    max_drawn : int
+        Most nodes laid out and drawn in the network picture; a larger network
+        is drawn as its ``max_drawn`` best-connected nodes (institutions first),
+        with a note in the picture.
+    max_step_seconds : float
+        Longest a quarter (a model step, or the layout and drawing of a frame) may
+        take; a slower one pauses the run with a message (Play goes on).
+    """
+
+    max_firms: int = 5000
+    max_drawn: int = 3000
+    max_step_seconds: float = 5.0
+
+    def __post_init__(self):
+        for name, lo, hi in (("max_firms", 10, 1_000_000), ("max_drawn", 10, 100_000)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+                raise ParameterError(f"{name} must be a whole number between {lo} and {hi:,}, got {v!r}")
+            object.__setattr__(self, name, int(v))
+        v = self.max_step_seconds
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= 3600:
+            raise ParameterError(f"max_step_seconds must be a number of seconds in (0, 3600], got {v!r}")
+        object.__setattr__(self, "max_step_seconds", float(v))
+
+    @classmethod
+    def from_env(cls, env=None) -> Limits:
+        """The limits from :data:`LIMIT_ENV` (unset or empty: the default)."""
+        env = os.environ if env is None else env
+        kw: dict = {}
+        for name, var in LIMIT_ENV.items():
+            text = (env.get(var) or "").strip()
+            if not text:
+                continue
+            try:
+                kw[name] = float(text) if name == "max_step_seconds" else int(text)
+            except ValueError:
+                raise ParameterError(f"{var} must be a number, got {text!r}") from None
+        return cls(**kw)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that give these limits."""
+        return {var: f"{getattr(self, name):g}" if name == "max_step_seconds" else str(getattr(self, name))
+                for name, var in LIMIT_ENV.items()}
+
+
+def _drawn_subset(net: dict, limit: int) -> dict:
+    """``net`` cut to its ``limit`` best-connected nodes: institutions first, then by degree, older first."""
+    n = len(net["uid"])
+    if n <= limit:
+        return net
+    order = np.lexsort((net["uid"], -net["degree"], ~net["is_inst"]))
+    keep = np.sort(order[:limit])
+    local = np.full(n, -1, dtype=np.int64)
+    local[keep] = np.arange(len(keep))
+    ok = (local[net["i"]] >= 0) & (local[net["j"]] >= 0)
+    out = {k: v[keep] for k, v in net.items() if k not in ("i", "j")}
+    out["i"], out["j"] = local[net["i"][ok]], local[net["j"][ok]]
+    return out
+
+
 # ----------------------------------------------------------------------------- model set-up
 def scale_for(cluster: str, firms: int) -> float:
     """The ``scale`` at which ``cluster`` starts with about ``firms`` firms (within the schema's bounds)."""
@@ -126,16 +207,32 @@ class DemoSession:
         Seed of the model.
     lesson : str or None
         Key of a preset lesson (:data:`sim.face.lessons.LESSONS`); ``None`` = free play.
+    limits : Limits or None
+        The classroom limits (``None``: :meth:`Limits.from_env`, i.e. what
+        ``clustersim demo`` was told, else the defaults).
 
-    Every method that changes the model holds a lock, so the play loop and the
-    buttons can run in different threads.  Lever methods act on the running
-    model from the next quarter on; parameter changes of the set-up group wait
-    for :meth:`reset`.
+    Every method that changes the model holds the session's own lock, so the
+    play loop and the buttons can run in different threads; the lock is taken
+    per quarter, so a lever waits for at most one quarter.  Sessions share
+    nothing: each has its own model, lock and pictures.  Lever methods act on
+    the running model from the next quarter on; parameter changes of the
+    set-up group wait for :meth:`reset`.
+
+    The session keeps to its :class:`Limits`: :meth:`step` stops when the
+    cluster grows past ``max_firms`` nodes or a quarter takes longer than
+    ``max_step_seconds``, and says why in :attr:`halted` (shown by the page).
     """
 
     def __init__(self, cluster: str = DEFAULT_CLUSTER, firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED,
-                 lesson: str | None = None, colour_by: str = "sector", render: bool = True):
+                 lesson: str | None = None, colour_by: str = "sector", render: bool = True,
+                 limits: Limits | None = None):
         self._lock = threading.RLock()
+        if limits is not None and not isinstance(limits, Limits):
+            raise ParameterError(f"limits must be a Limits, got {limits!r}")
+        self.limits = limits if limits is not None else Limits.from_env()
+        self.halted = ""
+        self.capped = False
+        self.drawn_note = ""
         if not isinstance(firms, (int, np.integer)) or not 5 <= firms <= MAX_FIRMS:
             raise ParameterError(f"firms must be a whole number between 5 and {MAX_FIRMS}, got {firms!r}")
         self.cluster = cluster
@@ -213,17 +310,68 @@ class DemoSession:
             self.layout = StableLayout(seed=self.seed)
             self._home_hist: dict[int, int] = {}
             self._record_home()
+            self.halted = ""
+            self.capped = False
+            self._check_size()
             self._refresh(initial=True)
 
     # ---------------------------------------------------------------- running
-    def step(self, n: int = 1, redraw: bool = True) -> None:
-        """Advance ``n`` quarters, then relax the layout and redraw (``redraw=False``: neither, faster)."""
+    def step(self, n: int = 1, redraw: bool = True, stop=None) -> int:
+        """Advance up to ``n`` quarters, then relax the layout and redraw (``redraw=False``: neither, faster).
+
+        Stops early, before the next quarter, when ``stop()`` (if given) is true,
+        when the cluster has grown past ``limits.max_firms`` nodes (then no
+        further quarter runs until :meth:`reset`) or when a quarter took longer
+        than ``limits.max_step_seconds``; :attr:`halted` says why.  Returns the
+        number of quarters run.
+        """
+        n = int(n)
+        done = 0
         with self._lock:
-            for _ in range(int(n)):
+            self.halted = "" if not self.capped else self.halted
+        while done < n:
+            if stop is not None and stop():
+                break
+            with self._lock:
+                if self.capped:
+                    break
+                t0 = time.monotonic()
                 self.model.step()
                 self._record_home()
-            if redraw:
+                done += 1
+                took = time.monotonic() - t0
+                if self._check_size():
+                    break
+                if self._check_time(took, "to compute"):
+                    break
+        if redraw and done:
+            with self._lock:
+                t0 = time.monotonic()
                 self._refresh()
+                self._check_time(time.monotonic() - t0, "to lay out and draw")
+        return done
+
+    def _nodes(self) -> int:
+        return len(self.model.cluster_network(0)["uid"])
+
+    def _check_size(self) -> bool:
+        """Halt for good (until reset) if the cluster has grown past ``limits.max_firms`` nodes."""
+        nodes, cap = self._nodes(), self.limits.max_firms
+        if nodes <= cap:
+            return False
+        self.capped = True
+        self.halted = (f"Paused: this cluster grew past {cap:,} firms and institutions ({nodes:,} now), the "
+                       f"classroom limit. Press Reset to start again; lower the startup inflow or the entry "
+                       f"parameters (startup rate, spin-off rates) so that it stays smaller.")
+        return True
+
+    def _check_time(self, took: float, what: str) -> bool:
+        lim = self.limits.max_step_seconds
+        if took <= lim:
+            return False
+        self.halted = (f"Paused: one quarter took {took:.1f} s {what}, more than the classroom limit of "
+                       f"{lim:g} s. Press Play or Step to go on, or Reset with a smaller cluster.")
+        return True
 
     @property
     def quarter(self) -> int:
@@ -371,11 +519,17 @@ class DemoSession:
                 "external_cost": self.external_cost, "hubs": self.hubs, "brokers": self.brokers,
                 "shocks": self.shocks, "pending": sorted(self.pending), "log": list(self.log[-8:]),
                 "seed": self.seed, "lesson": self.lesson.key if self.lesson else None,
+                "halted": self.halted, "capped": self.capped, "drawn_note": self.drawn_note,
             }
 
     # ---------------------------------------------------------------- pictures
     def _refresh(self, initial: bool = False) -> None:
-        net = self.network()
+        full = self.network()
+        net = _drawn_subset(full, self.limits.max_drawn)
+        self._full_counts = (int(full["is_inst"].sum()), int(len(full["i"])))
+        n, shown = len(full["uid"]), len(net["uid"])
+        self.drawn_note = (f"The picture shows the {shown:,} best-connected of {n:,} nodes "
+                           f"(classroom drawing limit)." if shown < n else "")
         if initial:
             self._xy = self.layout.update(net["uid"], net["i"], net["j"], iterations=120, temperature=0.1,
                                           cooling=True)
@@ -387,8 +541,10 @@ class DemoSession:
             self.plots_png = self._draw_plots()
 
     def _draw_network(self) -> bytes:
+        inst, ties = self._full_counts
         return draw_network(self._net, self._xy, colour_by=self.colour_by, title=self.title,
-                            quarter=self.model.t, firms=int(self.model.latest(0)["firms"]))
+                            quarter=self.model.t, firms=int(self.model.latest(0)["firms"]),
+                            institutions=inst, ties=ties, note=self.drawn_note)
 
     def _draw_plots(self) -> bytes:
         s = self.status()

@@ -221,7 +221,8 @@ def _legend_handles(net: dict, roles: list[str], colour_by: str) -> list:
     return handles
 
 
-def draw_network(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quarter: int, firms: int) -> bytes:
+def draw_network(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quarter: int, firms: int,
+                 institutions: int | None = None, ties: int | None = None, note: str = "") -> bytes:
     """PNG of one cluster's network (fixed axes).
 
     Parameters
@@ -238,6 +239,11 @@ def draw_network(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quart
         The model's step, shown under the title with the counts of firms, institutions and ties.
     firms : int
         The number of firms shown under the title (the recorded indicator ``firms``).
+    institutions, ties : int, optional
+        The counts shown under the title (default: those of ``net``; give the whole
+        cluster's when ``net`` is a part of it).
+    note : str
+        A line under the counts (e.g. that only part of the network is drawn).
     """
     fig = Figure(figsize=(7.2, 7.2))
     ax = fig.add_axes([0.0, 0.1, 1.0, 0.84])
@@ -247,10 +253,13 @@ def draw_network(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quart
     ax.axis("off")
     roles = [ROLE_NAMES[r] for r in net["role"]]
     _draw_nodes(ax, net, xy, roles, colour_by)
-    n_inst = int(net["is_inst"].sum())
+    n_inst = int(net["is_inst"].sum()) if institutions is None else int(institutions)
+    n_ties = len(net["i"]) if ties is None else int(ties)
     fig.text(0.02, 0.965, f"{title}", fontsize=12, weight="bold", va="center")
     fig.text(0.02, 0.935, f"Quarter {quarter} (year {years_of(quarter):.2f}): {firms} firms, "
-             f"{n_inst} institutions, {len(net['i'])} ties", fontsize=10.5, va="center")
+             f"{n_inst} institutions, {n_ties} ties", fontsize=10.5, va="center")
+    if note:
+        fig.text(0.02, 0.907, note, fontsize=9.5, va="center", color="#b2182b")
     fig.legend(handles=_legend_handles(net, roles, colour_by), loc="lower center", ncol=4, fontsize=8.5,
                frameon=False, bbox_to_anchor=(0.5, 0.0), title="size = number of partners", title_fontsize=8.5)
     return png_bytes(fig, dpi=100)

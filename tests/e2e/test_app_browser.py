@@ -14,12 +14,15 @@ chromium``; or point ``CLUSTERSIM_CHROMIUM`` at one).
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -68,8 +71,9 @@ def browser_path():
     return path
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+@contextlib.contextmanager
+def _demo(tmp_path_factory, *extra: str):
+    """``clustersim demo --port <free port> *extra`` running; yields its URL."""
     try:
         import solara  # noqa: F401
     except ImportError:
@@ -78,7 +82,7 @@ def app_url(tmp_path_factory):
     log = tmp_path_factory.mktemp("demo") / "server.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
-        proc = subprocess.Popen([*_clustersim_cmd(), "demo", "--port", str(port)], stdout=out,
+        proc = subprocess.Popen([*_clustersim_cmd(), "demo", "--port", str(port), *extra], stdout=out,
                                 stderr=subprocess.STDOUT, env=env, cwd=tmp_path_factory.getbasetemp())
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -104,6 +108,12 @@ def app_url(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with _demo(tmp_path_factory) as url:
+        yield url
 
 
 def _readout(page) -> dict:
@@ -235,3 +245,69 @@ def test_demo_in_browser(browser_path, app_url, tmp_path):
         finally:
             browser.close()
     assert time.monotonic() - t0 < 150, "the browser test should stay under about two minutes"
+
+
+# ----------------------------------------------------------------------------- classroom limits and origin (issue 15)
+class _OtherSite(http.server.BaseHTTPRequestHandler):
+    """A page of another origin (another port of 127.0.0.1): an empty HTML page."""
+
+    def do_GET(self):
+        body = b"<!doctype html><title>another site</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+WS_PROBE = """async (url) => await new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.onopen = () => { ws.close(); resolve("open"); };
+    ws.onerror = () => resolve("refused");
+    setTimeout(() => resolve("timeout"), 20000);
+})"""
+
+
+def test_demo_in_browser_pauses_at_the_firm_cap_and_refuses_foreign_pages(browser_path, tmp_path_factory):
+    """With --max-firms 350, startup inflow x10 makes the default cluster pass the cap in a few quarters: Play
+    stops by itself and the page says why.  A page of another origin cannot open the app's websocket."""
+    from playwright.sync_api import sync_playwright
+
+    with _demo(tmp_path_factory, "--max-firms", "350") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=CHROMIUM_FLAGS)
+        other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtherSite)
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded", timeout=60000)
+            _wait_for(page, lambda r: r["quarter"] == 0, timeout=120, what="the read-out at quarter 0")
+            slider = page.locator(".cs-startup .v-slider").first
+            box = slider.bounding_box()
+            slider.click(position={"x": box["width"] - 2, "y": box["height"] / 2})
+            page.wait_for_function("() => /startup inflow x10/.test(document.querySelector('.cs-levers').innerText)",
+                                   timeout=15000)
+            page.locator(".cs-play").click()
+            page.locator(".cs-limit").wait_for(timeout=90000)
+            assert "grew past 350 firms" in page.locator(".cs-limit").inner_text()
+            page.get_by_role("button", name=re.compile("^play$", re.I)).wait_for(timeout=15000)   # Play stopped
+            q = _settled(page)["quarter"]
+            assert 1 <= q <= 8
+            page.locator(".cs-step").click()
+            page.wait_for_timeout(1500)
+            assert _readout(page)["quarter"] == q                       # Step cannot push it further
+            page.locator(".cs-reset").click()
+            _wait_for(page, lambda r: r["quarter"] == 0, timeout=30, what="the reset")
+            assert page.locator(".cs-limit").count() == 0
+
+            ws_url = url.replace("http://", "ws://") + "jupyter/api/kernels/probe/channels?session_id=probe"
+            assert page.evaluate(WS_PROBE, ws_url) == "open"            # the app's own page may connect
+            foreign = browser.new_page()
+            foreign.goto(f"http://127.0.0.1:{other.server_address[1]}/", timeout=30000)
+            assert foreign.evaluate(WS_PROBE, ws_url) == "refused"      # another site's page may not
+        finally:
+            other.shutdown()
+            other.server_close()
+            browser.close()

@@ -216,3 +216,89 @@ def test_demo_server_binds_localhost_only(tmp_path):
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+# ----------------------------------------------------------------------------- the websocket's Origin (issue 15)
+TEACHER_ORIGIN = "http://teacher.example:8000"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def demo_server():
+    """``clustersim demo`` on a free port of 127.0.0.1, with one extra allowed origin; yields the port.
+
+    The extra origin comes through ``CLUSTERSIM_DEMO_ALLOW_ORIGINS`` (the same path as ``--allow-origin``,
+    which ``tests/test_app.py`` checks), so the server also starts with a version that knows neither.
+    """
+    _require_demo()
+    port = _free_port()
+    env = {**cli_env(), "CLUSTERSIM_DEMO_ALLOW_ORIGINS": TEACHER_ORIGIN}
+    proc = subprocess.Popen(CLI + ["demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            err = proc.stderr.read() if proc.poll() is not None else ""
+            pytest.fail(f"'clustersim demo' did not listen on port {port} within 90 s (exit {proc.poll()}): "
+                        f"{err[-1500:]}")
+        yield port
+    finally:
+        _stop(proc)
+
+
+def ws_handshake(port: int, origin: str | None, path: str = "/jupyter/api/kernels/k-test/channels?session_id=s") -> str:
+    """The status line the server answers to a raw websocket upgrade request with ``Origin: origin``."""
+    import base64
+    import os
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
+             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example.com", None, "null", "http://127.0.0.1.evil.example.com",
+                                    "https://127.0.0.1:{port}", "http://127.0.0.1:{other}"])
+def test_demo_websocket_refuses_a_foreign_origin(demo_server, origin):
+    """A page of another site must not open the app's websocket (cross-site websocket hijacking): on main,
+    ``Origin: http://evil.example.com`` got ``101 Switching Protocols``."""
+    if origin is not None:
+        origin = origin.format(port=demo_server, other=demo_server + 1)
+    status = ws_handshake(demo_server, origin)
+    assert status.startswith("HTTP/1.1 403"), f"Origin {origin!r} got {status!r}"
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:{port}", "http://localhost:{port}", TEACHER_ORIGIN])
+def test_demo_websocket_accepts_its_own_origin_and_configured_ones(demo_server, origin):
+    origin = origin.format(port=demo_server)
+    status = ws_handshake(demo_server, origin)
+    assert status.startswith("HTTP/1.1 101"), f"Origin {origin!r} got {status!r}"
