@@ -96,7 +96,7 @@ def cmd_sensitivity(a) -> int:
     for n in bounds:
         base.pop(n, None)
     runs = a.n * (len(bounds) + (1 if a.method == "morris" else 2)) * a.replicates
-    check_backend(a.backend, a.workers, a.scheduler, "--workers", quiet=a.quiet)
+    check_backend(a.backend, None, a.scheduler, quiet=a.quiet)  # used with any --workers
     confirm_size(f"sensitivity ({a.method})", runs, firm_steps(a.years, over["scale"], clusters or (
         [a.cluster] if a.cluster else None)), a.workers, a.yes,
         "a smaller --n, fewer --factors or --replicates, fewer --years or --clusters", quiet=a.quiet)

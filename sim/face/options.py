@@ -68,7 +68,7 @@ def overrides(sets: list[str] | None, scale: float | None = None) -> dict:
         out[k] = v
     if scale is not None:
         if "scale" in out:
-            raise UserError(f"--scale {scale:g} and --set scale={out['scale']:g} both give the scale; give one of them")
+            raise UserError(f"--scale {scale:g} and --set scale={out['scale']} both give the scale; give one of them")
         out["scale"] = scale
     return out
 
@@ -193,10 +193,11 @@ def confirm_size(what: str, runs: int, firm_steps_per_run: float, workers: int |
         print(f"clustersim: {estimate} (--yes given, starting)", file=sys.stderr, flush=True)
 
 
-def check_backend(backend: str, jobs: int | None, scheduler: str | None = None, jobs_option: str = "--jobs",
-                  quiet: bool = False) -> None:
+def check_backend(backend: str, jobs: int | None, scheduler: str | None = None, quiet: bool = False) -> None:
     """Fail early, in one line, when ``backend`` cannot run here (a missing optional dependency,
-    an unreachable dask scheduler); say so when ``jobs`` = 1 means the backend is not used."""
+    an unreachable dask scheduler); say so when ``jobs`` (``--jobs``) = 1 means the backend is not
+    used (``run``, ``project`` and the calibration commands then run in this process; pass
+    ``jobs=None`` where the backend is used with any number of workers)."""
     try:
         get_backend(backend).check()
     except ImportError:
@@ -209,8 +210,8 @@ def check_backend(backend: str, jobs: int | None, scheduler: str | None = None, 
         else:
             _check_reachable(scheduler)
     if jobs == 1 and backend in ("dask", "ray") and scheduler is None and not quiet:
-        print(f"clustersim: note: {jobs_option} 1 runs everything one after the other in this process, so "
-              f"--backend {backend} is not used; pass {jobs_option} N (N > 1) to use it", file=sys.stderr)
+        print(f"clustersim: note: --jobs 1 runs everything one after the other in this process, so "
+              f"--backend {backend} is not used; pass --jobs N (N > 1) to use it", file=sys.stderr)
 
 
 def _check_reachable(address: str) -> None:
