@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.policies import REGISTRY, _check_value, build_policies
+from sim.core.calendar import STEPS_PER_YEAR
 from sim.data.clusters import cluster_table
 from sim.model.params import SCHEMA, ParameterError
 
@@ -236,6 +237,14 @@ def loads(text: str, source: str = "<string>", default_name: str = "scenario") -
     replicates = _int(err, "scenario.replicates", sc.get("replicates", DEFAULTS["replicates"]), 1, 10000)
     seed = _int(err, "scenario.seed", sc.get("seed", DEFAULTS["seed"]), 0, 2 ** 63 - 1)
     record_every = _int(err, "scenario.record_every", sc.get("record_every", DEFAULTS["record_every"]), 1, 400)
+    horizon = (end_year - start_year) * STEPS_PER_YEAR
+    if horizon % record_every:
+        fits = [d for d in range(1, horizon + 1) if horizon % d == 0]
+        shown = ", ".join(map(str, fits)) if len(fits) <= 8 else ", ".join(map(str, fits[:4] + fits[-3:]))
+        what = "is longer than" if record_every > horizon else "does not divide"
+        err("scenario.record_every", f"= {record_every} quarters {what} the horizon of {horizon} quarters "
+            f"({start_year}-{end_year}), so the end of the horizon would not be recorded; use one that "
+            f"divides {horizon}: {shown}")
     clusters = _clusters(err, "scenario.clusters", sc.get("clusters", "all"))
 
     params = doc.get("params", {})

@@ -228,7 +228,7 @@ def test_dask_scheduler_address(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
 def test_ray_missing_gives_clear_import_error(tmp_path):
-    with pytest.raises(ImportError, match=r"pip install clustersim\[ray\]"):
+    with pytest.raises(ImportError, match=r'pip install "clustersim\[ray\]"'):
         run_experiments(toy_model, small_design(), out_dir=tmp_path / "x", **_quiet(backend="ray"))
     assert not (tmp_path / "x").exists()  # fails before touching the store
 

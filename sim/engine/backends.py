@@ -22,8 +22,16 @@ from typing import ClassVar
 
 import joblib
 
-__all__ = ["BACKENDS", "Backend", "DaskBackend", "LokyBackend", "RayBackend", "SequentialBackend",
+__all__ = ["BACKENDS", "Backend", "BackendError", "DaskBackend", "LokyBackend", "RayBackend", "SequentialBackend",
            "ThreadingBackend", "get_backend", "n_workers"]
+
+
+#: Seconds to wait for a dask scheduler given by address before giving up.
+SCHEDULER_TIMEOUT = 5
+
+
+class BackendError(RuntimeError):
+    """A backend cannot run: e.g. its scheduler does not answer (the message says what to do)."""
 
 
 def n_workers(n_jobs: int | None) -> int:
@@ -112,7 +120,7 @@ class DaskBackend(Backend):
         except ImportError as exc:
             raise ImportError(
                 "backend='dask' needs dask.distributed, which is not installed. "
-                "Install it with: pip install clustersim[dask]"
+                'Install it with: pip install "clustersim[dask]"'
             ) from exc
 
     def enter(self, stack, n_jobs, scheduler) -> dict:
@@ -120,7 +128,12 @@ class DaskBackend(Backend):
         import distributed
 
         if scheduler is not None:
-            stack.enter_context(distributed.Client(scheduler))
+            try:
+                stack.enter_context(distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT))
+            except Exception as exc:  # refused, timed out, or something that is not a dask scheduler
+                raise BackendError(f"no dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT} s "
+                                   f"({type(exc).__name__}); start one with 'dask scheduler' or check the "
+                                   f"address") from None
         else:
             try:
                 distributed.default_client()
@@ -146,7 +159,7 @@ class RayBackend(Backend):
         except ImportError as exc:
             raise ImportError(
                 "backend='ray' needs the optional dependency Ray, which is not installed. "
-                "Install it with: pip install clustersim[ray]  (quote it in zsh: 'clustersim[ray]')"
+                'Install it with: pip install "clustersim[ray]"'
             ) from exc
 
     def enter(self, stack, n_jobs, scheduler) -> dict:

@@ -45,7 +45,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from sim.engine.backends import get_backend
+from sim.engine.backends import get_backend, n_workers
 from sim.engine.design import (
     design_hash,
     normalize_design,
@@ -285,6 +285,7 @@ def run_experiments(
     n_jobs : int, optional
         Parallel workers; ``None`` means all cores (loky, threading, ray) or
         the number of LocalCluster workers (dask). Ignored for "sequential".
+        Capped at the number of runs to compute.
     resume : bool, default False
         Continue an interrupted experiment in ``out_dir``: valid finished runs
         are reloaded, corrupt / partial / mismatched run files are recomputed
@@ -389,6 +390,8 @@ def run_experiments(
     reused = len(results)
     todo = [(e, r) for e in experiments for r in range(replicates) if (e, r) not in results]
     calls = [joblib.delayed(_run_one)(func, {**constants, **params_of[e]}, seeds[r], e, r) for e, r in todo]
+    if calls:  # never more workers than runs (each idle worker is a process of its own)
+        n_jobs = max(1, min(n_workers(n_jobs), len(calls)))
     gen = executor.run(calls, n_jobs, scheduler, batch_size) if calls else iter(())
     computed = _collect_runs(gen, store, results, invalid, total, reused, progress, collect,
                              lambda e, r: run_meta(e, r, seeds[r], params_of[e], constants, fname))

@@ -224,6 +224,11 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
         raise ParameterError(f"replicates must be at least 1, got {replicates}")
     if not (np.isfinite(years) and 0.25 <= years <= 1000):
         raise ParameterError(f"years must be a number from 0.25 (one quarter) to 1000, got {years}")
+    if abs(years * STEPS_PER_YEAR - steps_in(years)) > 1e-9:
+        raise ParameterError(f"years must be a whole number of quarters (the model steps by a quarter), got {years}")
+    if not 1 <= record_every <= steps_in(years):
+        raise ParameterError(f"record_every must be from 1 to the {steps_in(years)} steps of the run, got "
+                             f"{record_every} (longer than the run, only the start would be recorded)")
     over = dict(params or {})
     if scale is not None:
         over["scale"] = scale

@@ -19,10 +19,20 @@ from scenarios.scenario import ScenarioError
 from sim.core.io import atomic_savefig
 from sim.data.clusters import cluster_table
 from sim.data.observed import DataError
+from sim.engine.backends import BackendError
 from sim.engine.runner import run
 from sim.engine.store import ResumeMismatchError
 from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
-from sim.face.options import UserError, add_base_option, add_common, csv_list, overrides
+from sim.face.options import (
+    UserError,
+    add_base_option,
+    add_common,
+    check_backend,
+    confirm_size,
+    csv_list,
+    firm_steps,
+    overrides,
+)
 from sim.model.params import SCHEMA, ParameterError, describe
 from sim.plots.scores import plot_score_paths
 
@@ -33,9 +43,13 @@ EXIT_INTERRUPTED = 130
 def cmd_run(a) -> int:
 
     out = Path(a.out)
+    clusters, over = csv_list(a.clusters), overrides(a.set, a.scale)
+    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    confirm_size("run", a.replicates, firm_steps(a.years, over.get("scale"), clusters), a.jobs, a.yes,
+                 "fewer --replicates, fewer --years, a smaller --scale or fewer --clusters", quiet=a.quiet)
     t0 = time.time()
-    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=csv_list(a.clusters),
-             scale=a.scale, params=overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
+    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=clusters,
+             params=over, out=out, resume=a.resume, n_jobs=a.jobs,
              backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
              base=resolve_base(a.params))
     if not a.no_figure:
@@ -97,7 +111,7 @@ def _extensions():
 
 def main(argv: list[str] | None = None) -> int:
     known_errors: tuple[type[BaseException], ...] = (UserError, ParameterError, FileExistsError, DataError,
-                                                     ResumeMismatchError, ScenarioError)
+                                                     ResumeMismatchError, ScenarioError, BackendError)
     ap = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     for tok in argv:

@@ -19,7 +19,17 @@ from calibration.predict import predict
 from calibration.recovery import parameter_recovery
 from calibration.validate import cross_validate
 from sim.data.observed import load_all
-from sim.face.options import csv_list, positive, seed  # the command line's converters
+from sim.face.options import (  # the command line's converters and checks
+    MAX_JOBS,
+    MAX_REPLICATES,
+    add_yes,
+    check_backend,
+    confirm_size,
+    csv_list,
+    firm_steps,
+    positive,
+    seed,
+)
 from sim.model.params import ParameterError
 
 __all__ = ["register"]
@@ -60,8 +70,26 @@ def _command() -> str:
     return " ".join(["clustersim"] + sys.argv[1:])
 
 
+def _design_runs(cfg, folds: int = 0) -> int:
+    """Model runs of a calibration (``folds`` = 0) or a cross-validation over ``folds`` folds (roughly:
+    the 2010 set-up, the estimator's design and the final ensemble, see :mod:`calibration.states`)."""
+    setup = cfg.setup_runs + (cfg.setup_checks + 1) * cfg.setup_replicates + cfg.setup_checks * cfg.setup_local
+    fit = (cfg.n_initial + cfg.rounds * cfg.batch) * cfg.replicates + cfg.final_replicates
+    fit += setup if cfg.refit_setup else 0
+    return setup + fit * max(1, folds)
+
+
+def _confirm(a, cfg, what: str, folds: int = 0) -> None:
+    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    confirm_size(what, _design_runs(cfg, folds), firm_steps(cfg.spinup + cfg.years, cfg.scale,
+                                                      csv_list(getattr(a, "clusters", None))),
+                 a.jobs, a.yes, "--quick, or a --settings file with a smaller design", quiet=a.quiet)
+
+
 def cmd_calibrate(a) -> int:
-    p = calibrate(_config(a), a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
+    cfg = _config(a)
+    _confirm(a, cfg, "calibrate")
+    p = calibrate(cfg, a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
     if not a.quiet:
@@ -72,6 +100,7 @@ def cmd_calibrate(a) -> int:
 
 
 def cmd_predict(a) -> int:
+    check_backend(a.backend, a.jobs, quiet=a.quiet)
     pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
                       replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
                       resume=a.resume, progress=not a.quiet, data=_data(a))
@@ -82,7 +111,9 @@ def cmd_predict(a) -> int:
 
 
 def cmd_validate(a) -> int:
-    s = cross_validate(_config(a), a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
+    cfg = _config(a)
+    _confirm(a, cfg, "validate", a.folds)
+    s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
                        exclude=csv_list(a.exclude, "--exclude"))
     if not a.quiet:
@@ -93,7 +124,9 @@ def cmd_validate(a) -> int:
 
 
 def cmd_recover(a) -> int:
-    res = parameter_recovery(_config(a), a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
+    cfg = _config(a)
+    _confirm(a, cfg, "recover")
+    res = parameter_recovery(cfg, a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                              progress=not a.quiet, data=_data(a))
     if not a.quiet:
         print(res.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
@@ -114,12 +147,15 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
         p.add_argument("--clusters", help="comma-separated ids of the clusters to fit (default: every cluster "
                                           "with published 2020 values)")
         p.add_argument("--exclude", help="comma-separated ids to leave out of the fit (still simulated)")
-    p.add_argument("--jobs", type=positive(int), default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--jobs", type=positive(int, maximum=MAX_JOBS), default=1,
+                   help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
                    help="joblib backend (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse the finished runs in OUT/store")
     p.add_argument("--data", help=argparse.SUPPRESS)  # folder of the observed data files (tests, own copies)
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    if quick:
+        add_yes(p)
 
 
 def register(sub) -> None:
@@ -141,7 +177,8 @@ def register(sub) -> None:
     p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38)")
     p.add_argument("--from", dest="year_from", type=_year, default=2010, help="start year (only 2010)")
     p.add_argument("--to", dest="year_to", type=_year, default=2020, help="target year (default %(default)s)")
-    p.add_argument("--replicates", type=positive(int), default=8, help="replicates (default %(default)s)")
+    p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=8,
+                   help="replicates (default %(default)s)")
     p.add_argument("--seed", type=seed, default=1, help="root seed (default %(default)s)")
     _common(p, quick=False, clusters=False)
     p.set_defaults(func=cmd_predict)
@@ -150,7 +187,8 @@ def register(sub) -> None:
                                         "sector-family forecasts",
                        description="Refit on k-1 folds, predict the held-out clusters' 2020 indices and typology.")
     _common(p)
-    p.add_argument("--folds", type=positive(int), default=5, help="number of folds (default %(default)s)")
+    p.add_argument("--folds", type=positive(int, maximum=38), default=5,
+                   help="number of folds (default %(default)s, at most the 38 clusters)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("recover", help="parameter-recovery check: simulate from known parameters, re-estimate")

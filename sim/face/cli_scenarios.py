@@ -27,7 +27,18 @@ from pathlib import Path
 from scenarios.policies import REGISTRY, policy_table
 from scenarios.projection import project
 from scenarios.scenario import ScenarioError, list_builtin, load
-from sim.face.options import add_base_option, csv_list, positive
+from scenarios.settings import load_all, resolve_settings, with_baseline
+from sim.face.options import (
+    MAX_JOBS,
+    MAX_REPLICATES,
+    add_base_option,
+    add_yes,
+    check_backend,
+    confirm_size,
+    csv_list,
+    firm_steps,
+    positive,
+)
 from sim.face.report import build_report
 
 
@@ -50,6 +61,8 @@ def cmd_project(a) -> int:
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise ScenarioError(f"--out {out} exists and is not a folder")
+    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    _confirm(a)
     t0 = time.time()
     proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
@@ -63,6 +76,16 @@ def cmd_project(a) -> int:
               f"cluster_outcomes.csv" + ("" if a.no_figures else ", figures/") + ", manifest.json\n"
               f"make the report with: clustersim report {out}")
     return 0
+
+
+def _confirm(a) -> None:
+    """Estimate the projection's runs and time; a large one needs ``--yes`` (:func:`confirm_size`)."""
+    scen, _, _ = with_baseline(load_all(a.scenario), a.baseline)
+    st = resolve_settings(scen, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
+                          scale=a.scale, quick=a.quick)
+    scale = st["scale"] if st["scale"] is not None else max(s.params.get("scale", 1.0) for s in scen)
+    confirm_size("project", len(scen) * st["replicates"], firm_steps(st["years"], scale, st["clusters"]), a.jobs,
+                 a.yes, "fewer --replicates, a smaller --scale, fewer --clusters or scenarios", quiet=a.quiet)
 
 
 def cmd_report(a) -> int:
@@ -120,7 +143,8 @@ def register(sub) -> None:
     p.add_argument("scenario", nargs="+", help="scenario files or built-in names (see 'clustersim scenarios'); "
                                                "a baseline is added if none is given")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--replicates", type=positive(int), help="replicates per scenario (default: the files')")
+    p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES),
+                   help=f"replicates per scenario (default: the files'; at most {MAX_REPLICATES:,})")
     p.add_argument("--seed", type=int, help="root seed (default: the files')")
     p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (default: the files' "
                                                 "[params] or 1)")
@@ -128,12 +152,14 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="small fast run: scale 0.02 and 3 replicates unless given")
     add_base_option(p)
     p.add_argument("--baseline", help="name of the scenario the effects are measured against")
-    p.add_argument("--jobs", type=positive(int), default=1, help="parallel workers (default %(default)s)")
+    p.add_argument("--jobs", type=positive(int, maximum=MAX_JOBS), default=1,
+                   help="parallel workers (default %(default)s)")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
                    help="joblib backend for parallel runs (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT/store")
     p.add_argument("--no-figures", action="store_true", help="do not draw figures/")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_yes(p)
     p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a projection folder")

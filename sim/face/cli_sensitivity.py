@@ -19,7 +19,21 @@ from sim.core.io import atomic_savefig
 from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
-from sim.face.options import UserError, csv_list, overrides, positive, seed
+from sim.face.options import (
+    MAX_JOBS,
+    MAX_REPLICATES,
+    MAX_SAMPLES,
+    UserError,
+    add_yes,
+    check_backend,
+    confirm_size,
+    csv_list,
+    firm_steps,
+    overrides,
+    positive,
+    seed,
+    years,
+)
 from sim.indices.scores import TYPOLOGIES
 from sim.indices.structure import INDEX_NAMES
 from sim.model.model import FLOWS
@@ -54,22 +68,38 @@ class FinalOutcomes:
 def cmd_sensitivity(a) -> int:
 
     names = csv_list(a.factors, "--factors", "factor", "startup_rate,exit_rate") if a.factors else None
-    prob = problem(names)
-    bounds = {n: tuple(b) for n, b in zip(prob["names"], prob["bounds"])}
     outcomes = csv_list(a.outcomes, "--outcomes", "outcome", "centripetal,centrifugal")
     known = set(_indicator_names()) | {f"p_{t}" for t in TYPOLOGIES}
     bad = [o for o in outcomes if o not in known]
     if bad:
         raise UserError(f"unknown outcome(s) {', '.join(bad)}; choose from: {', '.join(sorted(known))}")
+    if a.method == "sobol" and a.n & (a.n - 1):
+        low = 1 << (a.n.bit_length() - 1)
+        raise UserError(f"--n {a.n}: Sobol's base sample must be a power of 2 (else the indices are biased); "
+                        f"use --n {low} or --n {2 * low}")
     clusters = csv_list(a.clusters)
     if a.cluster and clusters and a.cluster not in clusters:
         raise UserError(f"--cluster {a.cluster} is not among --clusters")
-    over = overrides(a.set)
-    if a.scale is not None:
-        over["scale"] = a.scale
+    over = overrides(a.set, a.scale)
+    over.setdefault("scale", DEFAULT_SCALE)
     base = validate(over, source="--set/--scale")
+    if names is None:  # every non-set-up parameter, except those fixed with --set
+        names = [n for n in problem()["names"] if n not in over]
+        if not names:
+            raise UserError("--set fixes every factor; leave some out of --set or name --factors")
+    fixed = [n for n in names if n in over]
+    if fixed:
+        raise UserError(f"--set {', '.join(fixed)}: varied by the analysis (in --factors), so the value would be "
+                        f"ignored; drop it from --set, or from --factors to hold it fixed")
+    prob = problem(names)
+    bounds = {n: tuple(b) for n, b in zip(prob["names"], prob["bounds"])}
     for n in bounds:
         base.pop(n, None)
+    runs = a.n * (len(bounds) + (1 if a.method == "morris" else 2)) * a.replicates
+    check_backend(a.backend, None, a.scheduler, quiet=a.quiet)  # used with any --workers
+    confirm_size(f"sensitivity ({a.method})", runs, firm_steps(a.years, over["scale"], clusters or (
+        [a.cluster] if a.cluster else None)), a.workers, a.yes,
+        "a smaller --n, fewer --factors or --replicates, fewer --years or --clusters", quiet=a.quiet)
 
     _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters})
     if a.cluster and not clusters:
@@ -102,6 +132,10 @@ def cmd_sensitivity(a) -> int:
     return 0
 
 
+#: ``--scale`` when neither ``--scale`` nor ``--set scale=...`` is given.
+DEFAULT_SCALE = 0.05
+
+
 def _indicator_names() -> list[str]:
 
     return list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "stage"]
@@ -113,20 +147,25 @@ def register(sub) -> None:
     p.add_argument("--method", choices=["morris", "sobol"], required=True)
     p.add_argument("--outcomes", required=True,
                    help="comma-separated final-step outcomes, e.g. centripetal,centrifugal,p_path_locked")
-    p.add_argument("--n", type=positive(int), required=True,
+    p.add_argument("--n", type=positive(int, maximum=MAX_SAMPLES), required=True,
                    help="Morris: trajectories (runs = n(D+1)); Sobol: base sample, a power of 2 (runs = n(D+2))")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--factors", help="comma-separated parameters to vary (default: every non-set-up parameter)")
     p.add_argument("--cluster", help="outcomes of this cluster (default: mean over the simulated clusters)")
     p.add_argument("--clusters", help="clusters to simulate (default: all 38)")
-    p.add_argument("--years", type=positive(float, maximum=1000), default=10, help="simulated years (default %(default)s)")
-    p.add_argument("--scale", type=float, default=0.05, help="model scale (default %(default)s)")
-    p.add_argument("--replicates", type=positive(int), default=2, help="replicates per sample, averaged (default %(default)s)")
+    p.add_argument("--years", type=years, default=10,
+                   help="simulated years, a whole number of quarters (default %(default)s)")
+    p.add_argument("--scale", type=float, default=None, help=f"model scale (default {DEFAULT_SCALE})")
+    p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=2,
+                   help="replicates per sample, averaged (default %(default)s)")
     p.add_argument("--seed", type=seed, default=1)
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="fix a parameter (repeatable)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="fix a parameter (repeatable); a fixed parameter is left out of the default factors")
     p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
-    p.add_argument("--workers", type=positive(int), default=None, help="parallel workers (default: all cores)")
+    p.add_argument("--workers", type=positive(int, maximum=MAX_JOBS), default=None,
+                   help="parallel workers (default: all cores)")
     p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")
+    add_yes(p)
     p.set_defaults(func=cmd_sensitivity)
