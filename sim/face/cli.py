@@ -12,17 +12,18 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
+import warnings
 
 from scenarios.base import resolve_base
 from scenarios.scenario import ScenarioError
-from sim.core.io import atomic_savefig
+from sim.core.io import InputFileError, atomic_savefig
 from sim.data.clusters import cluster_table
 from sim.data.observed import DataError
 from sim.engine.runner import run
 from sim.engine.store import ResumeMismatchError
 from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
 from sim.face.options import UserError, add_base_option, add_common, csv_list, overrides
+from sim.face.outputs import OutputError, add_force_option, prepare_output
 from sim.model.params import SCHEMA, ParameterError, describe
 from sim.plots.scores import plot_score_paths
 
@@ -32,12 +33,13 @@ EXIT_INTERRUPTED = 130
 
 def cmd_run(a) -> int:
 
-    out = Path(a.out)
+    clusters, base = csv_list(a.clusters), resolve_base(a.params)  # bad input stops before the folder is made
+    out = prepare_output(a.out, "run", resume=a.resume, force=a.force)
     t0 = time.time()
-    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=csv_list(a.clusters),
+    df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=clusters,
              scale=a.scale, params=overrides(a.set), out=out, resume=a.resume, n_jobs=a.jobs,
              backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
-             base=resolve_base(a.params))
+             base=base)
     if not a.no_figure:
         atomic_savefig(out / "scores.png", plot_score_paths(df), dpi=120, bbox_inches="tight")
     if not a.quiet:
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-figure", action="store_true", help="do not draw scores.png")
     add_base_option(p)
+    add_force_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("params", help="list every model parameter with default, range and meaning")
@@ -97,7 +100,8 @@ def _extensions():
 
 def main(argv: list[str] | None = None) -> int:
     known_errors: tuple[type[BaseException], ...] = (UserError, ParameterError, FileExistsError, DataError,
-                                                     ResumeMismatchError, ScenarioError)
+                                                     ResumeMismatchError, ScenarioError, InputFileError,
+                                                     OutputError)
     ap = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     for tok in argv:
@@ -106,10 +110,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"clustersim: error: argument {tok.partition('=')[0]}: expected a value, got '--'", file=sys.stderr)
             return EXIT_USAGE
     a = ap.parse_args(argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         return int(a.func(a) or 0)
     except known_errors as exc:
         msg = " ".join(str(exc).splitlines())  # one line, whatever the message holds
+        print(f"clustersim: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the file system refused (read-only, full disk, permissions): one line, not a traceback
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        msg = " ".join(f"cannot read or write{where}: {exc.strerror or exc}; check the path and its permissions, "
+                       f"or choose another location".splitlines())
         print(f"clustersim: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -117,6 +129,17 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" Finished work is saved in {out}; run the same command with --resume to continue." if out else ""
         print(f"\nclustersim: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        warnings.showwarning = previous
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line ``clustersim: warning: ...`` (not Python's two-line form)."""
+    text = " ".join(str(message).split())
+    try:
+        print(f"clustersim: warning: {text}", file=file or sys.stderr)
+    except (OSError, ValueError):  # stderr closed
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from sim.core.io import atomic_savefig
 from sim.engine.runner import _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.face.options import UserError, csv_list, overrides, positive, seed
+from sim.face.outputs import add_force_option, prepare_output
 from sim.indices.scores import TYPOLOGIES
 from sim.indices.structure import INDEX_NAMES
 from sim.model.model import FLOWS
@@ -76,7 +76,7 @@ def cmd_sensitivity(a) -> int:
         clusters = [a.cluster]
     func = partial(_simulate_task, years=a.years, clusters=clusters)
     config = json.dumps({"years": a.years, "clusters": clusters, "cluster": a.cluster}, sort_keys=True)
-    out = Path(a.out)
+    out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force)
     kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
               out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
               progress=not a.quiet, constants={**base, "_config": config})
@@ -129,4 +129,5 @@ def register(sub) -> None:
     p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")
+    add_force_option(p)
     p.set_defaults(func=cmd_sensitivity)
