@@ -22,8 +22,16 @@ from sim.data.observed import DataError
 from sim.engine.runner import run
 from sim.engine.store import ResumeMismatchError
 from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
-from sim.face.options import UserError, add_base_option, add_common, csv_list, overrides
-from sim.face.outputs import OutputError, add_force_option, prepare_output
+from sim.face.options import (
+    OutputError,
+    UserError,
+    add_base_option,
+    add_common,
+    add_force_option,
+    csv_list,
+    overrides,
+    prepare_output,
+)
 from sim.model.params import SCHEMA, ParameterError, describe
 from sim.plots.scores import plot_score_paths
 

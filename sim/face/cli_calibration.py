@@ -19,8 +19,7 @@ from calibration.recovery import parameter_recovery
 from calibration.validate import cross_validate
 from sim.core.io import MB, InputFileError, read_small_json
 from sim.data.observed import load_all
-from sim.face.options import csv_list, positive, seed  # the command line's converters
-from sim.face.outputs import add_force_option, prepare_output
+from sim.face.options import add_force_option, csv_list, positive, prepare_output, seed  # the command line's converters
 from sim.model.params import ParameterError
 
 __all__ = ["register"]

@@ -26,8 +26,7 @@ import time
 from scenarios.policies import REGISTRY, policy_table
 from scenarios.projection import project
 from scenarios.scenario import ScenarioError, list_builtin, load
-from sim.face.options import add_base_option, csv_list, positive
-from sim.face.outputs import add_force_option, prepare_output
+from sim.face.options import add_base_option, add_force_option, csv_list, positive, prepare_output
 from sim.face.report import build_report
 
 

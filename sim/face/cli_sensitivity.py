@@ -18,8 +18,7 @@ import pandas as pd
 from sim.core.io import atomic_savefig
 from sim.engine.runner import _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
-from sim.face.options import UserError, csv_list, overrides, positive, seed
-from sim.face.outputs import add_force_option, prepare_output
+from sim.face.options import UserError, add_force_option, csv_list, overrides, positive, prepare_output, seed
 from sim.indices.scores import TYPOLOGIES
 from sim.indices.structure import INDEX_NAMES
 from sim.model.model import FLOWS

@@ -28,7 +28,7 @@ from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_plan
 from scenarios.policies import REGISTRY
 from scenarios.projection import load_projection
 from sim.core.io import atomic_write_text
-from sim.face.outputs import check_output_file
+from sim.face.options import check_output_file
 from sim.indices.scores import TYPOLOGIES
 
 __all__ = ["build_report", "render_report"]
