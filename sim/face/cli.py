@@ -29,6 +29,8 @@ from sim.face.options import (
     add_common,
     add_force_option,
     csv_list,
+    discard_new_output,
+    keep_new_output,
     overrides,
     prepare_output,
 )
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(a.func(a) or 0)
     except known_errors as exc:
+        discard_new_output()  # bad input leaves no new folder behind
         msg = " ".join(str(exc).splitlines())  # one line, whatever the message holds
         print(f"clustersim: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
@@ -139,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         warnings.showwarning = previous
+        keep_new_output()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -199,22 +199,59 @@ def prepare_output(out, kind: str, *, resume: bool = False, force: bool = False)
             raise OutputError(f"--out {shown} holds finished 'clustersim {kind}' output ({finished[0]}) but no "
                               f"store/ of finished runs to reuse; choose a new folder, or pass --force to compute "
                               f"it again and overwrite it")
+    _NEW.clear()
+    missing, p = [], path
+    while not os.path.lexists(p) and p != p.parent:
+        missing.append(p)  # deepest first
+        p = p.parent
+    error = None
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"--out {shown}: cannot create the folder ({_shown(exc.strerror or exc)}); "
-                          f"choose a writable location") from None
+        error = exc
+    _NEW.extend(d for d in missing if d.is_dir())
+    if error is not None:
+        discard_new_output()
+        raise OutputError(f"--out {shown}: cannot create the folder ({_shown(error.strerror or error)}); "
+                          f"choose a writable location")
     if not os.access(path, os.W_OK | os.X_OK):
+        discard_new_output()
         raise OutputError(f"--out {shown}: the folder is not writable; choose a writable location")
     marker = path / MARKER
     if force or folder_kind(path) != kind:
         try:
             atomic_write_json(marker, {"format": MARKER_FORMAT, "command": kind})
         except OSError as exc:
+            discard_new_output()
             raise OutputError(f"--out {shown}: cannot write into the folder ({_shown(exc.strerror or exc)}); "
                               f"choose a writable location") from None
+        _NEW.append(marker)
     return path
 
+
+#: What the last :func:`prepare_output` created: new folders (deepest first), then a new marker.
+_NEW: list[Path] = []
+
+
+def discard_new_output() -> None:
+    """Undo :func:`prepare_output` after bad input: remove the marker it wrote and the folders it
+    created, as long as they hold nothing else (``clustersim`` calls it when a command stops with
+    an error, so that bad input leaves no trace; work already done stays, marker included)."""
+    for p in [x for x in _NEW if x.name == MARKER] + [x for x in _NEW if x.name != MARKER]:
+        try:
+            if p.name == MARKER:
+                if not any(q.name != MARKER for q in p.parent.iterdir()):
+                    p.unlink()
+            else:
+                p.rmdir()  # only if empty
+        except OSError:
+            pass
+    _NEW.clear()
+
+
+def keep_new_output() -> None:
+    """Forget what :func:`prepare_output` created (the command ended; nothing is removed)."""
+    _NEW.clear()
 
 
 def check_output_file(out, default: Path) -> Path:
