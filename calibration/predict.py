@@ -22,6 +22,7 @@ from calibration.files import write_csv
 from calibration.measurement import MeasurementMap
 from calibration.shipped import calibration_classifier, check_baseline, load_params
 from calibration.typology import load_fitted
+from sim.data.clusters import check_ids
 from sim.data.observed import INDEX_COLUMNS, load_all
 from sim.model.params import SCHEMA, ParameterError
 
@@ -103,11 +104,7 @@ def predict(params: str | os.PathLike | dict | None, clusters: Sequence[str] | N
 def _check_request(known: list[str], clusters: Sequence[str] | None, year_from: int, year_to: int,
                    replicates: int) -> list[str]:
     """The clusters of a prediction (default: all ``known``), after checking the request."""
-    clusters = list(clusters) if clusters else known
-    bad = [c for c in clusters if c not in known]
-    if bad:
-        raise ParameterError(f"unknown cluster id(s) {', '.join(bad)} "
-                             f"(run 'clustersim clusters' to list the {len(known)} known ids)")
+    clusters = check_ids(clusters, pd.DataFrame({"id": known})) if clusters else known
     if int(year_from) != 2010:
         raise ParameterError(f"--from {year_from}: initial states exist for 2010 only (the observed start year)")
     if not 2010 < int(year_to) <= 2100:

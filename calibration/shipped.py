@@ -16,7 +16,6 @@ import json
 import os
 import warnings
 from importlib import resources
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -25,15 +24,18 @@ import pandas as pd
 from calibration import engine
 from calibration import initial as ini
 from calibration.measurement import MeasurementMap
+from sim.core.io import MB, InputFileError, read_small_json
 from sim.engine import baseline
 from sim.indices.scores import Labeller
 from sim.indices.typology import TypologyClassifier, load_classifier, shipped_classifier
 from sim.model.params import ParameterError, validate
 
 __all__ = ["FORMAT", "CALIBRATED_FILE", "load_params", "load_calibrated", "scenario_base",
-           "StaleCalibrationWarning", "scenario_labeller", "calibration_classifier", "check_baseline", "current_baseline"]
+           "StaleCalibrationWarning", "check_calibration", "CALIBRATION_LIMIT", "scenario_labeller", "calibration_classifier", "check_baseline", "current_baseline"]
 
 FORMAT = "clustersim.calibration/1"
+#: The largest calibration file read (the shipped one is about 40 KB).
+CALIBRATION_LIMIT = 16 * MB
 CALIBRATED_FILE = "calibrated.json"
 
 
@@ -65,23 +67,65 @@ def load_params(path: str | os.PathLike | None = None) -> dict:
                                  "run 'clustersim calibrate' and pass --params DIR/params.json") from None
         where = CALIBRATED_FILE
     else:
-        p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ParameterError(f"{p}: cannot read the calibration file ({exc})") from None
-        where = str(p)
+            d = read_small_json(path, limit=CALIBRATION_LIMIT, what="calibration file")
+        except InputFileError as exc:
+            raise ParameterError(str(exc)) from None
+        return check_calibration(d, str(path))
     try:
         d = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParameterError(f"{where}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    return check_calibration(d, where)
+
+
+def check_calibration(d, where: str) -> dict:
+    """``d`` if it is a calibration (format, members and their types, parameter values, set-up
+    table and measurement map); a one-line :class:`~sim.model.params.ParameterError` otherwise."""
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise ParameterError(f"{where}: not a calibration file (expected \"format\": \"{FORMAT}\"); "
                              f"write one with 'clustersim calibrate --out DIR'")
     for key in ("params", "measurement_map", "setup"):
         if key not in d:
             raise ParameterError(f"{where}: missing the '{key}' member")
+    for key in ("params", "measurement_map", "setup", "run_params", "estimates", "typology"):
+        if key in d and not isinstance(d[key], dict):
+            raise ParameterError(f"{where}: the '{key}' member must be a JSON object, got {type(d[key]).__name__}; "
+                                 f"write the file again with 'clustersim calibrate --out DIR'")
     validate(d["params"], source=where)
+    for k, v in d.get("run_params", {}).items():
+        if k not in engine.RUN_PARAMS or isinstance(v, bool) or not isinstance(v, (int, float)) \
+                or not np.isfinite(float(v)):
+            raise ParameterError(f"{where}: run_params.{k} must be a known run parameter with a finite number, "
+                                 f"got {str(v)[:40]!r}")
+    setup, mm = d["setup"], d["measurement_map"]
+    if not isinstance(setup.get("relax", {}), dict) or not all(
+            isinstance(g, str) and g in engine.RUN_PARAMS and isinstance(n, list) and all(isinstance(x, str) for x in n)
+            for g, n in setup.get("relax", {}).items()):
+        raise ParameterError(f"{where}: setup.relax must map run parameters to lists of set-up knob names")
+    sp = setup.get("spinup", 0.0)
+    if isinstance(sp, bool) or not isinstance(sp, (int, float)) or not 0 <= float(sp) <= 1000:
+        raise ParameterError(f"{where}: setup.spinup must be a number of years in [0, 1000], got {str(sp)[:40]!r}")
+    if not isinstance(mm.get("years", {}), dict):
+        raise ParameterError(f"{where}: measurement_map.years must be a JSON object of years")
+    try:  # the set-up table and the measurement map as the model reads them
+        states = ini.InitialStates.from_dict(setup)
+        states.table[list(states.knobs)].to_numpy(float)
+        if not all(isinstance(c, str) for c in states.table["id"]):
+            raise ValueError("setup.table ids must be strings")
+        states.model_table()
+        for g, names in setup.get("relax", {}).items():
+            missing = [n for n in names if n not in states.table.columns]
+            if missing:
+                raise ValueError(f"setup.relax names unknown knob(s) {', '.join(missing[:3])}")
+        MeasurementMap.from_dict(mm)
+    except ParameterError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
+        what = f"missing member {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:200] if str(exc) \
+            else type(exc).__name__
+        raise ParameterError(f"{where}: not a readable calibration ({what}); write the file again with "
+                             f"'clustersim calibrate --out DIR'") from None
     return d
 
 

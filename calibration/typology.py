@@ -10,7 +10,6 @@ writes. Measured accuracy and what it means: see docs/calibration.md §Typology.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -198,4 +197,4 @@ def load_fitted(path: str | Path | None = None) -> TypologyClassifier:
     """Load the shipped fitted classifier (``sim/indices/typology_fit.json``) or ``path``."""
     if path is None:
         return shipped_classifier()
-    return load_classifier(json.loads(Path(path).read_text(encoding="utf-8")))
+    return load_classifier(path)

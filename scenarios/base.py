@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import os
 from importlib import resources
 from pathlib import Path
 
-from calibration.shipped import CALIBRATED_FILE, scenario_base, scenario_labeller
+from calibration.shipped import (
+    CALIBRATED_FILE,
+    CALIBRATION_LIMIT,
+    scenario_base,
+    scenario_labeller,
+)
 from calibration.shipped import FORMAT as CAL_FORMAT
+from sim.core.io import InputFileError, parse_json, read_small_json, read_small_text
 from sim.engine.runner import (
     BaseModel,
     base_cluster_table,
@@ -41,16 +46,9 @@ def load_params_file(path: str | os.PathLike) -> dict:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{p}: cannot read the parameter file ({exc})") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"{p}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except (ValueError, RecursionError) as exc:  # integers of > 4300 digits, very deep nesting
-        what = "nesting too deep" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
-        raise ParameterError(f"{p}: not valid JSON: {what}") from None
+        obj = read_small_json(p, limit=CALIBRATION_LIMIT, what="parameter file")
+    except InputFileError as exc:
+        raise ParameterError(str(exc)) from None
     if isinstance(obj, dict) and isinstance(obj.get("params"), dict):
         obj = obj["params"]
     if not isinstance(obj, dict):
@@ -98,13 +96,13 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> BaseModel:
         where = f"calibration/{CALIBRATED_FILE} (shipped)"
     else:
         p = Path(source)
-        if not p.is_file():
-            raise ParameterError(f"--params {source}: no such file (use 'calibrated', 'defaults' or a JSON file)")
-        text = p.read_bytes()
         try:
-            fmt = json.loads(text).get("format")
-        except (ValueError, AttributeError, RecursionError):
-            fmt = None
+            raw = read_small_text(p, limit=CALIBRATION_LIMIT, what="--params file")
+            obj = parse_json(raw, source=p, what="--params file")
+        except InputFileError as exc:
+            raise ParameterError(f"--params {exc} (or use 'calibrated' or 'defaults')") from None
+        fmt = obj.get("format") if isinstance(obj, dict) else None
+        text = raw.encode("utf-8")
         if fmt == CAL_FORMAT:
             params, cols = scenario_base(p)
             labeller = scenario_labeller(p)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ from scenarios.figures import (
     write_figures,
 )
 from scenarios.policies import build_policies
-from scenarios.scenario import Scenario, ScenarioError, loads
+from scenarios.scenario import SCENARIO_LIMIT, Scenario, ScenarioError, loads
 from scenarios.settings import (
     QUICK,
     check_targets,
@@ -75,9 +76,13 @@ from scenarios.settings import (
     with_baseline,
 )
 from sim.core.io import (
+    MB,
+    InputFileError,
     atomic_write_csv,
     atomic_write_parquet,
     atomic_write_text,
+    read_small_json,
+    read_small_text,
     remove_stale_tmp,
 )
 from sim.core.provenance import provenance
@@ -88,7 +93,7 @@ from sim.engine.settings import RunSettings
 from sim.model.params import validate
 
 __all__ = [
-    "OUTPUT_COLUMNS", "FORMAT", "Projection", "project", "write_projection", "load_projection",
+    "OUTPUT_COLUMNS", "FORMAT", "Projection", "project", "write_projection", "load_projection", "check_manifest",
     # re-exported from the modules the projection was split into
     "CALIBRATED", "DEFAULTS", "EFFECT_INDICATORS", "QUICK", "load_params_file", "resolve_base", "resolve_settings",
     "effects_table", "transition_table", "cluster_outcomes", "figure_clusters", "plot_fan", "plot_planes",
@@ -276,27 +281,101 @@ def write_projection(proj: Projection, figures: bool = True) -> None:
     atomic_write_text(out / "manifest.json", json.dumps(proj.manifest, indent=2, default=str) + "\n")
 
 
+#: The largest projection manifest read (a 15-scenario projection writes about 100 KB).
+MANIFEST_LIMIT = 32 * MB
+#: A scenario name as :func:`scenarios.scenario.loads` accepts it (letters, digits, ``_`` and ``-``).
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def _bad(mf, what: str, p) -> ScenarioError:
+    return ScenarioError(f"{mf}: {what}; the projection folder is damaged: run 'clustersim project ... --out {p}' "
+                         f"again")
+
+
+def check_manifest(manifest, mf, p) -> dict:
+    """The projection manifest ``manifest`` (read from ``mf`` in folder ``p``) if the members
+    :func:`load_projection` and the report use have the right types; a one-line
+    :class:`ScenarioError` otherwise.  Scenario names must be names (letters, digits, ``_``, ``-``):
+    they become file names inside the folder."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise ScenarioError(f"{mf}: not a projection manifest (format {str(got)[:60]!r}, expected {FORMAT!r})")
+    scen = manifest.get("scenarios")
+    if not isinstance(scen, list) or not scen or not all(isinstance(d, dict) for d in scen):
+        raise _bad(mf, "'scenarios' must be a non-empty list of objects", p)
+    names = []
+    for i, d in enumerate(scen):
+        name = d.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _bad(mf, f"scenario {i + 1} has the invalid name {str(name)[:60]!r} (letters, digits, _ and - only)",
+                       p)
+        if not isinstance(d.get("policies"), list) or not all(isinstance(x, dict) and isinstance(x.get("policy"), str)
+                                                               for x in d["policies"]):
+            raise _bad(mf, f"scenario {name}: 'policies' must be a list of policy objects", p)
+        for key in ("params", "full_params"):
+            if not isinstance(d.get(key, {}), dict):
+                raise _bad(mf, f"scenario {name}: {key!r} must be an object", p)
+        for key in ("path", "description", "sha256"):
+            if d.get(key) is not None and not isinstance(d.get(key), str):
+                raise _bad(mf, f"scenario {name}: {key!r} must be a string", p)
+        if not isinstance(d.get("targeted", []), list):
+            raise _bad(mf, f"scenario {name}: 'targeted' must be a list", p)
+        names.append(name)
+    if len(set(names)) != len(names):
+        raise _bad(mf, "a scenario name appears twice", p)
+    if manifest.get("baseline") not in names:
+        raise _bad(mf, f"the baseline {str(manifest.get('baseline'))[:60]!r} is not one of the scenarios", p)
+    st = manifest.get("settings")
+    if not isinstance(st, dict):
+        raise _bad(mf, "'settings' must be an object", p)
+    for key in ("start_year", "end_year", "replicates", "seed", "record_every", "years"):
+        v = st.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) < 1e12 or v != v:
+            raise _bad(mf, f"settings.{key} must be a number, got {str(v)[:40]!r}", p)
+    cl = st.get("clusters")
+    if cl is not None and (not isinstance(cl, list) or not all(isinstance(c, str) for c in cl)):
+        raise _bad(mf, "settings.clusters must be null or a list of cluster ids", p)
+    if not isinstance(st.get("seeds", []), list):
+        raise _bad(mf, "settings.seeds must be a list", p)
+    for key in ("params_file", "base_params", "engine", "machine", "versions"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            raise _bad(mf, f"{key!r} must be an object", p)
+    pf = manifest.get("params_file")
+    if pf is not None and not (isinstance(pf.get("path"), str) and isinstance(pf.get("sha256"), str)):
+        raise _bad(mf, "'params_file' must hold a path and a sha256", p)
+    return manifest
+
+
 def load_projection(path: str | os.PathLike) -> Projection:
-    """Read a projection folder written by :func:`project`."""
+    """Read a projection folder written by :func:`project` (manifest checked, files read safely)."""
 
     p = Path(path)
     mf, ind = p / "manifest.json", p / "indicators.parquet"
-    if not mf.is_file() or not ind.is_file():
+    if not p.is_dir() or not mf.exists() or not ind.is_file():
         raise ScenarioError(f"{p} is not a projection folder (no manifest.json / indicators.parquet); "
                             f"run 'clustersim project SCENARIO... --out {p}' first")
     try:
-        manifest = json.loads(mf.read_text())
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"{mf}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if manifest.get("format") != FORMAT:
-        raise ScenarioError(f"{mf}: not a projection manifest (format {manifest.get('format')!r}, "
-                            f"expected {FORMAT!r})")
-    df = pd.read_parquet(ind)
+        manifest = check_manifest(read_small_json(mf, limit=MANIFEST_LIMIT, what="projection manifest"), mf, p)
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
+    try:
+        df = pd.read_parquet(ind)
+    except Exception as exc:  # noqa: BLE001 - any unreadable table is a damaged folder
+        raise _bad(ind, f"cannot read the table ({type(exc).__name__})", p) from None
+    missing = [c for c in OUTPUT_COLUMNS if c not in df.columns]
+    if missing:
+        raise _bad(ind, f"the table lacks column(s) {', '.join(missing)}", p)
 
     scen = []
+    sdir = (p / "scenarios").resolve()
     for d in manifest["scenarios"]:
         copy = p / "scenarios" / f"{d['name']}.toml"
-        text = copy.read_text(encoding="utf-8") if copy.is_file() else ""
+        if copy.resolve().parent != sdir:  # a link pointing out of the folder
+            raise _bad(mf, f"the scenario copy {copy} points outside {p / 'scenarios'}", p)
+        try:
+            text = read_small_text(copy, limit=SCENARIO_LIMIT, what="scenario copy") if copy.exists() else ""
+        except InputFileError as exc:
+            raise ScenarioError(str(exc)) from None
         try:
             s = loads(text, source=str(copy), default_name=d["name"])
         except ScenarioError:

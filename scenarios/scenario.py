@@ -45,6 +45,7 @@ from typing import Any
 
 from scenarios.policies import REGISTRY, _check_value, build_policies
 from sim.core.calendar import STEPS_PER_YEAR
+from sim.core.io import KB, InputFileError, read_small_text
 from sim.data.clusters import cluster_table
 from sim.model.params import SCHEMA, ParameterError
 
@@ -76,6 +77,8 @@ _SCENARIO_KEYS = {
     "record_every": "quarters between recorded states",
 }
 _TOP_KEYS = ("scenario", "params", "policy")
+#: The largest scenario file read (the built-in ones are 1-3 KB).
+SCENARIO_LIMIT = 512 * KB
 
 
 @dataclass
@@ -179,17 +182,15 @@ def load(path_or_name: str | Path) -> Scenario:
     p = Path(path_or_name)
     shown = _one_line(str(p))
     try:
-        is_file, exists = p.is_file(), p.exists()
+        exists = p.exists()
     except (OSError, ValueError) as exc:  # e.g. a name longer than the file system allows
         raise ScenarioError(f"{shown}: cannot open the file ({_one_line(str(exc))})") from None
-    if is_file:
+    if exists:  # a regular file of at most SCENARIO_LIMIT bytes, nothing else (FIFO, device, folder)
         try:
-            text = p.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{shown}: cannot read the file ({_one_line(str(exc))})") from None
+            text = read_small_text(p, limit=SCENARIO_LIMIT, what="scenario file")
+        except InputFileError as exc:
+            raise ScenarioError(str(exc)) from None
         return loads(text, source=str(p), default_name=p.stem)
-    if exists:
-        raise ScenarioError(f"{shown}: is not a file")
     if p.suffix == ".toml" or p.parent != Path("."):
         raise ScenarioError(f"{shown}: no such scenario file (built-in scenarios: {', '.join(list_builtin())})")
     bp = builtin_path(str(path_or_name))

@@ -42,12 +42,16 @@ def cluster_ids() -> list[str]:
 
 
 def check_ids(ids, table: pd.DataFrame | None = None) -> list[str]:
-    """Return ``ids`` as a list; raise :class:`~sim.model.params.ParameterError` naming any unknown id.
+    """Return ``ids`` as a list; raise :class:`~sim.model.params.ParameterError` naming any repeated
+    or unknown id (every command checks its clusters here).
 
     ``table`` is the cluster table the ids must be in (default: the embedded clusters).
     """
 
     ids = [ids] if isinstance(ids, str) else list(ids)
+    twice = list(dict.fromkeys(str(c) for c in ids if ids.count(c) > 1))
+    if twice:
+        raise ParameterError(f"cluster id(s) given more than once: {', '.join(twice)} (list each cluster once)")
     known = set((cluster_table() if table is None else table)["id"])
     unknown = [str(c) for c in ids if c not in known]
     if unknown:

@@ -80,6 +80,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.core.io import MB, InputFileError, read_small_bytes
+
 __all__ = [
     "INDEX_COLUMNS",
     "CENTRIPETAL",
@@ -142,6 +144,8 @@ SECTOR_FAMILIES: tuple[str, ...] = (
 YEARS: tuple[int, ...] = (2010, 2020)
 
 _PACKAGE = "sim.data.korea_clusters"
+#: The largest data file read from a user's folder (the shipped ones are under 100 KB).
+DATA_LIMIT = 64 * MB
 
 FILE_CLUSTERS = "clusters.csv"
 FILE_INDICES = "indices.csv"
@@ -333,7 +337,9 @@ def _read_text(src: Traversable | Path, fname: str, shipped: bool) -> str:
     try:
         if not src.is_file():
             raise DataError(f"{fname}: file not found ({where}); {fix_missing}")
-        raw = src.read_bytes()
+        raw = src.read_bytes() if shipped else read_small_bytes(src, limit=DATA_LIMIT, what=f"{fname} data file")
+    except InputFileError as exc:
+        raise DataError(f"{fname}: {exc}; {fix_missing}") from None
     except DataError:
         raise
     except (FileNotFoundError, NotADirectoryError):

@@ -37,7 +37,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.core.io import atomic_write_bytes
+from sim.core.io import (
+    MB,
+    InputFileError,
+    atomic_write_bytes,
+    read_small_bytes,
+    read_small_json,
+)
 from sim.core.provenance import git_commit, now, package_versions
 from sim.engine.design import canonical_json, design_hash
 
@@ -59,6 +65,10 @@ RUN_METADATA_KEY = b"clustersim.run"
 _RUN_NAME = re.compile(r"^exp-(\d+)_rep-(\d+)\.parquet$")
 _PARQUET_WRITE_OPTIONS = {"compression": "zstd", "write_page_checksum": True}
 _DIGEST_PLACEHOLDER = "0" * 64
+#: The largest store manifest read (every session adds a few hundred bytes).
+MANIFEST_LIMIT = 64 * MB
+#: The largest run file read (one replicate of all 38 clusters at scale 1 for 50 years is far smaller).
+RUN_FILE_LIMIT = 4096 * MB
 
 
 class ResumeMismatchError(ValueError):
@@ -98,14 +108,20 @@ class Store:
         return out
 
     def read_manifest(self) -> dict | None:
-        if not self.manifest_path.exists():
+        """The stored manifest, or None (with a warning) if it is missing, unreadable, too large
+        or has members of the wrong type; the run files are then checked one by one."""
+        if not os.path.lexists(self.manifest_path):
             return None
         try:
-            return json.loads(self.manifest_path.read_text())
-        except (OSError, ValueError) as exc:
-            warnings.warn(f"cannot read {self.manifest_path} ({exc}); checking run files individually",
+            d = read_small_json(self.manifest_path, limit=MANIFEST_LIMIT, what="store manifest")
+            problem = _manifest_problem(d)
+        except InputFileError as exc:
+            problem = str(exc).removeprefix(f"{self.manifest_path}: ")
+        if problem:
+            warnings.warn(f"cannot use {self.manifest_path} ({problem}); checking run files individually",
                           stacklevel=3)
             return None
+        return d
 
     def write_manifest(self) -> None:
         atomic_write_bytes(self.manifest_path, (json.dumps(self.manifest, indent=2, default=str) + "\n").encode())
@@ -164,7 +180,7 @@ class Store:
     def read_run(self, path: Path, expected: dict) -> tuple[pd.DataFrame | None, str | None]:
         """Read and verify one run file; return (frame, None) or (None, reason)."""
         try:
-            data = path.read_bytes()
+            data = read_small_bytes(path, limit=RUN_FILE_LIMIT, what="run file")  # a regular file, not a FIFO
             raw = (pq.read_metadata(pa.BufferReader(data)).metadata or {}).get(RUN_METADATA_KEY)
         except Exception as exc:  # noqa: BLE001 - any read failure means a bad file
             return None, f"unreadable ({type(exc).__name__}: {exc})"
@@ -189,6 +205,62 @@ class Store:
             return pq.read_table(pa.BufferReader(data), page_checksum_verification=True).to_pandas(), None
         except Exception as exc:  # noqa: BLE001
             return None, f"undecodable ({type(exc).__name__}: {exc})"
+
+
+def _manifest_problem(d) -> str | None:
+    """What is wrong with the types of a stored manifest's members (None if nothing)."""
+    if not isinstance(d, dict):
+        return "not a JSON object"
+    seed = d.get("seed", {})
+    if not isinstance(seed, dict):
+        return "'seed' is not an object"
+    ent = seed.get("entropy")
+    if ent is not None and (isinstance(ent, bool) or not isinstance(ent, int)):
+        return "'seed.entropy' is not an integer"
+    seeds = seed.get("seeds", [])
+    if not isinstance(seeds, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in seeds):
+        return "'seed.seeds' is not a list of integers"
+    for key, kind in (("constants", dict), ("sessions", list), ("counts", dict), ("parameters", list)):
+        if not isinstance(d.get(key, kind()), kind):
+            return f"'{key}' is not a JSON {'object' if kind is dict else 'list'}"
+    for key in ("function", "design_hash", "created"):
+        if d.get(key) is not None and not isinstance(d[key], str):
+            return f"'{key}' is not a string"
+    rep = d.get("replicates", 0)
+    if isinstance(rep, bool) or not isinstance(rep, int) or not 0 <= rep <= 10 ** 9:
+        return "'replicates' is not a whole number"
+    return None
+
+
+def _first_difference(a, b) -> str:
+    """The first key (sorted) whose value differs between two dicts, shortened for a message."""
+    a = a if isinstance(a, dict) else {}
+    b = b if isinstance(b, dict) else {}
+    for k in sorted(set(a) | set(b), key=str):
+        va, vb = a.get(k, "(absent)"), b.get(k, "(absent)")
+        if canonical_json(va) != canonical_json(vb):
+            inner = _as_dict(va), _as_dict(vb)  # e.g. the run configuration, recorded as a JSON string
+            if inner[0] is not None and inner[1] is not None:
+                return f"{str(k)[:40]}.{_first_difference(*inner)}"
+            return f"{str(k)[:40]} = {_short(va)}, now {_short(vb)}"
+    return "(order or types)"
+
+
+def _as_dict(v) -> dict | None:
+    if isinstance(v, dict):
+        return v
+    if isinstance(v, str) and v.startswith("{"):
+        try:
+            d = json.loads(v)
+        except (ValueError, RecursionError):
+            return None
+        return d if isinstance(d, dict) else None
+    return None
+
+
+def _short(v, n: int = 50) -> str:
+    t = str(v)
+    return t if len(t) <= n else t[: n - 3] + "..."
 
 
 def _run_file_bytes(table: pa.Table, record: bytes) -> bytes:
@@ -281,7 +353,8 @@ def check_resume(store: Store, manifest: dict | None, design: pd.DataFrame, dhas
             f"{where} was run with function {manifest.get('function')!r}, not {fname!r}." + hint)
     if canonical_json(manifest.get("constants", {})) != canonical_json(constants):
         raise ResumeMismatchError(
-            f"{where} was run with constants {manifest.get('constants')}, not {constants}." + hint)
+            f"{where} was run with other settings ({_first_difference(manifest.get('constants'), constants)})."
+            + hint)
     if replicates < int(manifest.get("replicates", 0)):
         raise ResumeMismatchError(
             f"{where} holds {manifest.get('replicates')} replicates; resume may keep or increase that "

@@ -12,11 +12,11 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
+import warnings
 
 from scenarios.base import resolve_base
 from scenarios.scenario import ScenarioError
-from sim.core.io import atomic_savefig
+from sim.core.io import InputFileError, atomic_savefig
 from sim.data.clusters import cluster_table
 from sim.data.observed import DataError
 from sim.engine.backends import BackendError
@@ -24,14 +24,19 @@ from sim.engine.runner import run
 from sim.engine.store import ResumeMismatchError
 from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
 from sim.face.options import (
+    OutputError,
     UserError,
     add_base_option,
     add_common,
+    add_force_option,
     check_backend,
     confirm_size,
     csv_list,
+    discard_new_output,
     firm_steps,
+    keep_new_output,
     overrides,
+    prepare_output,
 )
 from sim.model.params import SCHEMA, ParameterError, describe
 from sim.plots.scores import plot_score_paths
@@ -42,16 +47,17 @@ EXIT_INTERRUPTED = 130
 
 def cmd_run(a) -> int:
 
-    out = Path(a.out)
     clusters, over = csv_list(a.clusters), overrides(a.set, a.scale)
+    base = resolve_base(a.params)  # bad input stops before the folder is made
     check_backend(a.backend, a.jobs, quiet=a.quiet)
     confirm_size("run", a.replicates, firm_steps(a.years, over.get("scale"), clusters), a.jobs, a.yes,
                  "fewer --replicates, fewer --years, a smaller --scale or fewer --clusters", quiet=a.quiet)
+    out = prepare_output(a.out, "run", resume=a.resume, force=a.force)
     t0 = time.time()
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=clusters,
              params=over, out=out, resume=a.resume, n_jobs=a.jobs,
              backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
-             base=resolve_base(a.params))
+             base=base)
     if not a.no_figure:
         atomic_savefig(out / "scores.png", plot_score_paths(df), dpi=120, bbox_inches="tight")
     if not a.quiet:
@@ -90,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-figure", action="store_true", help="do not draw scores.png")
     add_base_option(p)
+    add_force_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("params", help="list every model parameter with default, range and meaning")
@@ -111,7 +118,8 @@ def _extensions():
 
 def main(argv: list[str] | None = None) -> int:
     known_errors: tuple[type[BaseException], ...] = (UserError, ParameterError, FileExistsError, DataError,
-                                                     ResumeMismatchError, ScenarioError, BackendError)
+                                                     ResumeMismatchError, ScenarioError, BackendError,
+                                                     InputFileError, OutputError)
     ap = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     for tok in argv:
@@ -120,10 +128,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"clustersim: error: argument {tok.partition('=')[0]}: expected a value, got '--'", file=sys.stderr)
             return EXIT_USAGE
     a = ap.parse_args(argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         return int(a.func(a) or 0)
     except known_errors as exc:
+        discard_new_output()  # bad input leaves no new folder behind
         msg = " ".join(str(exc).splitlines())  # one line, whatever the message holds
+        print(f"clustersim: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the file system refused (read-only, full disk, permissions): one line, not a traceback
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        msg = " ".join(f"cannot read or write{where}: {exc.strerror or exc}; check the path and its permissions, "
+                       f"or choose another location".splitlines())
         print(f"clustersim: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -131,6 +148,18 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" Finished work is saved in {out}; run the same command with --resume to continue." if out else ""
         print(f"\nclustersim: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        warnings.showwarning = previous
+        keep_new_output()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line ``clustersim: warning: ...`` (not Python's two-line form)."""
+    text = " ".join(str(message).split())
+    try:
+        print(f"clustersim: warning: {text}", file=file or sys.stderr)
+    except (OSError, ValueError):  # stderr closed
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,6 @@ raises :class:`sim.model.params.ParameterError`, :class:`sim.data.observed.DataE
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,21 +17,27 @@ from calibration.estimate import calibrate
 from calibration.predict import predict
 from calibration.recovery import parameter_recovery
 from calibration.validate import cross_validate
+from sim.core.io import MB, InputFileError, read_small_json
 from sim.data.observed import load_all
 from sim.face.options import (  # the command line's converters and checks
     MAX_JOBS,
     MAX_REPLICATES,
+    add_force_option,
     add_yes,
     check_backend,
     confirm_size,
     csv_list,
     firm_steps,
     positive,
+    prepare_output,
     seed,
 )
 from sim.model.params import ParameterError
 
 __all__ = ["register"]
+
+#: The largest ``--settings`` file read (a handful of settings is a few hundred bytes).
+SETTINGS_LIMIT = 1 * MB
 
 
 def _year(text: str) -> int:
@@ -47,13 +52,9 @@ def _config(a):
     if getattr(a, "settings", None):
         path = Path(a.settings)
         try:
-            over = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ParameterError(f"--settings {path}: cannot read ({exc})") from None
-        except json.JSONDecodeError as exc:
-            raise ParameterError(f"--settings {path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
-        except (ValueError, RecursionError) as exc:  # integers of > 4300 digits, absurd nesting
-            raise ParameterError(f"--settings {path}: not valid JSON ({type(exc).__name__})") from None
+            over = read_small_json(path, limit=SETTINGS_LIMIT, what="settings file")
+        except InputFileError as exc:
+            raise ParameterError(f"--settings {exc}") from None
         if not isinstance(over, dict):
             raise ParameterError(f"--settings {path}: must hold a JSON object of calibration settings")
         cfg = cfg.updated(over, source=f"--settings {path}")
@@ -89,6 +90,7 @@ def _confirm(a, cfg, what: str, folds: int = 0) -> None:
 def cmd_calibrate(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "calibrate")
+    prepare_output(a.out, "calibrate", resume=a.resume, force=a.force)
     p = calibrate(cfg, a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
@@ -101,6 +103,7 @@ def cmd_calibrate(a) -> int:
 
 def cmd_predict(a) -> int:
     check_backend(a.backend, a.jobs, quiet=a.quiet)
+    prepare_output(a.out, "predict", resume=a.resume, force=a.force)
     pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
                       replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
                       resume=a.resume, progress=not a.quiet, data=_data(a))
@@ -113,6 +116,7 @@ def cmd_predict(a) -> int:
 def cmd_validate(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "validate", a.folds)
+    prepare_output(a.out, "validate", resume=a.resume, force=a.force)
     s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
                        exclude=csv_list(a.exclude, "--exclude"))
@@ -126,6 +130,7 @@ def cmd_validate(a) -> int:
 def cmd_recover(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "recover")
+    prepare_output(a.out, "recover", resume=a.resume, force=a.force)
     res = parameter_recovery(cfg, a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                              progress=not a.quiet, data=_data(a))
     if not a.quiet:
@@ -156,6 +161,7 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     if quick:
         add_yes(p)
+    add_force_option(p)
 
 
 def register(sub) -> None:

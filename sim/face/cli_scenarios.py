@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from pathlib import Path
 
 from scenarios.policies import REGISTRY, policy_table
 from scenarios.projection import project
@@ -32,12 +31,14 @@ from sim.face.options import (
     MAX_JOBS,
     MAX_REPLICATES,
     add_base_option,
+    add_force_option,
     add_yes,
     check_backend,
     confirm_size,
     csv_list,
     firm_steps,
     positive,
+    prepare_output,
 )
 from sim.face.report import build_report
 
@@ -50,7 +51,7 @@ def _command(a) -> str:
         v = getattr(a, opt)
         if v is not None and (opt, v) not in (("jobs", 1), ("backend", "loky"), ("params", "calibrated")):
             parts += [f"--{opt}", str(v)]
-    for flag in ("quick", "resume", "no_figures", "quiet"):
+    for flag in ("quick", "resume", "no_figures", "quiet", "force"):
         if getattr(a, flag):
             parts.append("--" + flag.replace("_", "-"))
     return " ".join(shlex.quote(str(p)) for p in parts)
@@ -58,11 +59,9 @@ def _command(a) -> str:
 
 def cmd_project(a) -> int:
 
-    out = Path(a.out)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out} exists and is not a folder")
     check_backend(a.backend, a.jobs, quiet=a.quiet)
     _confirm(a)
+    out = prepare_output(a.out, "project", resume=a.resume, force=a.force)
     t0 = time.time()
     proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
@@ -160,6 +159,7 @@ def register(sub) -> None:
     p.add_argument("--no-figures", action="store_true", help="do not draw figures/")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_yes(p)
+    add_force_option(p)
     p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a projection folder")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,7 @@ from sim.face.options import (
     MAX_REPLICATES,
     MAX_SAMPLES,
     UserError,
+    add_force_option,
     add_yes,
     check_backend,
     confirm_size,
@@ -31,6 +31,7 @@ from sim.face.options import (
     firm_steps,
     overrides,
     positive,
+    prepare_output,
     seed,
     years,
 )
@@ -106,7 +107,7 @@ def cmd_sensitivity(a) -> int:
         clusters = [a.cluster]
     func = partial(_simulate_task, years=a.years, clusters=clusters)
     config = RunSettings(years=a.years, clusters=clusters, extra={"cluster": a.cluster}).to_cell()
-    out = Path(a.out)
+    out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force)
     kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
               out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
               progress=not a.quiet, constants={**base, CONFIG_KEY: config})
@@ -168,4 +169,5 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")
     add_yes(p)
+    add_force_option(p)
     p.set_defaults(func=cmd_sensitivity)

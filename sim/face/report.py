@@ -28,6 +28,7 @@ from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_plan
 from scenarios.policies import REGISTRY
 from scenarios.projection import load_projection
 from sim.core.io import atomic_write_text
+from sim.face.options import check_output_file
 from sim.indices.scores import TYPOLOGIES
 
 __all__ = ["build_report", "render_report"]
@@ -345,8 +346,7 @@ def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``)."""
 
     proj = load_projection(directory)
+    path = check_output_file(out, Path(directory) / "report.html")  # not a folder, not empty, writable
     text = render_report(proj)
-    path = Path(out) if out else Path(directory) / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)
     return path

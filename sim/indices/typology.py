@@ -102,12 +102,12 @@ import json
 import os
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from sim.core.io import MB, read_small_json
 from sim.data.observed import CENTRIFUGAL, CENTRIPETAL, TYPOLOGIES
 
 __all__ = [
@@ -657,7 +657,7 @@ def load_classifier(source: Mapping[str, Any] | str | os.PathLike) -> TypologyCl
     if isinstance(source, Mapping):
         d = source
     else:
-        d = json.loads(Path(source).read_text(encoding="utf-8"))
+        d = read_small_json(source, limit=16 * MB, what="classifier file")
     return TypologyClassifier.from_dict(d["classifier"] if "classifier" in d else d)
 
 
