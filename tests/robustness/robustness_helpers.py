@@ -9,12 +9,16 @@ campaign whose numbers are in ``docs/robustness.md``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from sim.face.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +78,15 @@ def one_line_error(err: str) -> str:
     assert len(lines) == 1, f"expected one error line, got {len(lines)}:\n{err}"
     assert lines[0].startswith("clustersim: error: "), lines[0]
     return lines[0]
+
+
+def main_in_process(argv: list[str]) -> tuple[int, str]:
+    """``clustersim argv`` run in this process: (exit code, stderr). argparse errors end in SystemExit
+    (its code is returned); any other exception propagates, so a traceback fails the test."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            rc = cli_main(argv)
+        except SystemExit as exc:
+            rc = exc.code
+    return rc, err.getvalue()

@@ -11,15 +11,14 @@ timeout, so that a regression fails instead of hanging the test run.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
 import json
 import socket
 import time
 
 import pandas as pd
 import pytest
+from robustness_helpers import main_in_process as _main
 from robustness_helpers import one_line_error, run_cli_subprocess
 
 from scenarios.scenario import ScenarioError, loads
@@ -27,7 +26,6 @@ from sim.engine import backends
 from sim.engine.experiments import run_experiments
 from sim.engine.runner import run
 from sim.face import options
-from sim.face.cli import main
 from sim.model.params import ParameterError
 
 TINY = ["--scale", "0.01", "--years", "0.25", "--clusters", "jeonju_machinery"]
@@ -36,14 +34,6 @@ SENS = ["sensitivity", "--method", "morris", "--outcomes", "centripetal", "--fac
         "--backend", "sequential", "--quiet"]
 
 
-def _main(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, err.getvalue()
 
 
 def _sens(tmp_path, *extra: str) -> list[str]:

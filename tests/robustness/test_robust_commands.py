@@ -5,8 +5,6 @@ problem, never a traceback.  A command missing from ``clustersim --help`` fails 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 from pathlib import Path
@@ -21,21 +19,11 @@ from robustness_helpers import (
     require_command,
     run_cli_subprocess,
 )
+from robustness_helpers import main_in_process as _main
 
 from calibration.estimate import QUICK
 from scenarios.projection import load_params_file
-from sim.face.cli import main
 from sim.model import params as P
-
-
-def _main(argv: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, err.getvalue()
 
 
 def _assert_usage_error(rc, err, needle: str) -> None:

@@ -11,9 +11,7 @@ runs under a memory limit (``RLIMIT_AS``) and a timeout (``files_fuzz_driver.py`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import resource
@@ -27,13 +25,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from robustness_helpers import ROOT, SMALL, cli_env, one_line_error, run_cli_subprocess
+from robustness_helpers import main_in_process as _main
 
 from calibration.shipped import load_params
 from scenarios.projection import OUTPUT_COLUMNS, load_projection
 from scenarios.scenario import ScenarioError
 from sim.core.io import InputFileError, read_small_json, read_small_text
 from sim.engine.store import Store
-from sim.face.cli import main
 from sim.model.params import ParameterError
 
 CALIBRATED = ROOT / "calibration" / "calibrated.json"
@@ -41,15 +39,6 @@ MEMORY_LIMIT = 2 * 1024 ** 3  # bytes of address space for the fuzz subprocess
 HUGE = 100 * 1024 * 1024      # a sparse file larger than every limit
 
 
-def _main(argv: list[str]) -> tuple[int, str]:
-    """``main(argv)`` in-process; (exit code, stderr); exceptions propagate (a traceback)."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, err.getvalue()
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -12,9 +12,7 @@ Properties (issue #8, part 1):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import math
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from robustness_helpers import (
     one_line_error,
     run_cli_subprocess,
 )
+from robustness_helpers import main_in_process as _main
 
 from sim.face.cli import main
 from sim.model import params as P
@@ -155,15 +154,6 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _main(argv: list[str]) -> tuple[int, str]:
-    """``main(argv)`` in-process; (exit code, stderr).  argparse errors raise SystemExit."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, err.getvalue()
 
 
 def _invalid(name: str, raw: str) -> bool:
