@@ -38,7 +38,7 @@ from sim.face.options import (
 from sim.indices.scores import TYPOLOGIES
 from sim.indices.structure import INDEX_NAMES
 from sim.model.model import FLOWS
-from sim.model.params import problem, validate
+from sim.model.params import from_sample, problem, validate
 
 
 class FinalOutcomes:
@@ -64,6 +64,11 @@ class FinalOutcomes:
         for i, name in enumerate(TYPOLOGIES):
             out[f"p_{name}"] = float(np.mean(codes == i)) if len(codes) else np.nan
         return out
+
+
+def _sample_task(params: dict, seed: int, **kw):
+    """One run of a sensitivity design: integer parameters take the nearest whole number of the sample."""
+    return _simulate_task(from_sample(params), seed, **kw)
 
 
 def cmd_sensitivity(a) -> int:
@@ -105,7 +110,7 @@ def cmd_sensitivity(a) -> int:
     _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters})
     if a.cluster and not clusters:
         clusters = [a.cluster]
-    func = partial(_simulate_task, years=a.years, clusters=clusters)
+    func = partial(_sample_task, years=a.years, clusters=clusters)
     config = RunSettings(years=a.years, clusters=clusters, extra={"cluster": a.cluster}).to_cell()
     out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force)
     kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),

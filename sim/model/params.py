@@ -17,6 +17,7 @@ model converts them to its quarterly step.
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any, Iterable, Mapping
 
 from sim.core.schema import Param, ParameterError
@@ -33,6 +34,7 @@ __all__ = [
     "problem",
     "describe",
     "parse_override",
+    "from_sample",
 ]
 
 
@@ -230,3 +232,20 @@ def describe() -> str:
         rng = f"[{_fmt(p.low)}, {_fmt(p.high)}]"
         rows.append(f"{p.name:<22}{_fmt(p.default):>10}  {rng:<20}{p.group:<12}{p.doc}")
     return "\n".join(rows)
+
+
+def from_sample(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter values from a point of a continuous sampling design (SALib's Morris or Sobol).
+
+    Samplers draw every factor from a continuous range; an integer parameter (``kind ==
+    "int"``) takes the nearest whole number, :math:`\lfloor x + 1/2 \rfloor`, so the model is
+    analysed as the function of the continuous factor that it really is. Other values pass
+    unchanged (they are validated when the model is built).
+    """
+    out = dict(values)
+    for k, v in values.items():
+        p = SCHEMA.get(k)
+        if p is not None and p.kind == "int" and isinstance(v, (int, float)) and not isinstance(v, bool) \
+                and math.isfinite(v):
+            out[k] = int(math.floor(float(v) + 0.5))
+    return out
