@@ -352,3 +352,13 @@ def test_docs_describe_every_policy_and_the_measuring_command():
     for name, cls in REGISTRY.items():
         assert f"`{name}`" in text.split("## 3.")[0], f"docs/policies.md has no section on {name}"
     assert "MEASURED_TABLE" not in text and "CONTRASTS_TABLE" not in text
+
+
+def test_policy_listing_keeps_defaults_and_meanings_apart(capsys):
+    """`clustersim policies NAME`: a long default (a list) never runs into its meaning (issue 16, item 12)."""
+    from sim.face.cli import main
+
+    assert main(["policies", "hub_institution"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("kind "))
+    assert "['university', 'intermediary']  kind(s)" in line

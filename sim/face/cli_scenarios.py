@@ -126,8 +126,10 @@ def cmd_policies(a) -> int:
         cls = REGISTRY[a.name]
         print(f"{cls.name}: {cls.__doc__.strip()}\n\nmechanism: {cls.mechanism}\n\nsource: {cls.source}\n\n"
               f"hypothesis: {cls.hypothesis}\n")
-        for pname, default, doc in cls.parameters():
-            print(f"    {pname:<16}{default!s:<28}{doc}")
+        rows = [(pname, str(default), doc) for pname, default, doc in cls.parameters()]
+        width = max(len(d) for _, d, _ in rows) + 2  # a default never runs into its meaning
+        for pname, default, doc in rows:
+            print(f"    {pname:<16}{default:<{width}}{doc}")
         return 0
     print(policy_table(), end="")
     return 0
