@@ -16,7 +16,14 @@ import time
 import numpy as np
 import pytest
 
-from sim.face.app import OriginGuard, allowed_origins, lever_summary, md_to_html, parse_origin, readout
+from sim.face.app import (
+    OriginGuard,
+    allowed_origins,
+    lever_summary,
+    md_to_html,
+    parse_origin,
+    readout,
+)
 from sim.face.demo import (
     DEFAULT_CLUSTER,
     LIMIT_ENV,

@@ -383,3 +383,20 @@ def test_sim_run_facade_resolves_a_named_base():
     kw = dict(years=0.5, seed=3, clusters=["jeonju_machinery"], scale=0.02, progress=False)
     assert sim.run(base="calibrated", **kw).equals(engine_run(base=resolve_base("calibrated"), **kw))
     assert sim.run(base="defaults", **kw).equals(engine_run(**kw))
+
+
+def test_rerun_into_the_same_folder_offers_overwrite(tmp_path, capsys):
+    """Issue 16, item 11: a second run into a finished folder says how to go on; --overwrite starts again."""
+    args = ["run", "--years", "0.5", "--seed", "1", "--scale", "0.01", "--clusters", "jeonju_machinery",
+            "--quiet", "--no-figure", "--out", str(tmp_path)]
+    assert main(args) == 0
+    first = pd.read_parquet(tmp_path / "indicators.parquet")
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert main(args[:-2] + ["--seed", "2", "--out", str(tmp_path), "--overwrite"]) == 0
+    second = pd.read_parquet(tmp_path / "indicators.parquet")
+    assert not second.equals(first)                    # the earlier runs were deleted, not reused
+    assert main(args + ["--overwrite", "--resume"]) == 2
+    assert "contradict" in capsys.readouterr().err

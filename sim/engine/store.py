@@ -144,8 +144,8 @@ class Store:
         existing = self.run_files()
         if existing and not resume:
             raise FileExistsError(
-                f"{self.root} already holds {len(existing)} finished run(s). Pass resume=True "
-                f"(CLI: --resume) to continue that experiment, or choose a new out_dir."
+                f"{self.root} already holds {len(existing)} finished run(s): pass --resume (resume=True) to "
+                f"continue them, --overwrite to delete them and start again, or choose a new folder"
             )
 
     # ---- sessions --------------------------------------------------------

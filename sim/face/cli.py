@@ -52,7 +52,7 @@ def cmd_run(a) -> int:
     check_backend(a.backend, a.jobs, quiet=a.quiet)
     confirm_size("run", a.replicates, firm_steps(a.years, over.get("scale"), clusters), a.jobs, a.yes,
                  "fewer --replicates, fewer --years, a smaller --scale or fewer --clusters", quiet=a.quiet)
-    out = prepare_output(a.out, "run", resume=a.resume, force=a.force)
+    out = prepare_output(a.out, "run", resume=a.resume, force=a.force, overwrite=a.overwrite)
     t0 = time.time()
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=clusters,
              params=over, out=out, resume=a.resume, n_jobs=a.jobs,

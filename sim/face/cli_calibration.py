@@ -90,7 +90,7 @@ def _confirm(a, cfg, what: str, folds: int = 0) -> None:
 def cmd_calibrate(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "calibrate")
-    prepare_output(a.out, "calibrate", resume=a.resume, force=a.force)
+    prepare_output(a.out, "calibrate", resume=a.resume, force=a.force, overwrite=a.overwrite)
     p = calibrate(cfg, a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
@@ -103,7 +103,7 @@ def cmd_calibrate(a) -> int:
 
 def cmd_predict(a) -> int:
     check_backend(a.backend, a.jobs, quiet=a.quiet)
-    prepare_output(a.out, "predict", resume=a.resume, force=a.force)
+    prepare_output(a.out, "predict", resume=a.resume, force=a.force, overwrite=a.overwrite)
     pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
                       replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
                       resume=a.resume, progress=not a.quiet, data=_data(a))
@@ -116,7 +116,7 @@ def cmd_predict(a) -> int:
 def cmd_validate(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "validate", a.folds)
-    prepare_output(a.out, "validate", resume=a.resume, force=a.force)
+    prepare_output(a.out, "validate", resume=a.resume, force=a.force, overwrite=a.overwrite)
     s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
                        exclude=csv_list(a.exclude, "--exclude"))
@@ -130,7 +130,7 @@ def cmd_validate(a) -> int:
 def cmd_recover(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "recover")
-    prepare_output(a.out, "recover", resume=a.resume, force=a.force)
+    prepare_output(a.out, "recover", resume=a.resume, force=a.force, overwrite=a.overwrite)
     res = parameter_recovery(cfg, a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
                              progress=not a.quiet, data=_data(a))
     if not a.quiet:

@@ -61,7 +61,7 @@ def cmd_project(a) -> int:
 
     check_backend(a.backend, a.jobs, quiet=a.quiet)
     _confirm(a)
-    out = prepare_output(a.out, "project", resume=a.resume, force=a.force)
+    out = prepare_output(a.out, "project", resume=a.resume, force=a.force, overwrite=a.overwrite)
     t0 = time.time()
     proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,

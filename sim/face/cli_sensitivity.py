@@ -112,7 +112,7 @@ def cmd_sensitivity(a) -> int:
         clusters = [a.cluster]
     func = partial(_sample_task, years=a.years, clusters=clusters)
     config = RunSettings(years=a.years, clusters=clusters, extra={"cluster": a.cluster}).to_cell()
-    out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force)
+    out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force, overwrite=a.overwrite)
     kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
               out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
               progress=not a.quiet, constants={**base, CONFIG_KEY: config})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -269,11 +270,30 @@ class OutputError(UserError):
     """An ``--out`` folder that cannot or may not be written (one line, exit code 2)."""
 
 
+def _clear_results(path: Path, kind: str, shown: str, force: bool) -> None:
+    """Delete the earlier results of command ``kind`` in ``path``: its store and output files."""
+    found = folder_kind(path)
+    if found is not None and found != kind and not force:
+        raise OutputError(f"--out {shown} holds the output of 'clustersim {found}'; --overwrite deletes only "
+                          f"the results of 'clustersim {kind}' (pass --force as well to write into it anyway)")
+    try:
+        if (path / "store").is_dir():
+            shutil.rmtree(path / "store")
+        for name in FINISHED[kind]:
+            (path / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--out {shown}: cannot delete the earlier results ({_shown(exc.strerror or exc)}); "
+                          f"choose a new folder") from None
+
+
 def add_force_option(p: argparse.ArgumentParser) -> None:
-    """The ``--force`` option of the commands that write a folder."""
+    """The ``--force`` and ``--overwrite`` options of the commands that write a folder."""
     p.add_argument("--force", action="store_true",
                    help="write into OUT even if it holds the output of another command, or finished output "
                         "that cannot be resumed (files of the same name are overwritten)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in OUT: delete this command's earlier results there (its store/ of "
+                        "finished runs and its output files) before running (not with --resume)")
 
 
 def _shown(path) -> str:
@@ -320,16 +340,21 @@ def _has_runs(store: Path) -> bool:
         return False
 
 
-def prepare_output(out, kind: str, *, resume: bool = False, force: bool = False) -> Path:
+def prepare_output(out, kind: str, *, resume: bool = False, force: bool = False, overwrite: bool = False) -> Path:
     """Check ``--out`` for command ``kind`` and create it; return it as a :class:`~pathlib.Path`.
 
     Raises :class:`OutputError` (one line naming the problem and the fix) for an empty path, an
     existing non-folder, a location that cannot be created or written, a folder of another
     command, or finished output without its store (see the module docstring); ``force`` allows
     the last two; ``resume`` changes nothing: without the store there is nothing to resume.
+    ``overwrite`` first deletes the earlier results of the same command in the folder (its
+    ``store/`` and output files), so that the command starts again from nothing.
     """
     if out is None or not str(out).strip():
         raise OutputError("--out: an empty folder name was given; pass the path of an output folder")
+    if overwrite and resume:
+        raise OutputError("--overwrite and --resume contradict each other: --resume continues the earlier "
+                          "runs, --overwrite deletes them; pass one of them")
     path = Path(out)
     shown = _shown(path)
     try:
@@ -354,6 +379,8 @@ def prepare_output(out, kind: str, *, resume: bool = False, force: bool = False)
             raise OutputError(f"--out {shown} holds finished 'clustersim {kind}' output ({finished[0]}) but no "
                               f"store/ of finished runs to reuse; choose a new folder, or pass --force to compute "
                               f"it again and overwrite it")
+    if overwrite and is_dir:
+        _clear_results(path, kind, shown, force)
     _NEW.clear()
     missing, p = [], path
     while not os.path.lexists(p) and p != p.parent:
