@@ -1,4 +1,4 @@
-"""Centripetal and centrifugal scores, the 2020 typology and the development stage.
+r"""Centripetal and centrifugal scores, the 2020 typology and the development stage.
 
 One labeller for every output (``run``, ``project``, ``predict``, the report and the app):
 :class:`Labeller` turns a cluster's raw simulated indices into the two scores and the

@@ -235,7 +235,7 @@ def describe() -> str:
 
 
 def from_sample(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameter values from a point of a continuous sampling design (SALib's Morris or Sobol).
+    r"""Parameter values from a point of a continuous sampling design (SALib's Morris or Sobol).
 
     Samplers draw every factor from a continuous range; an integer parameter (``kind ==
     "int"``) takes the nearest whole number, :math:`\lfloor x + 1/2 \rfloor`, so the model is
