@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from scenarios.projection import OUTPUT_COLUMNS, load_projection, project
 from scenarios.scenario import ScenarioError, load
 from sim.engine.design import replicate_seeds
 from sim.engine.runner import run
+from sim.face import report as report_module
 from sim.face.cli import main
 from sim.face.report import build_report
 from sim.model.params import ParameterError
@@ -273,6 +275,9 @@ def test_cli_project_quick_and_report(tmp_path, capsys):
     for words in ("lab", "baseline", "Provenance", "living_lab", "Typology transitions", "source-004-ch4-6.md",
                   m["settings"]["seeds"][0].__str__()):
         assert words in html, words
+    # issue 16, item 8: a quick projection says it is a smoke test, with its scale and replicates
+    assert "Smoke test, not a measurement" in html and "2 replicates per scenario at scale 0.02" in html
+    assert "Labeller" in html and "reference-standardised" not in html
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "not a projection folder" in capsys.readouterr().err
 
@@ -296,3 +301,14 @@ def test_builtin_report_of_loaded_projection_is_self_contained(proj, tmp_path):
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     assert "startups − base" in html and "(targeted)" in html
     assert load("baseline").name == "baseline"
+
+
+@pytest.mark.parametrize("settings, smoke", [
+    ({"quick": True, "replicates": 20, "scale": 0.1}, True),
+    ({"quick": False, "replicates": 3, "scale": 0.1}, True),
+    ({"quick": False, "replicates": 20, "scale": 0.02}, True),
+    ({"quick": False, "replicates": 20, "scale": 0.1}, False),
+])
+def test_report_marks_small_projections_as_smoke_tests(settings, smoke):
+    fake = SimpleNamespace(settings=settings, manifest={})
+    assert bool(report_module._caveat(fake)) == smoke

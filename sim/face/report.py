@@ -43,6 +43,7 @@ th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right;vertical-align:t
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 .sig{font-weight:bold}.pos{color:#0a5}.neg{color:#b22}.muted{color:#777}
 .box{background:#f7f9fc;border:1px solid #dde3ee;padding:.6em 1em;border-radius:4px}
+.caveat{background:#fff4e5;border-left:4px solid #e08a00;padding:.4em .8em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.82em}
 code{font-size:.9em}
@@ -216,9 +217,29 @@ def _head(proj, eff: pd.DataFrame) -> list[str]:
          f"{'; quick mode' if st.get('quick') else ''}.  Parameters: "
          + (f"from <code>{_e(mf['params_file']['path'])}</code>" if mf.get("params_file") else
             "model defaults (no calibrated parameter file given)") + ".</p>",
+         *_caveat(proj),
          "<p><b>Main results</b> (mean paired difference to the baseline at the end of the horizon, over "
          "the targeted clusters):</p>", _summary(eff, proj), "</div>"]
     return h
+
+
+#: Below these, a projection is a smoke test of the set-up, not a measurement of effects.
+SMOKE_REPLICATES = 10
+SMOKE_SCALE = 0.05
+
+
+def _caveat(proj) -> list[str]:
+    """A warning paragraph when the projection is too small for its intervals to mean much."""
+    st = proj.settings
+    scale = _scale_value(proj)
+    small = st.get("quick") or st["replicates"] < SMOKE_REPLICATES or (scale is not None and scale < SMOKE_SCALE)
+    if not small:
+        return []
+    why = "a quick-mode run" if st.get("quick") else "a small run"
+    return [f"<p class='caveat'><b>Smoke test, not a measurement.</b> This projection is {why}: "
+            f"{st['replicates']} replicates per scenario at scale {_e(_scale(proj))} (clusters of a few firms "
+            f"each at the smallest scales).  Its intervals and verdicts only show that the set-up runs; measure "
+            f"effects with at least {SMOKE_REPLICATES} replicates at scale {SMOKE_SCALE} or more.</p>"]
 
 
 def _effects_section(proj, eff: pd.DataFrame) -> list[str]:
@@ -282,8 +303,12 @@ def _method_section() -> list[str]:
         "</code>).  Replicate <i>r</i> of every scenario therefore starts from the same 2020 population and "
         "network and shares its random stream until a policy acts; each policy draws its own random numbers "
         "from a separate stream.  Effects are paired differences per replicate (common random numbers); "
-        "intervals are t intervals over replicates.  Scores are reference-standardised (sim.indices.scores); the "
-        "typology is the quadrant of the two scores.  A model scale below 1 simulates that fraction of "
+        "intervals are t intervals over replicates.  The centripetal and centrifugal scores and the typology "
+        "come from one labeller (sim.indices.scores.Labeller): each index is put on the published scale by "
+        "the base model's measurement map, then the classifier fitted on the 30 published 2020 clusters gives "
+        "the two factor scores (in units of the published clusters' spread) and the typology (its quadrants, "
+        "a documented proxy of the report's table 3-11 with 14 of 30 correct out of sample; "
+        "<code>docs/calibration.md</code>, Typology).  A model scale below 1 simulates that fraction of "
         "each cluster's firms: institutions placed by policies are whole organisations, so their relative "
         "weight is larger in a scaled-down system.  Policies' mechanisms and the hypotheses they test are "
         "documented in <code>docs/policies.md</code>.</p>")
@@ -340,6 +365,16 @@ def _scale(proj) -> str:
         return f"{sc:g}"
     vals = {d.get("full_params", {}).get("scale") for d in proj.manifest.get("scenarios", [])}
     return ", ".join(f"{v:g}" for v in vals if v is not None) or "?"
+
+
+def _scale_value(proj) -> float | None:
+    """The smallest simulated scale of the projection (None if unknown)."""
+    sc = proj.settings.get("scale")
+    if sc is not None:
+        return float(sc)
+    vals = [d.get("full_params", {}).get("scale") for d in proj.manifest.get("scenarios", [])]
+    vals = [float(v) for v in vals if isinstance(v, (int, float))]
+    return min(vals) if vals else None
 
 
 def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
