@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -94,8 +95,15 @@ class Labeller:
 
     @classmethod
     def default(cls, classifier: TypologyClassifier | None = None) -> "Labeller":
-        """Moment-matching maps from the default-run reference onto the classifier's reference."""
-        clf = classifier or shipped_classifier()
+        """Moment-matching maps from the default-run reference onto the classifier's reference.
+
+        Without ``classifier`` (the shipped one), the labeller is built once per process and shared:
+        every model without a base of its own labels with it, and it is never modified.
+        """
+        return _default_labeller() if classifier is None else cls._moment_matched(classifier)
+
+    @classmethod
+    def _moment_matched(cls, clf: TypologyClassifier) -> "Labeller":
         ref = reference_moments()
         fm = clf.factor_model_
         maps = {}
@@ -128,18 +136,15 @@ class Labeller:
                 return (a + b * np.asarray(raw, float) - fam.mean[j]) / fam.sd[j]
         raise KeyError(f"{name!r} is not a score index ({', '.join(SCORE_INDICES)})")
 
-    def scores(self, ind: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Centripetal and centrifugal scores (NaN where a family's indices are all missing)."""
-        s = self.classifier.scores(self.published(ind))
-        return s["centripetal"].to_numpy(float), s["centrifugal"].to_numpy(float)
-
     def label(self, ind: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(centripetal, centrifugal, typology code)``; the code indexes :data:`TYPOLOGIES`, -1 if undefined."""
-        pub = self.published(ind)
-        s = self.classifier.scores(pub)
-        lab = self.classifier.predict(pub)
-        code = np.array([TYPOLOGIES.index(x) if isinstance(x, str) else -1 for x in lab], dtype=int)
-        return s["centripetal"].to_numpy(float), s["centrifugal"].to_numpy(float), code
+        """``(centripetal, centrifugal, typology code)``; the code indexes :data:`TYPOLOGIES`, -1 if undefined.
+
+        The scores are NaN where a family's indices are all missing.
+        """
+        S = self.classifier.scores(self.published(ind)).to_numpy(float)
+        code = np.array([TYPOLOGIES.index(x) if isinstance(x, str) else -1 for x in self.classifier.classify(S)],
+                        dtype=int)
+        return S[:, 0], S[:, 1], code
 
     @property
     def thresholds(self) -> tuple[float, float] | None:
@@ -173,3 +178,8 @@ def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf) -
     code = np.where((firms_now < NASCENT_FIRMS) | (np.nan_to_num(inclusiveness, nan=0.0) < NASCENT_INCLUSIVENESS),
                     STAGES.index("nascent"), code)
     return code
+
+
+@lru_cache(maxsize=1)
+def _default_labeller() -> Labeller:
+    return Labeller._moment_matched(shipped_classifier())

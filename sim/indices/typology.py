@@ -604,17 +604,20 @@ class TypologyClassifier:
 
     def predict(self, indices_df: pd.DataFrame) -> pd.Series:
         """Predicted typology per row (None where a family's indices are all missing)."""
-        S = self.scores(indices_df).to_numpy()
-        if self.rule in ("sign_quadrant", "fitted_quadrant"):
-            lab = _quadrant(S, *self.thresholds_)
-        else:
-            keys = list(self.centroids_)
-            M = np.array([self.centroids_[k] for k in keys])
-            lab = np.full(len(S), None, dtype=object)
-            for i, s in enumerate(S):
-                if not np.isnan(s).any():
-                    lab[i] = keys[int(np.argmin(((M - s) ** 2).sum(axis=1)))]
+        lab = self.classify(self.scores(indices_df).to_numpy())
         return pd.Series(lab, index=indices_df.index, name="typology", dtype=object)
+
+    def classify(self, S: np.ndarray) -> np.ndarray:
+        """Typology labels (object array, None where undefined) of score rows ``[centripetal, centrifugal]``."""
+        if self.rule in ("sign_quadrant", "fitted_quadrant"):
+            return _quadrant(S, *self.thresholds_)
+        keys = list(self.centroids_)
+        M = np.array([self.centroids_[k] for k in keys])
+        lab = np.full(len(S), None, dtype=object)
+        for i, s in enumerate(S):
+            if not np.isnan(s).any():
+                lab[i] = keys[int(np.argmin(((M - s) ** 2).sum(axis=1)))]
+        return lab
 
     # -- persistence -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
