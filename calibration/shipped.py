@@ -30,8 +30,9 @@ from sim.indices.scores import Labeller
 from sim.indices.typology import TypologyClassifier, load_classifier, shipped_classifier
 from sim.model.params import ParameterError, validate
 
-__all__ = ["FORMAT", "CALIBRATED_FILE", "load_params", "load_calibrated", "scenario_base",
-           "StaleCalibrationWarning", "check_calibration", "CALIBRATION_LIMIT", "scenario_labeller", "calibration_classifier", "check_baseline", "current_baseline"]
+__all__ = ["FORMAT", "CALIBRATED_FILE", "CALIBRATION_LIMIT", "load_params", "load_calibrated", "scenario_base",
+           "scenario_labeller", "load_scenario", "calibration_classifier", "StaleCalibrationWarning",
+           "check_calibration", "check_baseline", "current_baseline"]
 
 FORMAT = "clustersim.calibration/1"
 #: The largest calibration file read (the shipped one is about 40 KB).
@@ -200,6 +201,11 @@ def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataF
     """
     d = load_params(path)
     check_baseline(d, path)
+    return _base_of(d)
+
+
+def _base_of(d: Mapping) -> tuple[dict, pd.DataFrame]:
+    """:func:`scenario_base` of a loaded calibration."""
     states = ini.InitialStates.from_dict(d["setup"])
     persist = {k: float(v.default) for k, v in engine.RUN_PARAMS.items()}
     persist.update({k: float(v) for k, v in d.get("run_params", {}).items()})
@@ -225,7 +231,19 @@ def scenario_labeller(path: str | os.PathLike | None = None, *, year: int = 2020
     (2020, the start of the scenarios); the typology classifier is the one the calibration
     file carries (member ``typology.fit``), or the shipped classifier for an older file.
     """
+    return _labeller_of(load_params(path), path, year)
+
+
+def load_scenario(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataFrame, Labeller]:
+    """:func:`scenario_base` and :func:`scenario_labeller` of one calibration, read and checked once."""
     d = load_params(path)
+    check_baseline(d, path)
+    params, cols = _base_of(d)
+    return params, cols, _labeller_of(d, path)
+
+
+def _labeller_of(d: Mapping, path=None, year: int = 2020) -> Labeller:
+    """:func:`scenario_labeller` of a loaded calibration."""
     years = d["measurement_map"].get("years", {})
     if str(year) not in years:
         raise ParameterError(f"{path or CALIBRATED_FILE}: the measurement map has no {year} maps "

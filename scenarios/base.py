@@ -14,12 +14,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from calibration.shipped import (
-    CALIBRATED_FILE,
-    CALIBRATION_LIMIT,
-    scenario_base,
-    scenario_labeller,
-)
+from calibration.shipped import CALIBRATED_FILE, CALIBRATION_LIMIT, load_scenario
 from calibration.shipped import FORMAT as CAL_FORMAT
 from sim.core.io import InputFileError, parse_json, read_small_json, read_small_text
 from sim.engine.runner import (
@@ -91,8 +86,7 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> BaseModel:
         return BaseModel({}, None, None)
     if str(source) == CALIBRATED:
         text = resources.files("calibration").joinpath(CALIBRATED_FILE).read_bytes()
-        params, cols = scenario_base()
-        labeller = scenario_labeller()
+        params, cols, labeller = load_scenario()
         where = f"calibration/{CALIBRATED_FILE} (shipped)"
     else:
         p = Path(source)
@@ -104,8 +98,7 @@ def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> BaseModel:
         fmt = obj.get("format") if isinstance(obj, dict) else None
         text = raw.encode("utf-8")
         if fmt == CAL_FORMAT:
-            params, cols = scenario_base(p)
-            labeller = scenario_labeller(p)
+            params, cols, labeller = load_scenario(p)
         else:
             params, cols, labeller = load_params_file(p), None, None
         where = str(source)

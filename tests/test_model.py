@@ -400,3 +400,12 @@ def test_rerun_into_the_same_folder_offers_overwrite(tmp_path, capsys):
     assert not second.equals(first)                    # the earlier runs were deleted, not reused
     assert main(args + ["--overwrite", "--resume"]) == 2
     assert "contradict" in capsys.readouterr().err
+
+
+def test_load_scenario_is_base_and_labeller_read_once():
+    from calibration.shipped import load_scenario, scenario_base, scenario_labeller
+
+    params, cols, labeller = load_scenario()
+    p2, c2 = scenario_base()
+    assert params == p2 and cols.equals(c2)
+    assert labeller.to_dict() == scenario_labeller().to_dict()
