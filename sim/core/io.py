@@ -125,7 +125,8 @@ def remove_stale_tmp(folder: str | os.PathLike) -> None:
     if folder.is_dir():
         for p in folder.glob(".*.tmp"):
             if p.is_file():
-                p.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # another process's file, or one already gone
+                    p.unlink()
 
 
 # --------------------------------------------------------------------------------------------- reading

@@ -23,7 +23,6 @@ identifying columns); :func:`sim.engine.experiments.load_results` reads and veri
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -43,6 +42,7 @@ from sim.core.io import (
     atomic_write_bytes,
     read_small_bytes,
     read_small_json,
+    remove_stale_tmp,
 )
 from sim.core.provenance import git_commit, now, package_versions
 from sim.engine.design import canonical_json, design_hash
@@ -131,10 +131,7 @@ class Store:
 
     def clean_temp_files(self) -> None:
         for d in (self.root, self.runs):
-            if d.is_dir():
-                for p in d.glob(".*.tmp"):
-                    with contextlib.suppress(OSError):
-                        p.unlink()
+            remove_stale_tmp(d)
 
     def prepare(self, resume: bool) -> None:
         """Create the folders and drop left-over temporary files; refuse finished runs unless resuming."""
