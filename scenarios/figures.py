@@ -68,7 +68,8 @@ def plot_planes(proj, clusters: Sequence[str] | None = None, smooth: int = 3):
     """The centripetal-centrifugal plane of the figure clusters (:func:`sim.plots.projection.plot_planes`)."""
     cl = list(clusters) if clusters else figure_clusters(proj)
     return draw.plot_planes(proj.indicators, {c: relevant_scenarios(proj, c) for c in cl},
-                            colors=draw.scenario_colors(proj.names, proj.baseline), smooth=smooth)
+                            colors=draw.scenario_colors(proj.names, proj.baseline), smooth=smooth,
+                            thresholds=proj.manifest.get("typology_thresholds") or (0.0, 0.0))
 
 
 def plot_effects(proj, indicators: Sequence[str] = ("centripetal", "centrifugal")):

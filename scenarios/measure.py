@@ -19,7 +19,7 @@ from scenarios.effects import SIGNED, paired_stats
 from scenarios.policies import build_policies
 from sim.data.clusters import cluster_ids
 from sim.engine.experiments import run_experiments
-from sim.engine.runner import simulate_settings
+from sim.engine.runner import labeller_extra, simulate_settings
 from sim.engine.settings import RunSettings
 from sim.model.params import validate
 
@@ -102,12 +102,12 @@ def _measure_task(params: dict, seed: int) -> pd.DataFrame:
     return pd.concat([last, tot], ignore_index=True)
 
 
-def _design(medical: list[str], full: dict, cols, clusters, years: float) -> pd.DataFrame:
+def _design(medical: list[str], full: dict, cols, clusters, years: float, labeller=None) -> pd.DataFrame:
     """One design row for the baseline and one per experiment of :data:`MEASURE_SPECS` (column
     ``spec``: the run's :class:`~sim.engine.settings.RunSettings` cell)."""
     def cell(pols: list[dict]) -> str:
         return RunSettings(params=full, cluster_columns=cols, policies=pols, clusters=clusters, years=years,
-                           record_every=1).to_cell()
+                           record_every=1, extra=labeller_extra(labeller)).to_cell()
 
     rows = [{"scenario": "baseline", "spec": cell([])}]
     for label, pols, _ in MEASURE_SPECS:
@@ -156,7 +156,7 @@ def measure_effects(replicates: int = 20, scale: float = 0.1, years: float = 10.
     medical = [c for c in (clusters or cluster_ids()) if c in MEDICAL]
     b = resolve_base(base)
     full = validate({**b.params, "scale": scale})
-    design = _design(medical, full, column_records(b.columns), clusters, years)
+    design = _design(medical, full, column_records(b.columns), clusters, years, b.labeller)
     res = run_experiments(_measure_task, design, replicates=replicates, seed=seed,
                           backend="loky" if n_jobs > 1 else "sequential", n_jobs=n_jobs, progress=progress)
     df = res.outcomes

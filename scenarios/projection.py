@@ -88,8 +88,9 @@ from sim.core.io import (
 from sim.core.provenance import provenance
 from sim.data.clusters import cluster_ids
 from sim.engine.experiments import run_experiments
-from sim.engine.runner import simulate_settings
+from sim.engine.runner import labeller_extra, simulate_settings
 from sim.engine.settings import RunSettings
+from sim.indices.scores import Labeller
 from sim.model.params import validate
 
 __all__ = [
@@ -192,7 +193,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     if params:
         validate(params, source="params")
         base.update(params)
-    design, full_params = _design(scen, st, base, b.columns, params)
+    design, full_params = _design(scen, st, base, b.columns, params, b.labeller)
     n_workers = n_jobs if n_jobs not in (None, 0) else 1
     res = run_experiments(_scenario_task, design, replicates=st["replicates"], seed=st["seed"],
                           out_dir=None if out is None else Path(out) / "store",
@@ -213,6 +214,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
                        "targeted": s.targeted_clusters(st["clusters"] or cluster_ids())} for s in scen],
         "params_file": b.record,
         "base_params": base,
+        "typology_thresholds": _thresholds(b.labeller),
         "versions": prov["versions"],
         "git_commit": prov["git_commit"],
         "machine": prov["machine"],
@@ -227,7 +229,14 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     return proj
 
 
-def _design(scen: list, st: dict, base: dict, columns, params: Mapping | None) -> tuple[pd.DataFrame, dict]:
+def _thresholds(labeller) -> list[float] | None:
+    """The quadrant thresholds (centripetal, centrifugal) of the labeller the runs use."""
+    th = (labeller or Labeller.default()).thresholds
+    return None if th is None else [float(x) for x in th]
+
+
+def _design(scen: list, st: dict, base: dict, columns, params: Mapping | None,
+            labeller=None) -> tuple[pd.DataFrame, dict]:
     """The engine's design (one row per scenario, its run settings as a
     :class:`~sim.engine.settings.RunSettings` cell) and each
     scenario's full parameter values; validates every scenario before any work starts."""
@@ -241,7 +250,8 @@ def _design(scen: list, st: dict, base: dict, columns, params: Mapping | None) -
         check_targets(s, st["clusters"])
         records = column_records(columns, {**(params or {}), **s.params})  # explicit values hold everywhere
         spec = RunSettings(params=full, policies=s.policies, clusters=st["clusters"], years=st["years"],
-                           start_year=st["start_year"], record_every=st["record_every"], cluster_columns=records)
+                           start_year=st["start_year"], record_every=st["record_every"], cluster_columns=records,
+                           extra=labeller_extra(labeller))
         s.policy_objects()  # validate before any work starts
         rows.append({"scenario": s.name, "spec": spec.to_cell()})
     return pd.DataFrame(rows), full_params

@@ -73,12 +73,13 @@ def test_replicate_seeds_are_shared_by_every_scenario(proj):
 def test_baseline_equals_sim_runner_run_with_the_same_seed(proj):
     """The projection's baseline is exactly sim.engine.runner.run with the same seed (same replicate streams)
     on the shipped calibrated model: its global values and each cluster's own values."""
-    from calibration.shipped import scenario_base
+    from calibration.shipped import scenario_base, scenario_labeller
     from sim.data.clusters import cluster_table
 
     params, cols = scenario_base()
     ref = run(years=3, seed=11, replicates=3, clusters=CL, scale=0.05, record_every=2, progress=False,
-              base_params=params, cluster_table=cluster_table().merge(cols, on="id", how="left"))
+              base_params=params, cluster_table=cluster_table().merge(cols, on="id", how="left"),
+              labeller=scenario_labeller())
     got = proj.indicators[proj.indicators.scenario == "base"].drop(columns=["scenario", "seed"])
     assert_frame_equal(got.reset_index(drop=True), ref.reset_index(drop=True), check_dtype=False)
     assert proj.manifest["params_file"]["path"].startswith("calibration/calibrated.json")
@@ -106,7 +107,7 @@ def test_calibrated_base_differs_by_cluster_and_a_scenario_value_overrides_it(tm
 
     tab = cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left")
     ref = run(years=3, seed=11, replicates=1, clusters=CL, scale=0.05, record_every=2, progress=False,
-              params={**params, "beta_local": 0.7}, cluster_table=tab)
+              params={**params, "beta_local": 0.7}, cluster_table=tab, labeller=b.labeller)
     assert_frame_equal(p.indicators.drop(columns=["scenario", "seed"]).reset_index(drop=True),
                        ref.reset_index(drop=True), check_dtype=False)
     with pytest.raises(ParameterError, match="no such file"):
@@ -312,3 +313,13 @@ def test_builtin_report_of_loaded_projection_is_self_contained(proj, tmp_path):
 def test_report_marks_small_projections_as_smoke_tests(settings, smoke):
     fake = SimpleNamespace(settings=settings, manifest={})
     assert bool(report_module._caveat(fake)) == smoke
+
+
+def test_projection_labels_with_its_base_models_labeller(tmp_path):
+    """A calibrated projection labels its clusters as `run` on the same base does (issue 12: one typology)."""
+    s = _scenario(tmp_path, "base")
+    p = project([s], None, replicates=1, progress=False)
+    b = resolve_base("calibrated")
+    ref = run(years=3, seed=11, replicates=1, clusters=CL, scale=0.05, record_every=2, progress=False, base=b)
+    got = p.indicators.drop(columns=["scenario", "seed"]).reset_index(drop=True)
+    assert_frame_equal(got, ref.reset_index(drop=True), check_dtype=False)

@@ -153,12 +153,25 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     return model.indicators_frame()
 
 
+#: Member of a :class:`~sim.engine.settings.RunSettings` ``extra`` holding a base model's labeller
+#: (:meth:`sim.indices.scores.Labeller.to_dict`); absent: the default labeller.
+LABELLER_KEY = "labeller"
+
+
 def simulate_settings(settings: RunSettings, seed: int, policies: Sequence = ()) -> pd.DataFrame:
     """One replicate of ``settings`` (:class:`sim.engine.settings.RunSettings`: its ``params``,
-    years, clusters, start year, recording interval and per-cluster columns) with ``policies``
-    built from its specifications by the caller (e.g. :func:`scenarios.policies.build_policies`)."""
+    years, clusters, start year, recording interval, per-cluster columns and, under
+    :data:`LABELLER_KEY` of ``extra``, the base model's labeller) with ``policies`` built from
+    its specifications by the caller (e.g. :func:`scenarios.policies.build_policies`)."""
+    lab = settings.extra.get(LABELLER_KEY)
     return simulate(settings.params or {}, seed, policies=policies,
-                    cluster_table=records_table(settings.cluster_columns), **settings.simulate_kwargs())
+                    cluster_table=records_table(settings.cluster_columns),
+                    labeller=None if lab is None else Labeller.from_dict(lab), **settings.simulate_kwargs())
+
+
+def labeller_extra(labeller: Labeller | None) -> dict:
+    """The ``extra`` member of run settings that carries ``labeller`` (empty for the default one)."""
+    return {} if labeller is None else {LABELLER_KEY: labeller.to_dict()}
 
 
 def _simulate_task(params: dict, seed: int, **kw) -> pd.DataFrame:

@@ -79,7 +79,7 @@ def plot_fan(indicators: pd.DataFrame, cluster: str, scenarios: Sequence[str], *
 
 
 def _plane_panel(ax, d: pd.DataFrame, cluster: str, scenarios: Sequence[str], colors: Mapping,
-                 smooth: int) -> None:
+                 smooth: int, thresholds: Sequence[float]) -> None:
     for s in scenarios:
         m = d[(d["cluster"] == cluster) & (d["scenario"] == s)].groupby(["year", "indicator"])["value"].mean()
         m = m.unstack()
@@ -94,8 +94,8 @@ def _plane_panel(ax, d: pd.DataFrame, cluster: str, scenarios: Sequence[str], co
         if len(x) > 1:
             ax.annotate("", xy=(x[-1], y[-1]), xytext=(x[-2], y[-2]),
                         arrowprops=dict(arrowstyle="->", color=colors[s]))
-    ax.axhline(0, color="0.6", lw=0.7)
-    ax.axvline(0, color="0.6", lw=0.7)
+    ax.axvline(thresholds[0], color="0.6", lw=0.7)   # the typology's quadrant boundaries
+    ax.axhline(thresholds[1], color="0.6", lw=0.7)
     ax.set_title(cluster, fontsize=9)
     ax.set_xlabel("centripetal")
     ax.set_ylabel("centrifugal")
@@ -107,13 +107,14 @@ def _plane_panel(ax, d: pd.DataFrame, cluster: str, scenarios: Sequence[str], co
 
 
 def plot_planes(indicators: pd.DataFrame, relevant: Mapping[str, Sequence[str]], *, colors: Mapping,
-                smooth: int = 3, axes=None):
+                smooth: int = 3, thresholds: Sequence[float] = (0.0, 0.0), axes=None):
     """The centripetal-centrifugal plane: ensemble-mean trajectories per cluster.
 
     ``relevant`` maps each cluster drawn (one panel each, in order) to the scenarios drawn
     in its panel. The trajectory is the mean over replicates at each recorded year,
     smoothed by a centred moving average over ``smooth`` recorded points (1 = raw); the
-    dot is the (unsmoothed) start. ``axes``: at least one axes per cluster (default: a new
+    dot is the (unsmoothed) start; the grey lines are the typology's quadrant ``thresholds``
+    (centripetal, centrifugal). ``axes``: at least one axes per cluster (default: a new
     figure, three panels a row); spare axes are switched off.
     """
     cl = list(relevant)
@@ -126,7 +127,7 @@ def plot_planes(indicators: pd.DataFrame, relevant: Mapping[str, Sequence[str]],
     fig = flat[0].figure
     d = indicators[indicators["indicator"].isin(SCORES)]
     for ax, c in zip(flat, cl):
-        _plane_panel(ax, d, c, relevant[c], colors, smooth)
+        _plane_panel(ax, d, c, relevant[c], colors, smooth, thresholds)
     for ax in flat[n:]:
         ax.axis("off")
     fig.tight_layout()
