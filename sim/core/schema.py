@@ -56,6 +56,9 @@ class Param:
     accepts : str
         How messages describe an acceptable value: for ``"kinds"`` the name of one choice
         (e.g. ``"institution kind"``), for ``"target"`` every accepted form.
+    source : str
+        Where the default or the rule comes from (a source item, a reference, or the
+        observed table that fixes it); empty for purely technical parameters.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Param:
     choices: tuple[str, ...] | None = None
     strict: bool = False
     accepts: str = ""
+    source: str = ""
 
     def as_field(self) -> Any:
         """A :func:`dataclasses.field` with this default (lists copied) and ``metadata={"param": self}``."""

@@ -53,9 +53,16 @@ class _Handle(mesa.Agent):
         return "outside" if c < 0 else self.model.cluster_ids[c]
 
     @property
-    def position(self) -> np.ndarray:
-        """Position in technology space (a copy)."""
-        return self.model.pop.x[self.idx].copy()
+    def capabilities(self) -> tuple[int, ...]:
+        """Fine sectors the node holds: its primary sector, then its secondary capability if any."""
+        f, g = int(self._get("fine")), int(self._get("cap2"))
+        return (f,) if g < 0 or g == f else (f, g)
+
+    @property
+    def affiliation(self) -> int | None:
+        """Permanent ``uid`` of the institution the firm is affiliated with, else ``None``."""
+        a = int(self._get("affil"))
+        return None if a < 0 else a
 
     @property
     def fine_sector(self) -> int:
@@ -84,7 +91,7 @@ class _Handle(mesa.Agent):
 
 
 class Firm(_Handle):
-    """A firm: sector (coarse and fine), technology position, size, age, role, parent."""
+    """A firm: sector (coarse and fine), capabilities, size, age, role, parent, affiliation."""
 
     @property
     def size(self) -> float:
@@ -112,7 +119,23 @@ class Firm(_Handle):
 
 
 class Institution(_Handle):
-    """A university, research institute, intermediary (cluster agency) or gatekeeper."""
+    """A university, research institute, intermediary (cluster agency) or gatekeeper.
+
+    Institutions are not nodes of the transaction network: they act through their
+    affiliated firms (:attr:`affiliates`).
+    """
+
+    @property
+    def affiliates(self) -> list[int]:
+        """Population indices of the alive firms affiliated with this institution."""
+        pop = self.model.pop
+        return np.flatnonzero(pop.alive & (pop.affil == pop.uid[self.idx])).tolist()
+
+    @property
+    def mission(self) -> int | None:
+        """Fine sector that the institution's platform targets (living labs), else ``None``."""
+        m = int(self._get("mission"))
+        return None if m < 0 else m
 
 
 class OutsideWorld(mesa.Agent):

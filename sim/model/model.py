@@ -1,14 +1,19 @@
 """ClusterModel: the Mesa model of many regional clusters and an outside world.
 
 One step is one quarter.  The schedule is fixed and declared once, in
-:data:`SCHEDULE` (policies, entry, link formation, link decay, learning,
-performance and shocks, exit, indicators); ``docs/odd.md`` repeats it word for
-word (a test checks), and :mod:`sim.model.processes` documents each submodel.
+:data:`SCHEDULE` (policies, entry, affiliations, link formation, link decay and
+trust, technology, performance and shocks, exit, indicators); ``docs/odd.md``
+repeats it word for word (a test checks), and :mod:`sim.model.processes`
+documents each submodel.
+
+Parameters can be given as keywords (Mesa style) or as a ``params`` mapping;
+``model.datacollector`` is a :class:`mesa.DataCollector` whose model reporters are
+the cluster indicators, so :func:`mesa.batch_run` works.
 
 Example
 -------
 >>> from sim.model import ClusterModel
->>> m = ClusterModel(params={"scale": 0.02}, rng=1)
+>>> m = ClusterModel(scale=0.02, rng=1)
 >>> for _ in range(8):
 ...     m.step()
 >>> df = m.indicators_frame()
@@ -16,6 +21,7 @@ Example
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 
 import mesa
@@ -27,7 +33,7 @@ from sim.core.calendar import STEPS_PER_YEAR, years_of
 from sim.data.clusters import check_ids
 from sim.data.clusters import cluster_table as default_cluster_table
 from sim.indices.scores import STAGES, TYPOLOGIES, Labeller, stage
-from sim.indices.structure import cluster_indices
+from sim.indices.structure import INDEX_NAMES, cluster_indices
 from sim.model import processes as proc
 from sim.model import technology as tech
 from sim.model.agents import Firm, Institution, OutsideWorld
@@ -50,16 +56,18 @@ from sim.model.population import (
 LEVERS: dict[str, float] = {
     # name: neutral value.  Policies set these each quarter (scenarios.policies).
     "entry_mult": 1.0, "startup_extra": 0.0, "startup_link": 0.0, "spinoff_mult": 1.0,
-    "relocation_mult": 1.0, "agglomeration_mult": 1.0, "anchor_inflow": 0.0, "search_mult": 1.0,
-    "external_cost_shift": 0.0, "broker_mult": 1.0, "learning_mult": 1.0, "recombination_mult": 1.0,
+    "relocation_mult": 1.0, "agglomeration_mult": 1.0, "reputation": 0.0, "anchor_inflow": 0.0,
+    "search_mult": 1.0, "external_cost_shift": 0.0, "broker_mult": 1.0, "trust_mult": 1.0,
+    "recombination_mult": 1.0, "coordination_mult": 1.0,
     "tech_shock": 0.0, "exit_mult": 1.0, "anchor_exit": 0.0,
 }
 SCHEDULE: tuple[tuple[str, str], ...] = (
     ("policies", "active policy plug-ins set this quarter's levers or change the population"),
-    ("entry", "startups, spin-offs from firms and institutions, relocation with critical-mass feedback"),
-    ("link formation", "candidate search and logit partner choice; brokered introductions by intermediaries"),
-    ("link decay", "ties dissolve, less so when cognitively close and old"),
-    ("learning", "convergence towards local partners, knowledge from external ties, recombination into related sectors"),
+    ("entry", "the national pool chooses clusters by attractiveness and free space; spin-offs; anchors"),
+    ("affiliations", "institutions renew their affiliated firms"),
+    ("link formation", "search within a tie budget, logit partner choice and the cross-group barrier; broker introductions"),
+    ("link decay", "trust grows; ties dissolve, less so when related, old and trusted"),
+    ("technology", "cognitive lock-in, branching by relatedness density, collective coordination"),
     ("performance and shocks", "performance, employment growth and the technology shift"),
     ("exit", "weak firms exit; anchors leave"),
     ("indicators", "indices, flows, scores, typology and development stage of every cluster"),
@@ -103,11 +111,17 @@ class ClusterModel(mesa.Model):
     def __init__(self, params: Mapping | None = None, clusters: Sequence[str] | None = None,
                  cluster_table: pd.DataFrame | None = None, policies: Iterable = (),
                  rng=None, start_year: float = 2020.0, labeller: Labeller | None = None,
-                 record_every: int = 1, handles: bool = True):
+                 record_every: int = 1, handles: bool = True, **kwargs):
         if isinstance(rng, np.random.SeedSequence):
             rng = np.random.default_rng(rng)
+        seed = kwargs.pop("seed", None)
+        if seed is not None and rng is None:  # mesa.batch_run passes seed=
+            rng = seed
         super().__init__(rng=rng)
-        self.p = validate(params or {})
+        both = sorted(set(kwargs) & set(params or {}))
+        if both:
+            raise ParameterError(f"parameter(s) {', '.join(both)} given both as keywords and in params=; give each once")
+        self.p = validate({**dict(params or {}), **kwargs}, source="ClusterModel")
         tab = default_cluster_table() if cluster_table is None else cluster_table.copy()
         if clusters is not None:
             clusters = check_ids(clusters, tab)
@@ -144,6 +158,11 @@ class ClusterModel(mesa.Model):
         self.shock = np.zeros(C)
         self.shock_level_events: list[int] = []
         self.dominant_fine = self.home * tech.FINE_PER_COARSE
+        self.phi = tech.relatedness(self.p["phi_family"], self.p["phi_neighbour"])
+        self.count_hist: deque[np.ndarray] = deque(maxlen=proc.REPUTATION_WINDOW + 1)
+        self.budget_cache = np.zeros(0)
+        self.budget_key: tuple | None = None
+        self._uid_table: np.ndarray | None = None
         self.policies = list(policies)
         self.pop = Population(capacity=1024)
         self.edges = EdgeList()
@@ -154,9 +173,10 @@ class ClusterModel(mesa.Model):
         self._phases = {
             "policies": self._apply_policies,
             "entry": lambda: proc.entry(self),
+            "affiliations": lambda: proc.affiliations(self),
             "link formation": lambda: proc.link_formation(self),
             "link decay": lambda: proc.link_decay(self),
-            "learning": lambda: proc.learning(self),
+            "technology": lambda: proc.technology(self),
             "performance and shocks": lambda: proc.performance(self),
             "exit": self._exit_phase,
             "indicators": self._record_if_due,
@@ -165,6 +185,7 @@ class ClusterModel(mesa.Model):
         for pol in self.policies:
             pol.initialize(self)
         self._burn_in()
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.record()
 
     # ------------------------------------------------------------------ set-up
@@ -176,6 +197,7 @@ class ClusterModel(mesa.Model):
         return np.maximum(1.0, np.exp(self.rng.normal(np.log(mean) - sigma ** 2 / 2, sigma)))
 
     def _populate(self) -> None:
+        """Initial firms, institutions and the outside world (see ``docs/odd.md``, initialisation)."""
         rng, p, C = self.rng, self.p, self.n_clusters
         if "firms0" in self.table.columns:
             n0 = self.table["firms0"].to_numpy(float)
@@ -183,24 +205,22 @@ class ClusterModel(mesa.Model):
             n0 = self.table["firms"].to_numpy(float) * p["scale"]
         n0 = np.maximum(np.round(n0), 5).astype(np.int64)
         self.n0 = n0
-        m_star = self.critical_mass()
-        self.capacity = np.maximum(n0, 2 * m_star) / tech.FINE_PER_COARSE
+        self.capacity = n0 * self.cpar["space_headroom"][:-1]
+        space = self.table["space"].to_numpy(float) if "space" in self.table.columns else np.full(C, np.nan)
+        self.space_extra = np.where(np.isfinite(space), np.maximum(space * p["scale"] - self.capacity, 0.0), 0.0)
         cl = np.repeat(np.arange(C), n0)
         N = len(cl)
         share = self.cpar["init_home_share"][cl]
         is_home = rng.random(N) < share
-        # home firms spread over the home sector's fine sectors with cluster-specific weights
-        w = rng.dirichlet(np.full(tech.FINE_PER_COARSE, 2.0), size=C)
-        cw = np.cumsum(w, axis=1)
-        fine_home = (rng.random(N)[:, None] > cw[cl]).sum(1).clip(0, tech.FINE_PER_COARSE - 1)
+        # home firms spread over the home family's fine sectors by weights from a flat Dirichlet
+        w = rng.dirichlet(np.ones(tech.FINE_PER_COARSE), size=C)
+        fine_home = tech.draw_from(w[cl], rng)
         other = (self.home[cl] + rng.integers(1, tech.N_COARSE, N)) % tech.N_COARSE
         coarse = np.where(is_home, self.home[cl], other)
         fine_off = np.where(is_home, fine_home, rng.integers(0, tech.FINE_PER_COARSE, N))
         fine = coarse * tech.FINE_PER_COARSE + fine_off
-        x = tech.position_in(fine, rng)
-        fine = tech.assign_fine(x)
         size = self.size_draw(cl)
-        quality = rng.normal(0.0, 0.5, N)
+        quality = rng.normal(0.0, proc.QUALITY_SD, N)
         role = np.full(N, SME, dtype=np.int8)
         # the largest firms of each cluster are its anchors
         n_anchor = np.floor(n0 * p["anchor_share"] + rng.random(C)).astype(np.int64)
@@ -208,9 +228,8 @@ class ClusterModel(mesa.Model):
         for c in np.flatnonzero(n_anchor):
             idx = starts[c] + np.argsort(-size[starts[c]:starts[c] + n0[c]], kind="stable")[:n_anchor[c]]
             role[idx] = ANCHOR
-            size[idx] *= 20.0
-            quality[idx] += 1.0
-        ids = self.pop.add(N, cluster=cl, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine], size=size,
+            size[idx] *= p["anchor_size"]
+        ids = self.pop.add(N, cluster=cl, fine=fine, coarse=tech.FINE_TO_COARSE[fine], size=size,
                            quality=quality, role=role, age=rng.uniform(0, 80, N), birth=0)
         self.register_firms(ids)
         # institutions: at least one per cluster; types in rotation, the first an intermediary
@@ -221,13 +240,12 @@ class ClusterModel(mesa.Model):
         icl = np.repeat(np.arange(C), n_inst)
         irole = np.concatenate([rot[np.arange(k) % 4] for k in n_inst]) if len(icl) else np.empty(0, np.int8)
         self.add_institutions(icl, irole)
+        proc.affiliations(self, share=1.0)
         # the outside world: a passive pool of firms with a uniform national sector mix
         n_out = int(round(p["outside_ratio"] * N))
         if n_out:
             fo = rng.integers(0, tech.N_FINE, n_out)
-            xo = tech.position_in(fo, rng)
-            fo = tech.assign_fine(xo)
-            oid = self.pop.add(n_out, cluster=-1, x=xo, fine=fo, coarse=tech.FINE_TO_COARSE[fo],
+            oid = self.pop.add(n_out, cluster=-1, fine=fo, coarse=tech.FINE_TO_COARSE[fo],
                                role=OUTSIDE, size=np.maximum(1.0, rng.lognormal(1.2, 1.0, n_out)),
                                age=rng.uniform(0, 80, n_out))
             self.outside = OutsideWorld(self, oid)
@@ -235,20 +253,42 @@ class ClusterModel(mesa.Model):
             self.outside = None
 
     def add_institutions(self, clusters: np.ndarray, roles: np.ndarray) -> np.ndarray:
-        """Place institutions of the given roles at the centre of each cluster's home sector."""
+        """Place institutions of the given roles in the given clusters; their field is a home-family fine sector.
+
+        Institutions are not nodes of the transaction network: they act through the firms
+        affiliated with them (:func:`sim.model.processes.affiliations`, :meth:`affiliate`).
+        """
         clusters = np.asarray(clusters, dtype=np.int64)
         if len(clusters) == 0:
             return np.empty(0, dtype=np.int64)
         fine = self.home[clusters] * tech.FINE_PER_COARSE + self.rng.integers(0, tech.FINE_PER_COARSE, len(clusters))
-        x = tech.position_in(fine, self.rng, spread=0.02)
-        fine = tech.assign_fine(x)
-        ids = self.pop.add(len(clusters), cluster=clusters, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine],
+        ids = self.pop.add(len(clusters), cluster=clusters, fine=fine, coarse=tech.FINE_TO_COARSE[fine],
                            role=roles, size=50.0, quality=1.0, birth=self.t)
         if self._use_handles:
             for i in ids:
                 self._handles[int(i)] = Institution(self, int(i))
         self._firm_pool_cache = None
         return ids
+
+    def affiliate(self, institutions: np.ndarray, firms: np.ndarray) -> int:
+        """Affiliate each firm with the institution beside it (a firm has at most one; it switches).
+
+        Parameters
+        ----------
+        institutions, firms : numpy.ndarray
+            Population positions, pairwise.
+
+        Returns
+        -------
+        int
+            The number of firms whose affiliation changed.
+        """
+        institutions = np.asarray(institutions, dtype=np.int64)
+        firms = np.asarray(firms, dtype=np.int64)
+        new = self.pop.uid[institutions]
+        changed = int((self.pop.affil[firms] != new).sum())
+        self.pop.affil[firms] = new
+        return changed
 
     def register_firms(self, ids: np.ndarray) -> None:
         """Create Mesa handles for new firms."""
@@ -265,6 +305,15 @@ class ClusterModel(mesa.Model):
             if h is not None:
                 h.remove()
 
+    def uid_positions(self) -> np.ndarray:
+        """Table from permanent ``uid`` to current population position (-1: never used or compacted away)."""
+        t = self._uid_table
+        if t is None or len(t) != self.pop.next_uid:
+            t = np.full(self.pop.next_uid, -1, dtype=np.int64)
+            t[self.pop.uid] = np.arange(self.pop.n)
+            self._uid_table = t
+        return t
+
     def firm_pool(self) -> np.ndarray:
         """Ids of all alive firms (clusters and outside world): the external search pool."""
         if self._firm_pool_cache is None or self._firm_pool_cache[0] != self.pop.n:
@@ -277,6 +326,7 @@ class ClusterModel(mesa.Model):
             proc.link_formation(self)
             proc.link_decay(self)
         self.edges.age[:] = self.rng.uniform(0, 40, len(self.edges))
+        self.edges.trust[:] = 1.0 - np.exp(-self.edges.age / (self.p["trust_years"] * STEPS_PER_YEAR))
 
     # ------------------------------------------------------------------ schedule
     def step(self) -> None:
@@ -286,8 +336,25 @@ class ClusterModel(mesa.Model):
             self.levers[k].fill(v)
         for f in self.flows.values():
             f.fill(0)
+        self.count_hist.append(self._firm_counts())
         for name, _ in SCHEDULE:
             self._phases[name]()
+
+    def _firm_counts(self) -> np.ndarray:
+        pop = self.pop
+        m = proc.cluster_firms(pop)
+        return np.bincount(pop.cluster[m].astype(np.int64), minlength=self.n_clusters).astype(float)
+
+    def _reporters(self) -> dict:
+        names = list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "stage"]
+        return {name: (lambda m, k=name: m._report(k)) for name in names}
+
+    def _report(self, name: str):
+        """A Mesa model reporter: the indicator of the single cluster, or ``{cluster id: value}``."""
+        vals = self._records[-1][1][name]
+        if self.n_clusters == 1:
+            return float(vals[0])
+        return {cid: float(v) for cid, v in zip(self.cluster_ids, vals)}
 
     def _apply_policies(self) -> None:
         for pol in self.policies:
@@ -311,6 +378,8 @@ class ClusterModel(mesa.Model):
         for h in self._handles.values():
             h.idx = int(new[h.idx])
         self._handles = {h.idx: h for h in self._handles.values()}
+        self._uid_table = None
+        self.budget_key = None
         if self.outside is not None:
             self.outside.members = new[self.outside.members]
         self._firm_pool_cache = None
@@ -346,6 +415,8 @@ class ClusterModel(mesa.Model):
         self._records.append((self.t, ind))
         for old in [k for k in self._firm_hist if k < self.t - STAGE_WINDOW]:
             del self._firm_hist[old]
+        if hasattr(self, "datacollector"):
+            self.datacollector.collect(self)
         return ind
 
     def indicators_frame(self) -> pd.DataFrame:
@@ -555,7 +626,9 @@ class ClusterModel(mesa.Model):
             :data:`sim.model.population.ROLE_NAMES`), ``coarse`` (sector),
             ``is_inst`` (institution), ``degree`` (partners inside the cluster),
             ``external`` (ties to other clusters or the outside world); and the
-            ties inside the cluster as node positions ``i`` and ``j``.
+            ties inside the cluster as node positions ``i`` and ``j``, followed by the
+            institutions' affiliations (``affiliation`` is true on those; an institution's
+            ``degree`` counts its affiliates).
         """
         c = self.cluster_index(cluster)
         pop, E = self.pop, self.edges
@@ -570,6 +643,15 @@ class ClusterModel(mesa.Model):
         cross = (in_set[u] ^ in_set[v]) & pop.alive[u] & pop.alive[v]
         ends = np.concatenate([u[cross & in_set[u]], v[cross & in_set[v]]])
         ext = np.bincount(local[ends], minlength=len(nodes)) if len(ends) else np.zeros(len(nodes), np.int64)
+        # affiliations: institution - firm pairs, drawn as ties of the picture (not transaction ties)
+        firms = nodes[pop.role[nodes] <= SPINOFF]
+        ipos = proc.institution_of(self, firms)
+        has = ipos >= 0
+        ai, aj = local[ipos[has]], local[firms[has]]
+        aff = np.concatenate([np.zeros(len(i), bool), np.ones(len(ai), bool)])
+        deg = deg + np.bincount(ai, minlength=len(nodes))
+        i, j = np.concatenate([i, ai]), np.concatenate([j, aj])
         role = pop.role[nodes].astype(np.int64)
         return {"uid": pop.uid[nodes].copy(), "role": role, "coarse": pop.coarse[nodes].astype(np.int64),
-                "is_inst": np.isin(role, INSTITUTION_ROLES), "degree": deg, "external": ext, "i": i, "j": j}
+                "is_inst": np.isin(role, INSTITUTION_ROLES), "degree": deg, "external": ext, "i": i, "j": j,
+                "affiliation": aff}

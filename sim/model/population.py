@@ -26,8 +26,10 @@ _FIELDS = {
     "alive": (np.bool_, ()),
     "role": (np.int8, ()),
     "cluster": (np.int16, ()),
-    "x": (np.float64, (2,)),
     "fine": (np.int16, ()),
+    "cap2": (np.int16, ()),
+    "mission": (np.int16, ()),
+    "affil": (np.int64, ()),
     "coarse": (np.int8, ()),
     "size": (np.float64, ()),
     "age": (np.float64, ()),
@@ -43,7 +45,9 @@ class Population:
     """Structure of arrays with amortised growth.
 
     Attributes are views of length ``n`` (the number of ids ever used):
-    ``alive, role, cluster, x, fine, coarse, size, age, quality, perf, parent, birth, uid``.
+    ``alive, role, cluster, fine, cap2, mission, affil, coarse, size, age, quality, perf, parent, birth, uid``.
+    ``fine`` is a firm's primary fine sector (an institution's field) and ``cap2`` its secondary
+    capability (-1: none); ``affil`` the ``uid`` of a firm's institution (-1: none); ``mission`` is the fine sector an institution's platform targets (-1: none).
     """
 
     def __init__(self, capacity: int = 1024):
@@ -72,7 +76,8 @@ class Population:
                 self._data[k] = new
             self._cap = cap
         ids = np.arange(self.n, need)
-        defaults = {"alive": True, "parent": -1, "uid": np.arange(self.next_uid, self.next_uid + n)}
+        defaults = {"alive": True, "parent": -1, "cap2": -1, "mission": -1, "affil": -1,
+                    "uid": np.arange(self.next_uid, self.next_uid + n)}
         self.next_uid += n
         for k in _FIELDS:
             v = values.pop(k, defaults.get(k, 0))
@@ -112,13 +117,16 @@ class Population:
 class EdgeList:
     """Undirected, simple edge list with vectorised insertion and deletion.
 
-    Edges are stored with ``u < v``; ``age`` counts quarters since formation.
+    Edges are stored with ``u < v``; ``age`` counts quarters since formation and ``trust``
+    (0-1) grows with repeated contact; ``brokered`` marks ties formed through an introduction.
     """
 
     def __init__(self):
         self.u = np.empty(0, dtype=np.int64)
         self.v = np.empty(0, dtype=np.int64)
         self.age = np.empty(0, dtype=np.float64)
+        self.trust = np.empty(0, dtype=np.float64)
+        self.brokered = np.empty(0, dtype=bool)
         # sorted edge keys and, for each, the position of its edge (kept up to date by add and keep)
         self._keys_sorted: np.ndarray | None = None
         self._key_pos: np.ndarray | None = None
@@ -147,25 +155,27 @@ class EdgeList:
         pos = np.minimum(pos, max(len(keys) - 1, 0))
         return (len(keys) > 0) & (keys[pos] == q) if len(keys) else np.zeros(len(q), bool)
 
-    def add(self, u: np.ndarray, v: np.ndarray) -> int:
+    def add(self, u: np.ndarray, v: np.ndarray, brokered=False) -> int:
         """Add edges, dropping self-loops, duplicates within the batch and existing edges.
 
+        ``brokered`` (a bool or one per pair) marks ties formed through an introduction.
         Returns the number of edges actually added.
         """
         u = np.asarray(u, dtype=np.int64)
         v = np.asarray(v, dtype=np.int64)
+        br = np.broadcast_to(np.asarray(brokered, dtype=bool), u.shape)
         ok = u != v
-        a, b = np.minimum(u[ok], v[ok]), np.maximum(u[ok], v[ok])
+        a, b, br = np.minimum(u[ok], v[ok]), np.maximum(u[ok], v[ok]), br[ok]
         if len(a) == 0:
             return 0
         q = self._key(a, b)
         q, first = np.unique(q, return_index=True)
-        a, b = a[first], b[first]
+        a, b, br = a[first], b[first], br[first]
         keys = self.keys()
         if len(keys):
             pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
             new = keys[pos] != q
-            a, b, q = a[new], b[new], q[new]
+            a, b, q, br = a[new], b[new], q[new], br[new]
         if len(a) == 0:
             return 0
         at = np.searchsorted(keys, q)  # q is sorted: O(E) merge
@@ -174,6 +184,8 @@ class EdgeList:
         self.u = np.concatenate([self.u, a])
         self.v = np.concatenate([self.v, b])
         self.age = np.concatenate([self.age, np.zeros(len(a))])
+        self.trust = np.concatenate([self.trust, np.zeros(len(a))])
+        self.brokered = np.concatenate([self.brokered, br])
         return len(a)
 
     def keep(self, mask: np.ndarray) -> int:
@@ -181,6 +193,7 @@ class EdgeList:
         removed = int(len(mask) - mask.sum())
         if removed:
             self.u, self.v, self.age = self.u[mask], self.v[mask], self.age[mask]
+            self.trust, self.brokered = self.trust[mask], self.brokered[mask]
             if self._keys_sorted is not None:  # filter the sorted keys instead of sorting again
                 kept = mask[self._key_pos]
                 new_pos = np.cumsum(mask) - 1

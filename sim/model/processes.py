@@ -1,24 +1,33 @@
 """The model's processes (ODD submodels), each acting on the whole population at once.
 
 Each function takes the :class:`~sim.model.model.ClusterModel` and updates
-``model.pop`` (node arrays) and ``model.edges`` (the tie list) with vectorised
-numpy operations.  Per-cluster parameter values are ``model.cpar[name]``: arrays
-of length ``n_clusters + 1`` whose last entry belongs to the outside world, so
-``model.cpar[name][pop.cluster]`` gives every node its cluster's value (the
-outside world's cluster number is -1).  Policy levers are ``model.levers``
-(same layout), reset to neutral at the start of every step.
+``model.pop`` (node arrays) and ``model.edges`` (the firm-to-firm tie list) with
+vectorised numpy operations.  Per-cluster parameter values are ``model.cpar[name]``:
+arrays of length ``n_clusters + 1`` whose last entry belongs to the outside world, so
+``model.cpar[name][pop.cluster]`` gives every node its cluster's value (the outside
+world's cluster number is -1).  Policy levers are ``model.levers`` (same layout),
+reset to neutral at the start of every step.  ``model.phi`` is the relatedness matrix
+of :mod:`sim.model.technology`.
 
 The order in which :meth:`ClusterModel.step` calls them is the model's schedule
 (see ``docs/odd.md``):
 
 1. policy hooks          (:mod:`scenarios.policies`)
-2. :func:`entry`         startups, spin-offs, relocation with critical-mass feedback
-3. :func:`link_formation` candidate search and logit partner choice; brokered introductions
-4. :func:`link_decay`    tie dissolution
-5. :func:`learning`      convergence to partners, external knowledge, recombination
-6. :func:`performance`   performance, growth and technology shocks
-7. :func:`exit_`         exit of weak firms and anchor exit
-8. indicators            (:mod:`sim.indices`, :mod:`sim.indices.scores`)
+2. :func:`entry`         the national pool by attractiveness and space; spin-offs; anchors
+3. :func:`affiliations`  institutions renew their affiliated firms
+4. :func:`link_formation` search within a tie budget, the cross-group barrier; broker introductions
+5. :func:`link_decay`    trust grows; ties dissolve (less so when related, old and trusted)
+6. :func:`technology`    cognitive lock-in, branching by relatedness density, collective coordination
+7. :func:`performance`   performance, growth and technology shocks
+8. :func:`exit_`         exit of weak firms and anchor exit
+9. indicators            (:mod:`sim.indices`, :mod:`sim.indices.scores`)
+
+Structural choices that are not parameters (each explained in ``docs/odd.md``):
+quality is normal with sd :data:`QUALITY_SD` for every new firm (spin-offs add that noise
+to their inherited share); a firm is affiliated with at most one institution; an
+institution recruits a quarter of its missing affiliates per quarter
+(:data:`RECRUIT_SHARE`); a platform's mission counts as one more unit of relatedness
+density at its sector.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from sim.model.population import (
     ANCHOR,
     GATEKEEPER,
     INTERMEDIARY,
+    OUTSIDE,
     RESEARCH,
     SME,
     SPINOFF,
@@ -39,6 +49,9 @@ from sim.model.population import (
 )
 
 Q = float(STEPS_PER_YEAR)  # steps per year
+QUALITY_SD = 0.5           # sd of a new firm's quality (initial firms, entrants, spin-off noise)
+RECRUIT_SHARE = 0.25       # share of its missing affiliates an institution recruits per quarter
+REPUTATION_WINDOW = 4 * STEPS_PER_YEAR  # steps over which recent growth (reputation) is measured
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -83,135 +96,326 @@ def random_neighbour(rng, indptr, indices, nodes):
     return out
 
 
-def critical_mass_factor(model, home_count: np.ndarray) -> np.ndarray:
-    """Agglomeration feedback on entry, ``1 + gain * logistic((h - m*) / (m*/4))``.
+def cluster_firms(pop) -> np.ndarray:
+    """Mask of alive firms that belong to a cluster."""
+    return pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)
 
-    ``h`` is a cluster's number of home-sector firms and ``m* = critical_mass * scale``.
-    Below critical mass entry stays at its base rate; well above it, it is
-    multiplied by ``1 + critical_mass_gain`` (positive lock-in by market feedback;
-    BRIEF section 2, first branch point).
+
+def young(model, ids: np.ndarray) -> np.ndarray:
+    """Whether each firm belongs to the young (new) group of the barrier (age under ``young_years``)."""
+    return model.pop.age[ids] < model.p["young_years"] * Q
+
+
+def cross_group(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether the pairs ``(a, b)`` come from different groups: young vs incumbent, or other sector family."""
+    pop = model.pop
+    return (young(model, a) != young(model, b)) | (pop.coarse[a] != pop.coarse[b])
+
+
+def institution_of(model, ids: np.ndarray) -> np.ndarray:
+    """Population position of each firm's institution (-1: none or no longer alive)."""
+    pop = model.pop
+    a = pop.affil[ids]
+    table = model.uid_positions()
+    pos = np.where(a >= 0, table[np.maximum(a, 0)], -1)
+    return np.where((pos >= 0) & pop.alive[np.maximum(pos, 0)], pos, -1)
+
+
+def budgets(model) -> np.ndarray:
+    r"""Tie budget of every node: :math:`b_i = \max(1, \lfloor b_c (s_i / \bar s_c)^{e} + 1/2 \rfloor)`.
+
+    ``b_c`` is the cluster's ``tie_budget``, ``s_i`` the firm's employees, :math:`\bar s_c`
+    its cluster's mean firm size and ``e`` the ``tie_size_elasticity``.  Outside-world firms
+    stand for many firms and have no budget (infinite); institutions have none (0).
+    """
+    pop = model.pop
+    key = (model.t, pop.n)
+    if model.budget_key == key:
+        return model.budget_cache
+    out = np.zeros(pop.n)
+    out[pop.role == OUTSIDE] = np.inf
+    m = cluster_firms(pop)
+    ids = np.flatnonzero(m)
+    if len(ids):
+        c = pop.cluster[ids].astype(np.int64)
+        tot = np.bincount(c, weights=pop.size[ids], minlength=model.n_clusters)
+        cnt = np.bincount(c, minlength=model.n_clusters)
+        mean = tot / np.maximum(cnt, 1)
+        rel = pop.size[ids] / np.maximum(mean[c], 1e-9)
+        b = model.cpar["tie_budget"][c] * rel ** model.p["tie_size_elasticity"]
+        out[ids] = np.maximum(1.0, np.floor(b + 0.5))
+    model.budget_key, model.budget_cache = key, out
+    return out
+
+
+def sector_counts(model, order=None):
+    """Firms per cluster and fine sector, ``(C, N_FINE)``, and the outside world's, ``(N_FINE,)``."""
+    pop = model.pop
+    F = tech.N_FINE
+    if order is None:
+        order = np.flatnonzero(cluster_firms(pop))
+    key = pop.cluster[order].astype(np.int64) * F + pop.fine[order]
+    cnt = np.bincount(key, minlength=model.n_clusters * F).reshape(model.n_clusters, F).astype(float)
+    out = np.flatnonzero(pop.alive & (pop.role == OUTSIDE))
+    out_f = np.bincount(pop.fine[out], minlength=F).astype(float)
+    return cnt, out_f
+
+
+def free_space(model, count: np.ndarray) -> np.ndarray:
+    r"""Free-space factor of each cluster's estates, :math:`\mathrm{clip}((K_c - n_c) / (K_c - K^0_c), 0, 1)`.
+
+    ``K_c`` is the capacity (``space_headroom`` x initial firms, plus space added by
+    policies) and ``K^0_c`` the capacity's share taken at set-up (the initial firms).  It is 1
+    while the free space is at least the initial headroom and falls to 0 as the estates fill
+    (S4V-15).
+    """
+    cap = model.capacity + model.space_extra
+    base = model.n0.astype(float)
+    return np.clip((cap - count) / np.maximum(cap - base, 1.0), 0.0, 1.0)
+
+
+def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarray:
+    r"""Log-attractiveness of each cluster for the national pool, apart from its related base.
+
+    :math:`a_c = g_{cm}\,\lambda^{agg}_c\,\sigma((h_c - m^*)/(m^*/4)) + w_{rep}\,r_c + \rho_c`
+
+    with ``h_c`` the home-sector firms, ``m* = critical_mass * scale`` (S4P-M1), ``r_c``
+    the recent growth (log firms per year over four years, clipped to +-0.5; S4W-M7
+    reputation) and :math:`\rho_c` the reputation a policy adds (a demonstration success).
     """
     m = model.critical_mass()
     z = np.clip((home_count - m) / (0.25 * m), -50, 50)
-    return 1.0 + model.cpar["critical_mass_gain"][:-1] * model.levers["agglomeration_mult"][:-1] / (1.0 + np.exp(-z))
+    lv = model.levers
+    cm = model.p["critical_mass_gain"] * lv["agglomeration_mult"][:-1] / (1.0 + np.exp(-z))
+    hist = model.count_hist
+    past = hist[0] if len(hist) else count
+    span = max(len(hist), 1) / Q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where((past > 0) & (count > 0), np.log(np.maximum(count, 1e-9) / np.maximum(past, 1e-9)) / span, 0.0)
+    rep = model.p["reputation_weight"] * np.clip(g, -0.5, 0.5)
+    return cm + rep + lv["reputation"][:-1]
 
 
-def _new_firms(model, cluster, fine, role, size, quality, parent=-1, spread=0.04):
-    rng = model.rng
+def _new_firms(model, cluster, fine, role, size, quality, parent=-1, affil=-1):
     n = len(cluster)
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    x = tech.position_in(fine, rng, spread)
-    fine2 = tech.assign_fine(x)
-    ids = model.pop.add(
-        n, cluster=cluster, x=x, fine=fine2, coarse=tech.FINE_TO_COARSE[fine2], role=role,
-        size=size, quality=quality, parent=parent, birth=model.t, age=0.0, perf=0.0,
-    )
+    fine = np.asarray(fine, dtype=np.int64)
+    ids = model.pop.add(n, cluster=cluster, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=role,
+                        size=size, quality=quality, parent=parent, birth=model.t, age=0.0, perf=0.0,
+                        affil=affil)
     model.register_firms(ids)
     return ids
 
 
+def _related_sector(model, fine: np.ndarray, rng) -> np.ndarray:
+    """A different fine sector for each given one, drawn with probability proportional to relatedness."""
+    w = model.phi[np.asarray(fine, dtype=np.int64)].copy()
+    w[np.arange(len(w)), fine] = 0.0
+    out = tech.draw_from(w, rng)
+    return np.where(out < 0, fine, out)
+
+
+def introduce(model, a: np.ndarray, b: np.ndarray, rng, brokered: bool) -> int:
+    """Propose ties ``a - b``; pairs from different groups accept with the barrier's probability.
+
+    A natural cross-group pair accepts with ``cross_accept``; a brokered one with
+    ``cross_accept + broker_lift (1 - cross_accept)`` (S4E-M5, S4E-M6).  Same-group pairs
+    accept.  Pairs already tied, or where either firm has no spare tie budget, are dropped.
+    """
+    if len(a) == 0:
+        return 0
+    E = model.edges
+    deg = E.degree(model.pop.n)
+    bud = budgets(model)
+    ok = (a != b) & (deg[a] < bud[a]) & (deg[b] < bud[b]) & ~E.has(a, b)
+    a, b = a[ok], b[ok]
+    ca = model.cpar["cross_accept"][model.pop.cluster[a]]
+    if brokered:
+        ca = ca + model.p["broker_lift"] * (1.0 - ca)
+    p = np.where(cross_group(model, a, b), ca, 1.0)
+    acc = rng.random(len(a)) < p
+    return E.add(a[acc], b[acc], brokered=brokered)
+
+
 # ----------------------------------------------------------------------------- 2. entry
 def entry(model) -> None:
-    """Startups, spin-offs (from firms and institutions) and relocation into clusters.
+    r"""The national pool, spin-offs and anchors.
 
-    * Startups per cluster ~ Poisson(startup_rate/4 * n_c * A_c * lever), where
-      ``A_c`` is the critical-mass factor.  A startup copies the fine sector of a
-      random local firm (entrepreneurial contagion, Zhang 2003), moves to a related
-      fine sector with probability 0.4 and to a random sector with probability 0.1.
-    * Spin-offs: each firm spawns with probability
-      ``spinoff_rate/4 * exp(spinoff_quality * quality)`` (Klepper 2007 heredity):
-      the child sits next to its parent in technology space, inherits half its
-      quality advantage (plus noise) and keeps a tie to it.  Universities and research institutes
-      spawn academic spin-offs at ``inst_spinoff_rate`` per year.
-    * Relocation per cluster ~ Poisson(relocation_rate/4 * n_c * A_c): established
-      firms of the home sector drawn in by agglomeration.
+    **National pool** (S4P-M4).  Each quarter Poisson(``startup_rate``/4 x N) firms enter the
+    country, N being all firms (clusters and outside world); a share ``pool_startup_share``
+    are new firms, the rest established firms that relocate.  An entrant's fine sector s is
+    drawn from the national sector mix; it then chooses a cluster c, or the rest of the
+    country, with probability proportional to
+
+    .. math:: W_c(s) = \Big(\sum_f n_{cf}\,k_{fs} + \kappa\,\mathrm{scale}\sum_{u \in U_c}k_{f_u s}\Big)
+              \, e^{a_c}\, \lambda_c\, \mathrm{free}_c
+
+    with the entry kernel :math:`k = I + \eta(\varphi - I)` (``entry_relatedness`` :math:`\eta`)
+    (its related base, plus ``inst_attraction`` :math:`\kappa` for each university or research
+    institute ``u``; :func:`attractiveness` :math:`a_c`; the policy lever :math:`\lambda_c`,
+    ``entry_mult`` for new firms and ``relocation_mult`` for relocations; :func:`free_space`);
+    the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
+    cluster at set-up, has free space 1.  Entrants to the rest of the country leave the model.
+    Policies may add startups (lever ``startup_extra``, per firm per year, sectors from the
+    cluster's own relatedness density), and an incubator (lever ``startup_link``) introduces a
+    startup to an incumbent through the barrier (:func:`introduce`, brokered; S4P-M17).
+
+    **Spin-offs** (Klepper 2007): a firm spawns with probability ``spinoff_rate``/4 x
+    exp(``spinoff_quality`` x quality) x free space; the child inherits ``spinoff_heredity`` of
+    its parent's quality, its sector (or with ``spinoff_branch`` a related one) and a tie to it.
+    Universities and research institutes spawn ``inst_spinoff_rate`` academic spin-offs per
+    year, into sectors related to but different from their field, affiliated with them.
+
+    **Anchors** (lever ``anchor_inflow``): home-sector firms ``anchor_size`` times the mean size.
     """
-    pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
-    C = model.n_clusters
+    pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
+    C, F = model.n_clusters, tech.N_FINE
     order, start, count = members_by_cluster(model)
     home = model.home
-    hc = np.bincount(pop.cluster[order], weights=(pop.coarse[order] == home[pop.cluster[order]]),
-                     minlength=C)
-    A = critical_mass_factor(model, hc)
-    flows = model.flows
-
-    # startups
-    lam = cp["startup_rate"][:-1] / Q * count * A * lv["entry_mult"][:-1] + lv["startup_extra"][:-1] / Q
-    k = rng.poisson(np.maximum(lam, 0))
-    cl = np.repeat(np.arange(C), k)
-    if len(cl):
-        tmpl = pick_members(rng, order, start, count, cl)
-        fine = np.where(tmpl >= 0, pop.fine[np.maximum(tmpl, 0)],
-                        home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl)))
-        u = rng.random(len(cl))
-        rel = u < 0.4
-        fine = np.where(rel, tech.related_fine(fine, rng), fine)
-        rnd = u > 0.9
-        fine = np.where(rnd, rng.integers(0, tech.N_FINE, len(cl)), fine)
-        size = 1.0 + rng.exponential(1.5, len(cl))
-        q = rng.normal(-0.2, 0.5, len(cl))
-        ids = _new_firms(model, cl, fine, STARTUP, size, q)
-        # incubator programmes link a share of startups to an incumbent of their cluster
-        p_link = lv["startup_link"][cl]
-        linked = rng.random(len(cl)) < p_link
-        if linked.any():
-            partner = pick_members(rng, order, start, count, cl[linked])
-            ok = partner >= 0
-            model.edges.add(ids[linked][ok], partner[ok])
-        flows["startups"] += np.bincount(cl, minlength=C)
-
-    # spin-offs from firms
-    par = order
-    if len(par):
-        c_par = pop.cluster[par]
-        rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par]
-                * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
-        spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
-    else:
-        spawn = par
-    # academic spin-offs from universities and research institutes
+    cnt, out_f = sector_counts(model, order)
+    hc = cnt.reshape(C, tech.N_COARSE, tech.FINE_PER_COARSE).sum(2)[np.arange(C), home]
+    free = free_space(model, count)
+    a = attractiveness(model, count.astype(float), hc)
+    kernel = np.eye(F) + p["entry_relatedness"] * (model.phi - np.eye(F))
+    base = cnt @ kernel
     inst = np.flatnonzero(pop.alive & ((pop.role == UNIVERSITY) | (pop.role == RESEARCH)) & (pop.cluster >= 0))
     if len(inst):
-        ci = pop.cluster[inst]
-        ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci])
-        spawn = np.concatenate([spawn, np.repeat(inst, ki)])
-    if len(spawn):
-        cl = pop.cluster[spawn].astype(np.int64)
-        n = len(spawn)
-        x = pop.x[spawn] + rng.normal(0, 0.05, size=(n, 2))
-        fine = tech.assign_fine(x)
-        is_inst = pop.role[spawn] >= UNIVERSITY
-        # bounded heredity: a spin-off inherits half its parent's quality advantage (an unbounded
-        # inheritance ratchets quality up along the best lineages: runaway growth in long runs)
-        q = np.where(is_inst, 0.3, 0.5 * pop.quality[spawn]) + rng.normal(0, 0.3, n)
-        ids = model.pop.add(n, cluster=cl, x=x, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=SPINOFF,
-                            size=1.0 + rng.exponential(2.0, n), quality=q, parent=pop.uid[spawn], birth=model.t)
-        model.register_firms(ids)
-        model.edges.add(ids, spawn)
-        flows["spinoffs"] += np.bincount(cl, minlength=C)
+        ikey = pop.cluster[inst].astype(np.int64) * F + pop.fine[inst]
+        icnt = np.bincount(ikey, minlength=C * F).reshape(C, F).astype(float)
+        base = base + p["inst_attraction"] * p["scale"] * (icnt @ kernel)
+    w_out = out_f @ kernel
+    nat = cnt.sum(0) + out_f
+    N = nat.sum()
+    flows = model.flows
+    if N > 0:
+        share = nat / N
+        for kind, frac, lever in ((STARTUP, p["pool_startup_share"], "entry_mult"),
+                                  (SME, 1.0 - p["pool_startup_share"], "relocation_mult")):
+            k = rng.poisson(p["startup_rate"] / Q * N * frac)
+            if k == 0:
+                continue
+            s = tech.draw_from(np.broadcast_to(share, (k, F)), rng)
+            wc = base * (np.exp(a) * lv[lever][:-1] * free)[:, None]
+            W = np.concatenate([wc, w_out[None, :]], axis=0)  # (C+1, F)
+            dest = tech.draw_from(W[:, s].T, rng)
+            ok = (dest >= 0) & (dest < C)
+            cl, fs = dest[ok], s[ok]
+            if len(cl) == 0:
+                continue
+            size = model.size_draw(cl) * (p["startup_size"] if kind == STARTUP else 1.0)
+            ids = _new_firms(model, cl, fs, kind, size, rng.normal(0.0, QUALITY_SD, len(cl)))
+            key = "startups" if kind == STARTUP else "relocations"
+            flows[key] += np.bincount(cl, minlength=C)
+            if kind == STARTUP:
+                _incubate(model, ids, order, start, count, rng)
 
-    # relocation drawn by agglomeration
-    lam = cp["relocation_rate"][:-1] / Q * count * A * lv["relocation_mult"][:-1]
-    k = rng.poisson(np.maximum(lam, 0))
+    # policy-funded startups, in sectors of the cluster's own relatedness density
+    k = rng.poisson(np.maximum(lv["startup_extra"][:-1] / Q * count, 0))
     cl = np.repeat(np.arange(C), k)
     if len(cl):
-        fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
-        size = model.size_draw(cl)
-        _new_firms(model, cl, fine, SME, size, rng.normal(0.2, 0.5, len(cl)))
-        flows["relocations"] += np.bincount(cl, minlength=C)
+        fs = tech.draw_from(base[cl], rng)
+        fs = np.where(fs < 0, home[cl] * tech.FINE_PER_COARSE, fs)
+        size = model.size_draw(cl) * p["startup_size"]
+        ids = _new_firms(model, cl, fs, STARTUP, size, rng.normal(0.0, QUALITY_SD, len(cl)))
+        flows["startups"] += np.bincount(cl, minlength=C)
+        _incubate(model, ids, order, start, count, rng)
 
-    # anchor attraction (policy lever): large, high-quality firms of the home sector
+    _spinoffs(model, order, free)
+
+    # anchor attraction (policy lever): large firms of the home sector
     k = rng.poisson(np.maximum(lv["anchor_inflow"][:-1] / Q, 0))
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
-        size = model.size_draw(cl) * 20.0
-        _new_firms(model, cl, fine, ANCHOR, size, rng.normal(1.0, 0.3, len(cl)))
+        size = model.size_draw(cl) * p["anchor_size"]
+        _new_firms(model, cl, fine, ANCHOR, size, rng.normal(0.0, QUALITY_SD, len(cl)))
         flows["relocations"] += np.bincount(cl, minlength=C)
 
 
-# ----------------------------------------------------------------------------- 3. link formation
+def _incubate(model, ids, order, start, count, rng) -> None:
+    """Incubator programmes introduce a share of new startups to an incumbent of their cluster."""
+    lv = model.levers
+    if len(ids) == 0:
+        return
+    pop = model.pop
+    cl = pop.cluster[ids].astype(np.int64)
+    linked = rng.random(len(ids)) < lv["startup_link"][cl]
+    if not linked.any():
+        return
+    partner = pick_members(rng, order, start, count, cl[linked])
+    ok = partner >= 0
+    introduce(model, ids[linked][ok], partner[ok], rng, brokered=True)
+
+
+def _spinoffs(model, par, free) -> None:
+    pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
+    C = model.n_clusters
+    if len(par):
+        c_par = pop.cluster[par]
+        rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par] * free[c_par]
+                * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
+        spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
+    else:
+        spawn = par
+    if len(spawn):
+        cl = pop.cluster[spawn].astype(np.int64)
+        n = len(spawn)
+        fine = pop.fine[spawn].astype(np.int64)
+        branch = rng.random(n) < p["spinoff_branch"]
+        fine = np.where(branch, _related_sector(model, fine, rng), fine)
+        q = p["spinoff_heredity"] * pop.quality[spawn] + rng.normal(0.0, QUALITY_SD, n)
+        size = model.size_draw(cl) * p["startup_size"]
+        ids = _new_firms(model, cl, fine, SPINOFF, size, q, parent=pop.uid[spawn], affil=pop.affil[spawn])
+        model.edges.add(ids, spawn)  # the spin-off keeps its tie to the parent (kinship crosses the barrier)
+        model.flows["spinoffs"] += np.bincount(cl, minlength=C)
+    inst = np.flatnonzero(pop.alive & ((pop.role == UNIVERSITY) | (pop.role == RESEARCH)) & (pop.cluster >= 0))
+    if len(inst):
+        ci = pop.cluster[inst]
+        ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci] * free[ci])
+        src = np.repeat(inst, ki)
+        if len(src):
+            cl = pop.cluster[src].astype(np.int64)
+            fine = _related_sector(model, pop.fine[src].astype(np.int64), rng)
+            size = model.size_draw(cl) * p["startup_size"]
+            _new_firms(model, cl, fine, SPINOFF, size, rng.normal(0.0, QUALITY_SD, len(src)),
+                       parent=pop.uid[src], affil=pop.uid[src])
+            model.flows["spinoffs"] += np.bincount(cl, minlength=C)
+
+
+# ----------------------------------------------------------------------------- 3. affiliations
+def affiliations(model, share: float = RECRUIT_SHARE) -> None:
+    """Institutions renew their affiliated firms.
+
+    Each alive institution of a cluster keeps ``affiliation_share`` x the cluster's firms as
+    affiliates (members, tenants, clients); each quarter it recruits ``share`` of the missing
+    ones among random firms of its cluster that have no institution (a firm has at most one).
+    Affiliations to institutions that closed lapse.
+    """
+    pop, rng = model.pop, model.rng
+    firms = np.flatnonzero(cluster_firms(pop))
+    if len(firms) == 0:
+        return
+    pos = institution_of(model, firms)
+    lapsed = (pop.affil[firms] >= 0) & (pos < 0)
+    pop.affil[firms[lapsed]] = -1
+    inst = np.flatnonzero(pop.alive & pop.is_institution & (pop.cluster >= 0))
+    if len(inst) == 0:
+        return
+    have = np.bincount(pos[pos >= 0], minlength=pop.n)[inst]
+    order, start, count = members_by_cluster(model)
+    ci = pop.cluster[inst].astype(np.int64)
+    want = np.floor(model.p["affiliation_share"] * count[ci] + 0.5)
+    k = rng.binomial(np.maximum(want - have, 0).astype(np.int64), share)
+    src = np.repeat(inst, k)
+    if len(src) == 0:
+        return
+    cand = pick_members(rng, order, start, count, pop.cluster[src])
+    ok = (cand >= 0) & (pop.affil[np.maximum(cand, 0)] < 0)
+    pop.affil[cand[ok]] = pop.uid[src[ok]]
+
+
+# ----------------------------------------------------------------------------- 4. link formation
 def cognitive_fit(d: np.ndarray, d_opt: float) -> np.ndarray:
     """Inverted-U value of cognitive distance, ``g(d) = (d/d*) exp(1 - d/d*)`` (max 1 at d = d*)."""
     r = d / d_opt
@@ -219,131 +423,163 @@ def cognitive_fit(d: np.ndarray, d_opt: float) -> np.ndarray:
 
 
 def link_formation(model) -> None:
-    """Candidate search and logit partner choice (Jackson-Rogers search, SAOM-style utility).
+    """Search within a tie budget, logit partner choice, the barrier, and broker introductions.
 
-    Each alive cluster node searches with probability ``search_rate`` (anchors and
-    gatekeepers four times as often).  Its candidate set holds ``n_local`` random
-    members of its cluster, ``n_fof`` friends of friends and ``n_external``
-    random firms of other clusters or the outside world.  Utility of candidate j:
+    A cluster firm with spare tie budget (:func:`budgets`) searches with probability
+    ``search_rate`` x lever ``search_mult`` per quarter.  Its candidates: ``n_local`` random
+    firms of its cluster, ``n_fof`` friends of friends and ``n_external`` random firms of other
+    clusters or the outside world; current partners and firms without spare budget are
+    excluded.  Utility of candidate j:
 
-    ``U = beta_pop log(1+k_j) + beta_tri [friend of friend] + beta_broker [met via an institution]
-    + beta_cog g(d_ij) + beta_local [same cluster] - external_cost [other cluster]
-    + beta_inst [j is an institution] - beta_status |log(1+k_i) - log(1+k_j)| + Gumbel``
+    ``U = beta_pop log(1+k_j) + beta_tri [friend of friend] + beta_cog g(d_ij)
+    + beta_local [same cluster] - external_cost' [other cluster] + beta_inst [same institution]
+    - beta_status |log(1+k_i) - log(1+k_j)| + Gumbel``
 
-    against an outside option ``link_threshold + Gumbel``; the best alternative is
-    chosen (a multinomial logit).  Gatekeepers pay no external cost.  Then every
-    intermediary introduces ``broker_intros`` pairs of its partners per quarter
-    (partners as they were at the start of the phase), preferring pairs from
-    different groups (old/new firms or different sectors).
+    with ``d_ij`` the cognitive distance (1 - relatedness), ``k`` firm-to-firm degrees (an
+    institution is never a candidate and never counts in a degree) and ``external_cost'`` the
+    external cost plus the lever ``external_cost_shift``, reduced by ``gatekeeper_discount`` for
+    a gatekeeper's affiliates.  The best candidate is chosen if it beats the outside option
+    ``link_threshold + Gumbel``; a pair from different groups then forms only with the
+    barrier's probability (:func:`introduce`).  Then intermediaries introduce pairs
+    (:func:`brokered_introductions`).
     """
     pop, rng, cp, lv, E = model.pop, model.rng, model.cpar, model.levers, model.edges
     n = pop.n
     deg = E.degree(n)
+    bud = budgets(model)
     indptr, indices = E.csr(n)
-    order, start, count = members_by_cluster(model, firms_only=False)
-    active = order  # alive nodes of clusters (firms and institutions)
-    if len(active) == 0:
+    order, start, count = members_by_cluster(model)
+    if len(order) == 0:
         return
     burst = 4.0 if model.t == 0 else 1.0  # burn-in builds the initial network at four times the search rate
-    role = pop.role
-    c_act = pop.cluster[active]
+    c_act = pop.cluster[order]
     sr = np.minimum(1.0, burst * cp["search_rate"][c_act] * lv["search_mult"][c_act])
-    sr = np.where((role[active] == ANCHOR) | (role[active] == GATEKEEPER), np.minimum(1.0, 4 * sr), sr)
-    S = active[rng.random(len(active)) < sr]
+    room = deg[order] < bud[order]
+    S = order[room & (rng.random(len(order)) < sr)]
     if len(S):
         cs = pop.cluster[S].astype(np.int64)
-        cands, kinds, via = [], [], []
+        cands, kinds = [], []
         for _ in range(int(model.p["n_local"])):
-            cands.append(pick_members(rng, order, start, count, cs)); kinds.append(0); via.append(None)
+            cands.append(pick_members(rng, order, start, count, cs)); kinds.append(0)
         for _ in range(int(model.p["n_fof"])):
             mid = random_neighbour(rng, indptr, indices, S)
             fof = random_neighbour(rng, indptr, indices, np.maximum(mid, 0))
             fof[mid < 0] = -1
-            cands.append(fof); kinds.append(1); via.append(mid)
-        n_ext = int(model.p["n_external"])
+            cands.append(fof); kinds.append(1)
         ext_pool = model.firm_pool()
-        gk = role[S] == GATEKEEPER
-        for j in range(n_ext + 2):
+        for _ in range(int(model.p["n_external"])):
             pick = ext_pool[rng.integers(0, len(ext_pool), len(S))] if len(ext_pool) else np.full(len(S), -1)
-            if j >= n_ext:  # gatekeepers search the outside twice as hard
-                pick = np.where(gk, pick, -1)
-            cands.append(pick); kinds.append(2); via.append(None)
-        C = np.column_stack(cands)  # (|S|, m)
+            cands.append(pick); kinds.append(2)
+        Cm = np.column_stack(cands) if cands else np.empty((len(S), 0), dtype=np.int64)
         kind = np.array(kinds)
-        valid = (C >= 0) & (C != S[:, None])
-        Cz = np.maximum(C, 0)
-        valid &= pop.alive[Cz]
+        Cz = np.maximum(Cm, 0)
+        valid = (Cm >= 0) & (Cm != S[:, None]) & pop.alive[Cz] & (deg[Cz] < bud[Cz])
+        if Cm.size:  # current partners are not candidates (tested only where still valid)
+            r, k = np.nonzero(valid)
+            tied = E.has(S[r], Cz[r, k])
+            valid[r[tied], k[tied]] = False
         kj = deg[Cz]
         ki = deg[S][:, None]
         same = pop.cluster[Cz] == cs[:, None]
-        dx = pop.x[Cz, 0] - pop.x[S, 0][:, None]
-        dy = pop.x[Cz, 1] - pop.x[S, 1][:, None]
-        d = np.sqrt(dx * dx + dy * dy)  # = np.linalg.norm(x[Cz] - x[S][:, None], axis=2), faster
-        ext_cost = (cp["external_cost"][cs] + lv["external_cost_shift"][cs])[:, None]
-        ext_cost = np.where(gk[:, None], 0.0, np.maximum(ext_cost, 0.0))
-        is_inst = (pop.role[Cz] >= UNIVERSITY) & (pop.role[Cz] <= GATEKEEPER)
-        broker = np.zeros_like(valid)
-        for col, (kd, m) in enumerate(zip(kinds, via)):
-            if kd == 1:
-                mz = np.maximum(m, 0)
-                broker[:, col] = (m >= 0) & (pop.role[mz] >= UNIVERSITY) & (pop.role[mz] <= GATEKEEPER)
+        d = tech.distance(model.phi, pop.fine[S][:, None], pop.cap2[S][:, None], pop.fine[Cz], pop.cap2[Cz])
+        inst_s = institution_of(model, S)
+        gk = (inst_s >= 0) & (pop.role[np.maximum(inst_s, 0)] == GATEKEEPER)
+        ext_cost = np.maximum(cp["external_cost"][cs] + lv["external_cost_shift"][cs], 0.0)
+        ext_cost = np.where(gk, ext_cost * (1.0 - model.p["gatekeeper_discount"]), ext_cost)[:, None]
+        co = (pop.affil[S][:, None] >= 0) & (pop.affil[Cz] == pop.affil[S][:, None])
         U = (cp["beta_pop"][cs][:, None] * np.log1p(kj)
              + cp["beta_tri"][cs][:, None] * (kind[None, :] == 1)
-             + cp["beta_broker"][cs][:, None] * lv["broker_mult"][cs][:, None] * broker
              + cp["beta_cog"][cs][:, None] * cognitive_fit(d, model.p["cog_optimum"])
              + np.where(same, cp["beta_local"][cs][:, None], -ext_cost)
-             + cp["beta_inst"][cs][:, None] * is_inst
+             + cp["beta_inst"][cs][:, None] * co
              - cp["beta_status"][cs][:, None] * np.abs(np.log1p(ki) - np.log1p(kj))
-             + rng.gumbel(size=C.shape))
+             + rng.gumbel(size=Cm.shape))
         U = np.where(valid, U, -np.inf)
-        best = np.argmax(U, axis=1)
-        u_best = U[np.arange(len(S)), best]
-        u0 = cp["link_threshold"][cs] + rng.gumbel(size=len(S))
-        ok = u_best > u0
-        model.edges.add(S[ok], C[np.arange(len(S)), best][ok])
+        if Cm.shape[1]:
+            best = np.argmax(U, axis=1)
+            u_best = U[np.arange(len(S)), best]
+            u0 = cp["link_threshold"][cs] + rng.gumbel(size=len(S))
+            ok = u_best > u0
+            a, b = S[ok], Cm[np.arange(len(S)), best][ok]
+            acc = rng.random(len(a)) < np.where(cross_group(model, a, b), cp["cross_accept"][pop.cluster[a]], 1.0)
+            E.add(a[acc], b[acc])
 
-    _brokered_introductions(model, indptr, indices)
+    brokered_introductions(model)
 
 
-def _brokered_introductions(model, indptr, indices) -> None:
-    """Intermediaries introduce pairs of their partners, preferring different groups."""
+def brokered_introductions(model) -> None:
+    """Intermediaries introduce their affiliates to firms they would not meet (S4E-M6, S3-H7).
+
+    Each intermediary makes Poisson(``broker_intros`` x lever ``broker_mult``) introductions per
+    quarter: a random affiliate meets, with probability ``broker_external_share``, a random
+    firm of another cluster or the outside world, otherwise the first of three random firms of
+    its cluster that belongs to a different group (young vs incumbent, other sector family;
+    the third if none does).  The pair forms through the barrier with the broker's lift
+    (:func:`introduce`).
+    """
     pop, rng, lv = model.pop, model.rng, model.levers
     brokers = np.flatnonzero(pop.alive & (pop.role == INTERMEDIARY) & (pop.cluster >= 0))
     if len(brokers) == 0:
         return
+    firms = np.flatnonzero(cluster_firms(pop))
+    pos = institution_of(model, firms)
+    aff = firms[pos >= 0]
+    apos = pos[pos >= 0]
+    o = np.argsort(apos, kind="stable")
+    aff, apos = aff[o], apos[o]
+    acount = np.bincount(apos, minlength=pop.n)
+    astart = np.concatenate([[0], np.cumsum(acount)[:-1]])
     cb = pop.cluster[brokers]
     k = rng.poisson(model.p["broker_intros"] * lv["broker_mult"][cb])
     b = np.repeat(brokers, k)
     if len(b) == 0:
         return
-    a1 = random_neighbour(rng, indptr, indices, b)
-    a2 = random_neighbour(rng, indptr, indices, b)
-    ok = (a1 >= 0) & (a2 >= 0) & (a1 != a2)
-    a1, a2 = a1[ok], a2[ok]
-    firm = (pop.role[a1] <= SPINOFF) & (pop.role[a2] <= SPINOFF)
-    young1 = pop.age[a1] < 20
-    young2 = pop.age[a2] < 20
-    differ = (young1 != young2) | (pop.coarse[a1] != pop.coarse[a2]) | (pop.fine[a1] != pop.fine[a2])
-    accept = firm & (differ | (rng.random(len(a1)) < 0.3))
-    model.edges.add(a1[accept], a2[accept])
+    a1 = pick_members(rng, aff, astart, acount, b)
+    ok = a1 >= 0
+    b, a1 = b[ok], a1[ok]
+    if len(b) == 0:
+        return
+    order, start, count = members_by_cluster(model)
+    cl = pop.cluster[a1].astype(np.int64)
+    cands = [pick_members(rng, order, start, count, cl) for _ in range(3)]
+    a2 = cands[-1].copy()
+    for cand in reversed(cands[:-1]):
+        differ = (cand >= 0) & cross_group(model, a1, np.maximum(cand, 0))
+        a2 = np.where(differ, cand, a2)
+    ext_pool = model.firm_pool()
+    ext = rng.random(len(a1)) < model.p["broker_external_share"]
+    if len(ext_pool):
+        pick = ext_pool[rng.integers(0, len(ext_pool), len(a1))]
+        other = pop.cluster[pick] != cl
+        a2 = np.where(ext & other, pick, a2)
+    ok = a2 >= 0
+    introduce(model, a1[ok], a2[ok], rng, brokered=True)
 
 
-# ----------------------------------------------------------------------------- 4. link decay
+# ----------------------------------------------------------------------------- 5. link decay and trust
 def link_decay(model) -> None:
-    """Ties dissolve with hazard ``decay_rate * exp(-decay_cog (1 - d/2) - decay_age * age)``.
+    r"""Trust grows; ties dissolve.
 
-    Cognitive proximity and tie age (trust) make ties persist (Juhasz & Lengyel
-    2018, doi:10.1093/jeg/lbx030); ``d`` is the distance in technology space
-    (capped at 2, the diameter of the sector circle).
+    Trust in each tie grows toward 1 at ``1/trust_years`` per year times the lever
+    ``trust_mult`` of the first firm's cluster (S4E-M7).  A tie dissolves with hazard
+
+    .. math:: h = \delta\,\exp(-\delta_{cog}\,\varphi_{ij} - \delta_{age}\,\mathrm{age}_{years})
+              \,(1 + \delta_{cross}\,(1 - \tau_{ij})\,[\text{cross-group}])
+
+    (``decay_rate``, ``decay_cog``, ``decay_age``, ``cross_decay``): related, old and trusted
+    ties last (Juhasz & Lengyel 2018, doi:10.1093/jeg/lbx030); a cross-group tie is fragile
+    until trust is built.
     """
-    E, pop, rng = model.edges, model.pop, model.rng
+    E, pop, rng, p = model.edges, model.pop, model.rng, model.p
     if len(E) == 0:
         return
-    x = pop.x
-    dx, dy = x[E.u, 0] - x[E.v, 0], x[E.u, 1] - x[E.v, 1]
-    d = np.minimum(np.sqrt(dx * dx + dy * dy), 2.0)  # = np.linalg.norm(x[u] - x[v], axis=1), faster
-    h = model.p["decay_rate"] * np.exp(-model.p["decay_cog"] * (1.0 - d / 2.0)
-                                      - model.p["decay_age"] * E.age / Q)
+    c = pop.cluster[E.u].astype(np.int64)
+    rate = model.levers["trust_mult"][c] / (p["trust_years"] * Q)
+    E.trust += (1.0 - E.trust) * np.minimum(rate, 1.0)
+    rel = 1.0 - tech.distance(model.phi, pop.fine[E.u], pop.cap2[E.u], pop.fine[E.v], pop.cap2[E.v])
+    cross = cross_group(model, E.u, E.v)
+    h = p["decay_rate"] * np.exp(-p["decay_cog"] * rel - p["decay_age"] * E.age / Q)
+    h = h * (1.0 + p["cross_decay"] * (1.0 - E.trust) * cross)
     if model.t == 0:  # burn-in runs at four times the pace (see link_formation)
         h = 1.0 - (1.0 - np.minimum(h, 1.0)) ** 4
     keep = rng.random(len(E)) >= h
@@ -351,75 +587,170 @@ def link_decay(model) -> None:
     model.edges.age += 1.0
 
 
-# ----------------------------------------------------------------------------- 5. learning
-def learning(model) -> None:
-    """Technology positions move: convergence, external knowledge, recombination, drift.
+# ----------------------------------------------------------------------------- 6. technology
+def _partner_table(model, firms_mask):
+    """Directed partner pairs ``(i, j, weight_j, local)`` for cluster firms ``i`` (both directions)."""
+    E, pop = model.edges, model.pop
+    src = np.concatenate([E.u, E.v])
+    dst = np.concatenate([E.v, E.u])
+    tr = np.concatenate([E.trust, E.trust])
+    keep = firms_mask[src]
+    return src[keep], dst[keep], tr[keep]
 
-    For every alive cluster node i with local partners L(i) and external partners X(i):
 
-    ``x_i <- x_i + mu (mean_{L(i)} x - x_i) + mu_ext (mean_{X(i)} x - x_i) + N(0, tech_noise)``
+def technology(model) -> None:
+    r"""Cognitive lock-in, branching by relatedness density, and collective coordination.
 
-    (Vaccario et al. 2018, doi:10.1007/s00191-018-0570-x: partners converge in
-    knowledge space; Menzel & Fornahl 2010: external ties import variety).  With
-    probability ``recombination_rate/4``, raised for poorly performing firms, a
-    firm recombines into a related fine sector (branching; Frenken & Boschma
-    2007, doi:10.1093/jeg/lbm018).  Universities stay put (knowledge anchors).
-    Ties to intermediaries carry no learning (brokers pass on contacts, not
-    technology); gatekeepers do relay external knowledge (Vermeulen & Pyka).
-    Sector labels are then re-derived from positions.
+    **Lock-in** (S4P-M20).  For firm i, :math:`L_i` is the trust-weighted share of its
+    local partners in its own fine sector and :math:`s^*_i` the sector holding the largest
+    trust-weighted share :math:`\ell_i` of them.  If :math:`s^*_i \ne f_i` the firm converts to
+    :math:`s^*_i` with probability ``convergence_rate``/4 x :math:`\ell_i` (keeping its old
+    sector as a secondary capability): the centripetal force, a discrete transition.
+
+    **Branching** (Hidalgo et al. 2007; Neffke et al. 2011).  A firm attempts a move with
+    probability ``recombination_rate``/4 x lever ``recombination_mult`` x (1 + ``absorptive_boost``
+    if affiliated with a university or research institute) x (1 + max(-perf, 0)) x
+    exp(-``lock_in`` :math:`L_i`).  Its relatedness density over fine sectors is
+
+    .. math:: D_i = (1 - w_p - w_c)\,\max(\varphi_{f_i}, \varphi_{g_i}) + w_p\,P_i + w_c\,\bar\varphi_c
+
+    with :math:`\bar\varphi_c` the cluster's sector shares times :math:`\varphi` and
+    :math:`P_i = \sum_j \omega_{ij} \varphi_{f_j} / \sum_j \omega_{ij}` over partners, weights
+    :math:`\omega_{ij} = g(d_{ij})` (the inverted U: partners at intermediate cognitive distance
+    teach most) x ``external_learning`` for a partner outside the cluster x trust for a
+    cross-group partner (an untrusted cross-group tie is not yet productive; S4E-M7).  A
+    research institute's or gatekeeper's affiliate also counts the national sector mix as one
+    external partner (knowledge from outside).  Without partners, :math:`w_p` goes to the own
+    term.  A platform's mission sector gets one more unit.  The target s ≠ f_i is drawn in
+    proportion to :math:`D_i` and the move succeeds with probability :math:`\min(1, D_i(s))`;
+    the old sector stays as the secondary capability.  Unrelated jumps therefore need a partner
+    that holds the sector.
+
+    **Collective coordination** (S4P-M9).  A branching move into sector s of cluster c pays off
+    only if, after the moves, at least :math:`\max(2, \text{coordination\_share} \times
+    \lambda^{coord}_c \times n_c)` firms of c hold s; otherwise it is undone.  Platforms lower
+    the threshold (lever ``coordination_mult``).
     """
-    pop, rng, cp, lv, E = model.pop, model.rng, model.cpar, model.levers, model.edges
+    pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
+    C, F = model.n_clusters, tech.N_FINE
+    fm = cluster_firms(pop)
+    firms = np.flatnonzero(fm)
+    if len(firms) == 0:
+        return
+    phi = model.phi
     n = pop.n
-    ids = np.flatnonzero(pop.alive & (pop.cluster >= 0) & (pop.role != UNIVERSITY))  # movers
-    x = pop.x
-    xi = x[ids]
-    step = np.zeros((len(ids), 2))
-    if len(E):
-        # partners' mean positions over local and over external ties, for the movers only
-        u, v = E.u, E.v
-        same = pop.cluster[u] == pop.cluster[v]
-        # intermediaries pass on contacts, not technology: their ties carry no learning
-        teach = (pop.role[u] != INTERMEDIARY) & (pop.role[v] != INTERMEDIARY)
-        src = np.concatenate([u, v]); dst = np.concatenate([v, u])
-        tt = np.concatenate([teach, teach]); sm = np.concatenate([same, same])
-        c = pop.cluster[ids]
-        lm = lv["learning_mult"][c]
-        for sel, rate in ((sm & tt, cp["convergence_rate"]), (~sm & tt, cp["external_learning"])):
-            s_, d_ = src[sel], dst[sel]
-            cnt = np.bincount(s_, minlength=n)[ids]
-            tot = np.column_stack([np.bincount(s_, weights=x[d_, k], minlength=n)[ids] for k in (0, 1)])
-            step += (rate[c] * lm)[:, None] * np.where(cnt[:, None] > 0, tot / np.maximum(cnt, 1)[:, None] - xi, 0.0)
-    x[ids] = xi + (step + rng.normal(0.0, model.p["tech_noise"], size=(len(ids), 2)))
-    # recombination into a related fine sector
-    firms = ids[pop.role[ids] <= SPINOFF]
-    c = pop.cluster[firms]
-    p = cp["recombination_rate"][c] / Q * lv["recombination_mult"][c] * (1.0 + np.maximum(-pop.perf[firms], 0))
-    jump = firms[rng.random(len(firms)) < np.minimum(p, 1.0)]
-    if len(jump):
-        x[jump] = tech.position_in(tech.related_fine(pop.fine[jump], rng), rng)
-        model.flows["recombinations"] += np.bincount(pop.cluster[jump], minlength=model.n_clusters)
-    pop.fine[ids] = tech.assign_fine(x[ids])
-    pop.coarse[ids] = tech.FINE_TO_COARSE[pop.fine[ids]]
+    src, dst, tr = _partner_table(model, fm)
+    local = pop.cluster[dst] == pop.cluster[src]
+    # ---- lock-in: trust-weighted local partner shares by fine sector
+    ls, ld, lt = src[local], dst[local], tr[local]
+    tot = np.bincount(ls, weights=lt, minlength=n)
+    same = np.bincount(ls, weights=lt * (pop.fine[ld] == pop.fine[ls]), minlength=n)
+    L = np.where(tot > 0, same / np.maximum(tot, 1e-12), 0.0)
+    if len(ls):
+        key = ls * F + pop.fine[ld]
+        uk, inv = np.unique(key, return_inverse=True)
+        wsum = np.bincount(inv, weights=lt)
+        who = uk // F
+        sec = uk % F
+        o = np.lexsort((-wsum, who))  # per firm, the heaviest sector first
+        first = np.ones(len(o), bool)
+        first[1:] = who[o][1:] != who[o][:-1]
+        top = o[first]
+        i_top, s_top = who[top], sec[top]
+        share = wsum[top] / np.maximum(tot[i_top], 1e-12)
+        move = (s_top != pop.fine[i_top]) & (pop.role[i_top] <= SPINOFF)
+        prob = cp["convergence_rate"][pop.cluster[i_top]] / Q * share
+        conv = move & (rng.random(len(i_top)) < prob)
+        ic, sc = i_top[conv], s_top[conv]
+        pop.cap2[ic] = pop.fine[ic]
+        pop.fine[ic] = sc
+    # ---- branching
+    c = pop.cluster[firms].astype(np.int64)
+    ipos = institution_of(model, firms)
+    irole = np.where(ipos >= 0, pop.role[np.maximum(ipos, 0)], -1)
+    talent = (irole == UNIVERSITY) | (irole == RESEARCH)
+    pr = (cp["recombination_rate"][c] / Q * lv["recombination_mult"][c]
+          * (1.0 + p["absorptive_boost"] * talent)
+          * (1.0 + np.maximum(-pop.perf[firms], 0.0))
+          * np.exp(-cp["lock_in"][c] * L[firms]))
+    att = rng.random(len(firms)) < np.minimum(pr, 1.0)
+    M = firms[att]
+    if len(M):
+        _branch(model, M, c[att], irole[att], ipos[att], src, dst, tr, local)
+    pop.coarse[firms] = tech.FINE_TO_COARSE[pop.fine[firms]]
 
 
-# ----------------------------------------------------------------------------- 6. performance and shocks
+def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
+    pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
+    C, F = model.n_clusters, tech.N_FINE
+    phi = model.phi
+    m = len(M)
+    row = np.full(pop.n, -1, dtype=np.int64)
+    row[M] = np.arange(m)
+    f = pop.fine[M].astype(np.int64)
+    g = pop.cap2[M].astype(np.int64)
+    own = np.maximum(phi[f], phi[np.where(g < 0, f, g)])
+    # partners of the movers
+    sel = row[src] >= 0
+    s_, d_, t_, l_ = src[sel], dst[sel], tr[sel], local[sel]
+    dist = tech.distance(phi, pop.fine[s_], pop.cap2[s_], pop.fine[d_], pop.cap2[d_])
+    w = cognitive_fit(dist, p["cog_optimum"])
+    w = w * np.where(l_, 1.0, cp["external_learning"][pop.cluster[s_]])
+    w = w * np.where(cross_group(model, s_, d_), t_, 1.0)
+    P = np.zeros((m, F))
+    np.add.at(P, (row[s_], pop.fine[d_].astype(np.int64)), w)
+    wsum = P.sum(1)
+    relay = (irole == RESEARCH) | (irole == GATEKEEPER)
+    cnt, out_f = sector_counts(model)
+    nat = cnt.sum(0) + out_f
+    nat = nat / max(nat.sum(), 1.0)
+    if relay.any():
+        P[relay] += cp["external_learning"][cM[relay]][:, None] * nat[None, :]
+        wsum = wsum + relay * cp["external_learning"][cM]
+    Pphi = np.where(wsum[:, None] > 0, (P / np.maximum(wsum, 1e-12)[:, None]) @ phi, 0.0)
+    shares = cnt / np.maximum(cnt.sum(1, keepdims=True), 1.0)
+    clus = (shares @ phi)[cM]
+    wp = np.where(wsum > 0, p["density_partners"], 0.0)
+    wc = p["density_cluster"]
+    D = np.clip(1.0 - wp - wc, 0.0, None)[:, None] * own + wp[:, None] * Pphi + wc * clus
+    mis = pop.mission[np.maximum(ipos, 0)]
+    has_m = (ipos >= 0) & (mis >= 0)
+    D[np.flatnonzero(has_m), mis[has_m]] += 1.0
+    D[np.arange(m), f] = 0.0
+    s = tech.draw_from(D, rng)
+    ok = (s >= 0) & (rng.random(m) < np.minimum(D[np.arange(m), np.maximum(s, 0)], 1.0))
+    mv, new, cm = M[ok], s[ok], cM[ok]
+    if len(mv) == 0:
+        return
+    old = pop.fine[mv].copy()
+    pop.fine[mv] = new
+    # collective coordination: the move pays off only if enough of the cluster holds the new sector
+    key = pop.cluster[np.flatnonzero(cluster_firms(pop))].astype(np.int64) * F + \
+        pop.fine[np.flatnonzero(cluster_firms(pop))]
+    holders = np.bincount(key, minlength=C * F)
+    n_c = holders.reshape(C, F).sum(1)
+    need = np.maximum(2.0, cp["coordination_share"][cm] * lv["coordination_mult"][cm] * n_c[cm])
+    fail = holders[cm * F + new] < need
+    pop.fine[mv[fail]] = old[fail]
+    won = mv[~fail]
+    pop.cap2[won] = old[~fail]
+    model.flows["recombinations"] += np.bincount(pop.cluster[won], minlength=C)
+
+
+# ----------------------------------------------------------------------------- 7. performance and shocks
 def performance(model) -> None:
-    """Firm performance, employment growth and the technology shift.
+    r"""Firm performance, employment growth and the technology shift.
 
-    ``perf_i = quality_i + network_return log(1 + k_i) - crowding log(1 + n_{c,f(i)} / cap_c)
-    - shock_c exp(-|x_i - x_dom(c)|^2 / (2 * 0.15^2)) + N(0, perf_noise)``
+    :math:`\pi_i = q_i + \rho \log(1 + k_i) - \sigma_c \min(\varphi_{d_c f_i}, \varphi_{d_c g_i}) + \epsilon_i`
 
-    where ``n_{c,f}`` is the number of firms of cluster c in fine sector f (local
-    competition), ``cap_c = max(n0_c, 2 m*) / 5`` the local market capacity of a fine
-    sector (``n0_c`` the initial firm count, ``m*`` the scaled critical mass; it
-    gives every cluster a carrying capacity near its initial size, which entry
-    above critical mass and policies can shift) and ``x_dom(c)`` the centre of the
-    cluster's dominant fine sector.  A technology shift (``shock_year`` or the
-    technology-shock policy) sets ``shock_c`` to ``shock_size``; it then fades by
-    ``shock_persistence`` per quarter.  Firms close to the dominant technology
-    lose most (cognitive lock-in); diversified firms escape.  Employment grows by
-    ``exp(size_growth * (perf - mean perf))`` per quarter (mean over all cluster
-    firms of the system); every node ages one quarter.
+    with quality ``q``, ``network_return`` :math:`\rho`, firm-to-firm degree ``k``, the
+    cluster's shock level :math:`\sigma_c`, its dominant fine sector :math:`d_c` and
+    :math:`\epsilon \sim N(0, \text{perf\_noise})`.  A technology shift (``shock_year`` or the
+    technology-shock policy) sets :math:`\sigma_c` to ``shock_size``; it fades by
+    ``shock_persistence`` per quarter.  Firms on the dominant technology lose most, related
+    sectors lose :math:`\varphi` times as much and a secondary capability away from it is an
+    escape (S4P-M10).  Employment grows by ``exp(size_growth * (perf - mean perf))`` per quarter
+    (mean over all cluster firms); every node ages one quarter.
     """
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
@@ -428,44 +759,43 @@ def performance(model) -> None:
         model.shock += model.p["shock_size"]
         model.shock_level_events.append(model.t)
     model.shock[:] += lv["tech_shock"][:-1]
-    firms = np.flatnonzero(pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0))
+    firms = np.flatnonzero(cluster_firms(pop))
     deg = model.edges.degree(n)
     c = pop.cluster[firms].astype(np.int64)
-    key = c * tech.N_FINE + pop.fine[firms]
-    nf = np.bincount(key, minlength=C * tech.N_FINE)
+    f = pop.fine[firms].astype(np.int64)
+    g = pop.cap2[firms].astype(np.int64)
+    nf = np.bincount(c * tech.N_FINE + f, minlength=C * tech.N_FINE)
     dom = np.argmax(nf.reshape(C, tech.N_FINE), axis=1)
     model.dominant_fine = dom
-    ctr = tech.FINE_CENTRES[dom[c]]
-    dx, dy = pop.x[firms, 0] - ctr[:, 0], pop.x[firms, 1] - ctr[:, 1]
-    d2 = dx * dx + dy * dy  # = ((x - ctr) ** 2).sum(1), faster
-    pen = model.shock[c] * np.exp(-d2 / (2 * 0.15 ** 2))
+    exposure = np.minimum(model.phi[dom[c], f], model.phi[dom[c], np.where(g < 0, f, g)])
     perf = (pop.quality[firms]
             + cp["network_return"][c] * np.log1p(deg[firms])
-            - cp["crowding"][c] * np.log1p(nf[key] / model.capacity[c])
-            - pen
+            - model.shock[c] * exposure
             + rng.normal(0.0, model.p["perf_noise"], len(firms)))
     pop.perf[firms] = perf
-    g = np.clip(model.p["size_growth"] * (perf - perf.mean()) if len(perf) else perf, -0.5, 0.5)
-    pop.size[firms] = np.maximum(1.0, pop.size[firms] * np.exp(g))
+    if len(perf):
+        pop.size[firms] = np.maximum(1.0, pop.size[firms] * np.exp(model.p["size_growth"] * (perf - perf.mean())))
     pop.age[pop.alive] += 1.0
     model.shock *= model.p["shock_persistence"]
 
 
-# ----------------------------------------------------------------------------- 7. exit
+# ----------------------------------------------------------------------------- 8. exit
 def exit_(model) -> None:
     """Exit of weak firms and of anchors.
 
-    A firm exits with probability ``exit_rate/4 * exp(-exit_sensitivity * perf)``
-    per quarter (capped at 1); anchors additionally leave with ``anchor_exit_rate``
-    per year.  Exiting nodes lose all their ties and their Mesa handle is removed.
+    A firm exits with probability ``exit_rate/4 * exp(-exit_sensitivity * (perf - mean perf))``
+    per quarter (capped at 1; the mean over all cluster firms, so performance redistributes
+    exit without changing its average level); anchors additionally leave with
+    ``anchor_exit_rate`` per year.  Exiting nodes lose all their ties and their Mesa handle.
     """
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
-    firms = np.flatnonzero(pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0))
+    firms = np.flatnonzero(cluster_firms(pop))
     c = pop.cluster[firms]
-    h = cp["exit_rate"][c] / Q * lv["exit_mult"][c] * np.exp(np.clip(-cp["exit_sensitivity"][c] * pop.perf[firms], -20, 20))
+    perf = pop.perf[firms]
+    rel = perf - (perf.mean() if len(perf) else 0.0)
+    h = cp["exit_rate"][c] / Q * lv["exit_mult"][c] * np.exp(np.clip(-cp["exit_sensitivity"][c] * rel, -20, 20))
     anchor = pop.role[firms] == ANCHOR
-    h = np.where(anchor, np.minimum(h, 0.25 * cp["exit_rate"][c] / Q)
-                 + (cp["anchor_exit_rate"][c] + lv["anchor_exit"][c]) / Q, h)
+    h = h + anchor * (cp["anchor_exit_rate"][c] + lv["anchor_exit"][c]) / Q
     out = firms[rng.random(len(firms)) < np.minimum(h, 1.0)]
     remove_nodes(model, out)
     model.flows["exits"] += np.bincount(pop.cluster[out], minlength=model.n_clusters)
