@@ -107,7 +107,7 @@ _DECLARED: tuple[Param, ...] = (
        "log-attractiveness per unit of recent growth (log firms per year over four years): reputation",
        0.0, 4.0, source="S4W-M7 (reputation attracts entrants)"),
     # --- link formation -----------------------------------------------------------
-    _P("search_rate", 0.15, 0.0, 1.0, "float", "links",
+    _P("search_rate", 0.3, 0.0, 1.0, "float", "links",
        "probability per quarter that a firm with spare tie budget searches for a new partner", 0.05, 0.4),
     _P("n_local", 3, 0, 20, "int", "links",
        "random candidates from the own cluster per search (Jackson-Rogers random meetings)", 1, 6),
@@ -115,7 +115,7 @@ _DECLARED: tuple[Param, ...] = (
        "friends-of-friends candidates per search (Jackson-Rogers network meetings)", 0, 5),
     _P("n_external", 2, 0, 20, "int", "links",
        "candidates from other clusters and the outside world per search", 0, 4),
-    _P("tie_budget", 1.2, 0.1, 20.0, "float", "links",
+    _P("tie_budget", 2.0, 0.1, 20.0, "float", "links",
        "transaction ties a firm of its cluster's mean size maintains at most", 0.6, 2.5,
        source="table 3-2 (0.04-1.16 internal links per establishment)"),
     _P("tie_size_elasticity", 0.5, 0.0, 2.0, "float", "links",
