@@ -11,7 +11,7 @@ from sim.model.params import SCHEMA, from_sample, problem, validate
 
 ARGS = ["sensitivity", "--method", "morris", "--outcomes", "centripetal,p_path_locked", "--n", "2",
         "--factors", "startup_rate,external_cost", "--years", "1", "--scale", "0.02", "--replicates", "2",
-        "--clusters", "wonju_medical_devices,jeonju_machinery", "--workers", "1", "--backend", "sequential",
+        "--clusters", "wonju_medical_devices,jeonju_machinery", "--jobs", "1", "--backend", "sequential",
         "--quiet"]
 
 
@@ -43,7 +43,7 @@ def test_default_factor_set_runs(tmp_path, method, n):
     """Without --factors every non-set-up parameter varies, integer ones included (issue 16, item 1:
     SALib's continuous samples of n_fof, n_local, ... used to stop the run with a ParameterError)."""
     args = ["sensitivity", "--method", method, "--n", n, "--outcomes", "firms", "--years", "0.25",
-            "--scale", "0.01", "--clusters", "jeonju_machinery", "--workers", "1", "--backend", "sequential",
+            "--scale", "0.01", "--clusters", "jeonju_machinery", "--jobs", "1", "--backend", "sequential",
             "--quiet", "--out", str(tmp_path)]
     assert main(args) == 0
     idx = pd.read_csv(tmp_path / f"{method}_indices.csv")

@@ -19,11 +19,14 @@ from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
 from sim.face.options import (
-    MAX_JOBS,
     MAX_REPLICATES,
     MAX_SAMPLES,
+    SHARED,
+    Default,
     UserError,
+    add_deprecated_alias,
     add_force_option,
+    add_options,
     add_yes,
     check_backend,
     confirm_size,
@@ -32,8 +35,6 @@ from sim.face.options import (
     overrides,
     positive,
     prepare_output,
-    seed,
-    years,
 )
 from sim.indices.scores import TYPOLOGIES
 from sim.indices.structure import INDEX_NAMES
@@ -102,9 +103,9 @@ def cmd_sensitivity(a) -> int:
     for n in bounds:
         base.pop(n, None)
     runs = a.n * (len(bounds) + (1 if a.method == "morris" else 2)) * a.replicates
-    check_backend(a.backend, None, a.scheduler, quiet=a.quiet)  # used with any --workers
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     confirm_size(f"sensitivity ({a.method})", runs, firm_steps(a.years, over["scale"], clusters or (
-        [a.cluster] if a.cluster else None)), a.workers, a.yes,
+        [a.cluster] if a.cluster else None)), a.jobs, a.yes,
         "a smaller --n, fewer --factors or --replicates, fewer --years or --clusters", quiet=a.quiet)
 
     _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters})
@@ -113,11 +114,10 @@ def cmd_sensitivity(a) -> int:
     func = partial(_sample_task, years=a.years, clusters=clusters)
     config = RunSettings(years=a.years, clusters=clusters, extra={"cluster": a.cluster}).to_cell()
     out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
-              out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
-              progress=not a.quiet, constants={**base, CONFIG_KEY: config})
-    if a.scheduler:
-        kw["scheduler"] = a.scheduler
+    kw = {"replicates": a.replicates, "seed": a.seed, "outcome_reducer": FinalOutcomes(a.cluster),
+          "out_dir": out / "store", "backend": a.backend if a.jobs != 1 else "sequential", "n_jobs": a.jobs,
+          "scheduler": a.scheduler, "resume": a.resume, "progress": not a.quiet,
+          "constants": {**base, CONFIG_KEY: config}}
     t0 = time.time()
     if a.method == "morris":
         res = morris(func, bounds, outcomes, n_trajectories=a.n, **kw)
@@ -155,22 +155,15 @@ def register(sub) -> None:
                    help="comma-separated final-step outcomes, e.g. centripetal,centrifugal,p_path_locked")
     p.add_argument("--n", type=positive(int, maximum=MAX_SAMPLES), required=True,
                    help="Morris: trajectories (runs = n(D+1)); Sobol: base sample, a power of 2 (runs = n(D+2))")
-    p.add_argument("--out", required=True, help="output folder")
+    add_options(p, *(o for o in SHARED if o != "params"), scale=Default(None, str(DEFAULT_SCALE)), jobs=Default(None, "all cores"))
+    add_deprecated_alias(p, "--workers", "jobs")  # the old name, from before every command said --jobs
     p.add_argument("--factors", help="comma-separated parameters to vary (default: every non-set-up parameter)")
     p.add_argument("--cluster", help="outcomes of this cluster (default: mean over the simulated clusters)")
     p.add_argument("--clusters", help="clusters to simulate (default: all 38)")
-    p.add_argument("--years", type=years, default=10,
-                   help="simulated years, a whole number of quarters (default %(default)s)")
-    p.add_argument("--scale", type=float, default=None, help=f"model scale (default {DEFAULT_SCALE})")
     p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=2,
                    help="replicates per sample, averaged (default %(default)s)")
-    p.add_argument("--seed", type=seed, default=1)
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="fix a parameter (repeatable); a fixed parameter is left out of the default factors")
-    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
-    p.add_argument("--workers", type=positive(int, maximum=MAX_JOBS), default=None,
-                   help="parallel workers (default: all cores)")
-    p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")
     add_yes(p)
