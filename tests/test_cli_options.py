@@ -3,16 +3,20 @@
 The shared options (``--out --params --years --seed --scale --jobs --backend --scheduler``) are
 declared once, in :func:`sim.face.options.add_options`; every command that runs simulations has
 ``--scheduler``, which reaches the engine's dask backend; a backend or scheduler that cannot be
-used is one line and exit code 2, for every command.
+used is one line and exit code 2, for every command; and a ``run`` on a real local
+``dask.distributed`` cluster, given by its address, gives the same indicators as a sequential run.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import socket
 
+import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from sim.engine import backends
 from sim.engine.backends import BackendError
@@ -181,3 +185,26 @@ def test_one_job_does_not_use_backend_or_scheduler(tmp_path, capsys):
     assert rc == 0, err
     assert "--backend dask and --scheduler are not used" in err
 
+
+# ----------------------------------------------------------------------------- a real dask cluster
+def test_run_on_a_local_dask_cluster_equals_sequential(tmp_path):
+    """'clustersim run --backend dask --scheduler ADDRESS --jobs 2' on a real dask.distributed
+    cluster gives the same indicators as --backend sequential (same seed). The test needs
+    distributed (the [test] extra installs it) and fails without it.
+
+    Two single-threaded workers: joblib runs a cluster of one thread in the calling process."""
+    import distributed
+
+    args = ["run", "--years", "1", "--scale", "0.01", "--clusters", f"{CL},wonju_medical_devices",
+            "--replicates", "2", "--seed", "7", "--no-figure", "--quiet"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.WARNING) as cluster:
+        assert main(args + ["--backend", "dask", "--scheduler", cluster.scheduler_address, "--jobs", "2",
+                            "--out", str(tmp_path / "dask")]) == 0
+        ran = list(cluster.scheduler.task_prefixes)
+    assert any("_run_one" in name for name in ran), ran  # the runs went through the cluster
+    assert main(args + ["--backend", "sequential", "--out", str(tmp_path / "seq")]) == 0
+    dask = pd.read_parquet(tmp_path / "dask" / "indicators.parquet")
+    seq = pd.read_parquet(tmp_path / "seq" / "indicators.parquet")
+    assert len(dask) and dask["replicate"].nunique() == 2
+    assert_frame_equal(dask, seq)
