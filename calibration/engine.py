@@ -208,7 +208,7 @@ def _to_array(outcomes: pd.DataFrame, n_exp: int, n_rep: int) -> tuple[np.ndarra
 
 def run_batch(design: pd.DataFrame, *, replicates: int, seed: int, store: str | os.PathLike | None,
               constants: Mapping | None = None, n_jobs: int = 1, backend: str = "loky",
-              resume: bool = False, progress: bool = False) -> Batch:
+              scheduler: str | None = None, resume: bool = False, progress: bool = False) -> Batch:
     """Run every row of ``design`` for ``replicates`` seeds through the resumable experiment store.
 
     ``design`` columns are model parameters (and optionally ``_run``); ``constants`` are fixed
@@ -224,6 +224,7 @@ def run_batch(design: pd.DataFrame, *, replicates: int, seed: int, store: str | 
     backend_eff = backend if (n_jobs or 1) > 1 else "sequential"
     res = run_experiments(run_task, design, replicates=replicates, seed=seed,
                           out_dir=None if store is None else Path(store), backend=backend_eff,
-                          n_jobs=n_jobs, resume=resume, progress=progress, constants=dict(constants or {}))
+                          n_jobs=n_jobs, scheduler=scheduler, resume=resume, progress=progress,
+                          constants=dict(constants or {}))
     vals, clusters = _to_array(res.outcomes, len(design), replicates)
     return Batch(values=vals, clusters=clusters, outputs=OUTPUTS, design=design)

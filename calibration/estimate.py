@@ -70,8 +70,9 @@ __all__ = [
 
 
 def calibrate(cfg: Config = FULL, out: str | os.PathLike | None = None, *, clusters: Sequence[str] | None = None,
-              exclude: Sequence[str] | None = None, n_jobs: int = 1, backend: str = "loky", resume: bool = False,
-              progress: bool = True, figures: bool = True, data=None, obs: Mapping[int, pd.DataFrame] | None = None,
+              exclude: Sequence[str] | None = None, n_jobs: int = 1, backend: str = "loky",
+              scheduler: str | None = None, resume: bool = False, progress: bool = True, figures: bool = True,
+              data=None, obs: Mapping[int, pd.DataFrame] | None = None,
               command: str | None = None) -> dict:
     """Run the whole calibration and (with ``out``) write its outputs; returns the ``params.json`` dict.
 
@@ -85,6 +86,7 @@ def calibrate(cfg: Config = FULL, out: str | os.PathLike | None = None, *, clust
         Clusters of the fit (default: all clusters with published 2020 values) and clusters
         left out of it. All 38 clusters are always simulated.
     n_jobs, backend : parallel workers and joblib backend.
+    scheduler : address of a running dask scheduler or Ray cluster (``dask`` or ``ray`` backend).
     resume : bool
         Reuse the finished runs in ``out/store``.
     obs : mapping, optional
@@ -101,10 +103,11 @@ def calibrate(cfg: Config = FULL, out: str | os.PathLike | None = None, *, clust
     if out_p is not None and not resume and store.exists() and any(store.rglob("*.parquet")):
         raise FileExistsError(f"{out_p} already holds a calibration's runs; pass --resume to continue it "
                               f"or choose a new --out folder")
-    states, setup_hist = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
-                                              progress=progress)
+    states, setup_hist = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                              resume=resume, progress=progress)
     problem = Problem(states, cfg, tuple(cfg.estimate), cfg.bounds())
-    est = estimate(problem, obs, fit_ids, store, n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+    est = estimate(problem, obs, fit_ids, store, n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
+                   progress=progress)
     log(progress, f"bootstrap: {cfg.bootstrap} cluster resamples")
     boot = (bootstrap(est, obs, fit_ids, cfg.bootstrap, cfg.seed + 5) if cfg.bootstrap > 0
             else np.empty((0, len(est.names))))
@@ -113,11 +116,11 @@ def calibrate(cfg: Config = FULL, out: str | os.PathLike | None = None, *, clust
     model_hat, run_hat = split_theta(est.names, theta_hat)
     params_hat = validate({**cfg.base_params(), **model_hat}, source="calibrated values")
     states, setup_hist = final_setup(cfg, data, store, states, setup_hist, model_hat, n_jobs=n_jobs,
-                                     backend=backend, resume=resume, progress=progress)
+                                     backend=backend, scheduler=scheduler, resume=resume, progress=progress)
     log(progress, f"final ensemble: {cfg.final_replicates} replicates at the estimate")
     fb = ensemble({**cfg.base_params(), **model_hat}, run_hat, states, cfg.years, cfg.spinup, cfg.final_replicates,
                   cfg.seed + 1000, None if store is None else store / "final", n_jobs=n_jobs, backend=backend,
-                  resume=resume, progress=progress)
+                  scheduler=scheduler, resume=resume, progress=progress)
     result = summarize(cfg, data, obs, fit_ids, states, setup_hist, problem, est, theta_hat, theta_boot,
                        params_hat, model_hat, run_hat, fb, exclude=exclude, command=command, wall=time.time() - t0)
     if out_p is not None:

@@ -111,8 +111,8 @@ def _argmin_mean(gp, pool: np.ndarray, U: np.ndarray) -> np.ndarray:
 
 
 def estimate(problem: Problem, obs: Mapping[int, pd.DataFrame], fit_ids: Sequence[str], store: Path | None, *,
-             n_jobs: int = 1, backend: str = "loky", resume: bool = False, progress: bool = False,
-             shared_initial: Path | None = None) -> Estimate:
+             n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+             progress: bool = False, shared_initial: Path | None = None) -> Estimate:
     """Surrogate-based simulated minimum distance (see the module docstring).
 
     ``shared_initial``: store of the initial Sobol design (shared by the folds of a
@@ -128,7 +128,7 @@ def estimate(problem: Problem, obs: Mapping[int, pd.DataFrame], fit_ids: Sequenc
                   f"({', '.join(problem.names)})")
     # a shared initial design (cross-validation folds) is computed once and then reused
     b = engine.run_batch(problem.design(U), replicates=cfg.replicates, seed=cfg.seed + 1, store=st0,
-                         constants=consts, n_jobs=n_jobs, backend=backend,
+                         constants=consts, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
                          resume=resume or shared_initial is not None, progress=progress)
     means = b.mean()
     clusters, outputs = b.clusters, b.outputs
@@ -141,7 +141,7 @@ def estimate(problem: Problem, obs: Mapping[int, pd.DataFrame], fit_ids: Sequenc
         new = propose_batch(gp, U, L.sum(1), pool, cfg.batch, kappa=cfg.kappa)
         b = engine.run_batch(problem.design(new), replicates=cfg.replicates, seed=cfg.seed + 1,
                              store=None if store is None else store / f"round-{r:02d}", constants=consts,
-                             n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+                             n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume, progress=progress)
         m = b.mean()
         Ln, _ = loss_matrix(m, clusters, outputs, obs, fit_ids)
         U = np.vstack([U, new])

@@ -42,14 +42,14 @@ def split_theta(names: Sequence[str], theta: Sequence[float]) -> tuple[dict, dic
 
 def ensemble(params: Mapping, run_params: Mapping, states: ini.InitialStates, cfg_years: float, spinup: float,
              replicates: int, seed: int, store: Path | None, *, n_jobs: int = 1, backend: str = "loky",
-             resume: bool = False, progress: bool = False) -> engine.Batch:
+             scheduler: str | None = None, resume: bool = False, progress: bool = False) -> engine.Batch:
     """Replicates of the calibrated model from the 2010 set-up (one design row)."""
     run = engine.encode_run(states.model_table(), cfg_years, spinup=spinup, relax=ini.relax_groups(states.knobs))
     rp = {k: v.check(run_params.get(k, v.default), "run parameters") for k, v in engine.RUN_PARAMS.items()}
     design = pd.DataFrame([rp])
     consts = {**dict(params), engine.RUN_KEY: run}
     return engine.run_batch(design, replicates=replicates, seed=seed, store=store, constants=consts,
-                            n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+                            n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume, progress=progress)
 
 
 def published_frames(batch: engine.Batch, mm: MeasurementMap, when: int, year: int) -> list[pd.DataFrame]:
@@ -73,8 +73,9 @@ def modal_typology(frames: Sequence[pd.DataFrame], classifier=None) -> tuple[pd.
 
 def predict(params: str | os.PathLike | dict | None, clusters: Sequence[str] | None = None, *,
             year_from: int = 2010, year_to: int = 2020, replicates: int = 8, seed: int = 1,
-            out: str | os.PathLike | None = None, n_jobs: int = 1, backend: str = "loky", resume: bool = False,
-            progress: bool = False, data=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            out: str | os.PathLike | None = None, n_jobs: int = 1, backend: str = "loky",
+            scheduler: str | None = None, resume: bool = False, progress: bool = False,
+            data=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ensemble prediction of the published indices and typology of ``clusters`` at ``year_to``.
 
     Returns ``(predicted, replicates)``: one row per cluster (ensemble means in the published
@@ -92,7 +93,7 @@ def predict(params: str | os.PathLike | dict | None, clusters: Sequence[str] | N
         raise FileExistsError(f"{out} already holds prediction runs; pass --resume or choose a new --out folder")
     fb = ensemble(d["params"], d.get("run_params", {}), states, float(int(year_to) - 2010),
                   float(d["setup"].get("spinup", 0.0)), replicates, seed, store, n_jobs=n_jobs, backend=backend,
-                  resume=resume, progress=progress)
+                  scheduler=scheduler, resume=resume, progress=progress)
     pred, rep = _prediction_tables(published_frames(fb, mm, 1, int(year_to)), clusters, calibration_classifier(d))
     if out is not None:
         o = Path(out)

@@ -26,8 +26,8 @@ __all__ = ["parameter_recovery"]
 
 
 def parameter_recovery(cfg: Config = QUICK, out: str | os.PathLike | None = None, *, truth: Mapping | None = None,
-                       n_jobs: int = 1, backend: str = "loky", resume: bool = False, progress: bool = True,
-                       data=None) -> pd.DataFrame:
+                       n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+                       progress: bool = True, data=None) -> pd.DataFrame:
     """Simulate from known parameters, re-estimate them, compare (identifiability check).
 
     The synthetic "published" values are the ensemble means (``final_replicates`` replicates,
@@ -43,12 +43,12 @@ def parameter_recovery(cfg: Config = QUICK, out: str | os.PathLike | None = None
     truth = dict(truth or {k: 0.5 * (lo + hi) for k, (lo, hi) in bounds.items()})
     out_p = None if out is None else Path(out)
     store = None if out_p is None else out_p / "store"
-    states, _ = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
-                                     progress=progress)
+    states, _ = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                     resume=resume, progress=progress)
     model_t, run_t = split_theta(list(truth), list(truth.values()))
     tb = ensemble({**cfg.base_params(), **model_t}, run_t, states, cfg.years, cfg.spinup, cfg.final_replicates,
                   cfg.seed + 5000, None if store is None else store / "truth", n_jobs=n_jobs, backend=backend,
-                  resume=resume, progress=progress)
+                  scheduler=scheduler, resume=resume, progress=progress)
     synth = {}
     for y, when, targets in ((2010, 0, TARGETS_2010), (2020, 1, TARGETS_2020)):
         raw = tb.frame(0, when)[list(targets)]
@@ -56,7 +56,8 @@ def parameter_recovery(cfg: Config = QUICK, out: str | os.PathLike | None = None
         synth[y] = 0.3 + 2.0 * raw / sd
     synth[2020][SIZE] = tb.frame(0, 1)[SIZE]
     problem = Problem(states, cfg, tuple(cfg.estimate), bounds)
-    est = estimate(problem, synth, fit_ids, store, n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+    est = estimate(problem, synth, fit_ids, store, n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
+                   progress=progress)
     boot = bootstrap(est, synth, fit_ids, cfg.bootstrap, cfg.seed + 5) if cfg.bootstrap > 0 else None
     th = problem.to_theta(est.u_hat[None, :])[0]
     tbt = problem.to_theta(boot) if boot is not None else None

@@ -24,7 +24,7 @@ __all__ = ["build_initial_states", "final_setup"]
 
 
 def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int = 1, backend: str = "loky",
-                         resume: bool = False, progress: bool = False,
+                         scheduler: str | None = None, resume: bool = False, progress: bool = False,
                          base_params: Mapping | None = None) -> tuple[ini.InitialStates, pd.DataFrame]:
     """Fit the 2010 set-up (:mod:`calibration.initial`) with ``setup_checks`` rounds of sequential design.
 
@@ -43,7 +43,8 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
     d = pd.DataFrame({engine.RUN_KEY: [engine.encode_run(t, 0.0, spinup=cfg.spinup) for t in designs]})
     log(progress, f"initial states: {cfg.setup_runs} design runs (knobs: {', '.join(names)})")
     b = engine.run_batch(d, replicates=1, seed=cfg.seed, store=None if store is None else store / "setup-design",
-                         constants=params, n_jobs=n_jobs, backend=backend, resume=resume, progress=False)
+                         constants=params, n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
+                         progress=False)
     obs10 = data.indices_for_year(2010)
     fit10 = list(base.loc[base["has_2010"], "id"])
     all_tables = list(designs)
@@ -58,7 +59,7 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
         dd = pd.DataFrame({engine.RUN_KEY: [engine.encode_run(table, 0.0, spinup=cfg.spinup)]})
         bc = engine.run_batch(dd, replicates=cfg.setup_replicates, seed=cfg.seed + 100 + r,
                               store=None if store is None else store / f"setup-check-{r}", constants=params,
-                              n_jobs=n_jobs, backend=backend, resume=resume, progress=False)
+                              n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume, progress=False)
         sim = bc.frame(0, 0)
         mm = MeasurementMap.fit({2010: sim}, {2010: obs10}, fit10, TARGETS_2010)
         losses = {k: mm.fits[2010][k].loss for k in TARGETS_2010}
@@ -75,7 +76,7 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
         dl = pd.DataFrame({engine.RUN_KEY: [engine.encode_run(t, 0.0, spinup=cfg.spinup) for t in local]})
         bl = engine.run_batch(dl, replicates=1, seed=cfg.seed + 200 + r,
                               store=None if store is None else store / f"setup-local-{r}", constants=params,
-                              n_jobs=n_jobs, backend=backend, resume=resume, progress=False)
+                              n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume, progress=False)
         all_tables += [table] * cfg.setup_replicates + local
         all_raw += [bc.values[0, :, 0], bl.values[:, 0, 0]]
         states = ini.fit_initial_states(base, all_tables, np.concatenate(all_raw), b.outputs, obs10, names,

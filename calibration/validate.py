@@ -105,8 +105,9 @@ def metrics_table(pred: pd.DataFrame, obs20: pd.DataFrame, common: bool = True) 
 
 
 def cross_validate(cfg: Config = QUICK, out: str | os.PathLike | None = None, *, folds: int = 5,
-                   n_jobs: int = 1, backend: str = "loky", resume: bool = False, progress: bool = True,
-                   data=None, clusters: Sequence[str] | None = None, exclude: Sequence[str] | None = None) -> dict:
+                   n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, resume: bool = False,
+                   progress: bool = True, data=None, clusters: Sequence[str] | None = None,
+                   exclude: Sequence[str] | None = None) -> dict:
     """k-fold cross-validation over the clusters with published 2020 values (see the module docstring).
 
     Writes (with ``out``): ``cv_predictions.csv`` (long: id, fold, index, forecast, value,
@@ -125,8 +126,8 @@ def cross_validate(cfg: Config = QUICK, out: str | os.PathLike | None = None, *,
     store = None if out_p is None else out_p / "store"
     if out_p is not None and not resume and store.exists() and any(store.rglob("*.parquet")):
         raise FileExistsError(f"{out_p} already holds validation runs; pass --resume or choose a new --out folder")
-    states, _ = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, resume=resume,
-                                     progress=progress)
+    states, _ = build_initial_states(cfg, data, store, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                     resume=resume, progress=progress)
     problem = Problem(states, cfg, tuple(cfg.estimate), cfg.bounds())
     shared = None if store is None else store / "round-00"
     long_rows, typ_rows, est_rows = [], [], []
@@ -134,7 +135,7 @@ def cross_validate(cfg: Config = QUICK, out: str | os.PathLike | None = None, *,
     for f, test in enumerate(parts):
         est_row, t_rows, l_rows, firms = _run_fold(f, len(parts), test, ids, cfg, data, problem, states, obs, fam,
                                                    labels, store, shared, n_jobs=n_jobs, backend=backend,
-                                                   resume=resume, progress=progress)
+                                                   scheduler=scheduler, resume=resume, progress=progress)
         est_rows.append(est_row)
         typ_rows += t_rows
         long_rows += l_rows
@@ -172,7 +173,7 @@ def cross_validate(cfg: Config = QUICK, out: str | os.PathLike | None = None, *,
 
 def _run_fold(f: int, n_folds: int, test: Sequence[str], ids: Sequence[str], cfg: Config, data, problem: Problem,
               states, obs: Mapping[int, pd.DataFrame], fam: pd.Series, labels: pd.Series, store: Path | None,
-              shared: Path | None, *, n_jobs: int, backend: str, resume: bool,
+              shared: Path | None, *, n_jobs: int, backend: str, scheduler: str | None, resume: bool,
               progress: bool) -> tuple[dict, list[dict], list[dict], dict]:
     """Fit fold ``f`` on the clusters outside ``test``, predict ``test``.
 
@@ -182,17 +183,17 @@ def _run_fold(f: int, n_folds: int, test: Sequence[str], ids: Sequence[str], cfg
     train = [c for c in ids if c not in set(test)]
     log(progress, f"fold {f + 1}/{n_folds}: fit on {len(train)} clusters, predict {len(test)}")
     fst = None if store is None else store / f"fold-{f}"
-    est = estimate(problem, obs, train, fst, n_jobs=n_jobs, backend=backend, resume=resume,
+    est = estimate(problem, obs, train, fst, n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume,
                    progress=progress, shared_initial=shared)
     theta = problem.to_theta(est.u_hat[None, :])[0]
     model_p, run_p = split_theta(est.names, theta)
     est_row = {"fold": f, **dict(zip(est.names, theta)),
                "loss": float(est.gp.predict(est.u_hat[None, :], return_sd=False)[0])}
     fstates, _ = final_setup(cfg, data, fst, states, None, model_p, n_jobs=n_jobs, backend=backend,
-                             resume=resume, progress=progress)
+                             scheduler=scheduler, resume=resume, progress=progress)
     fb = ensemble({**cfg.base_params(), **model_p}, run_p, fstates, cfg.years, cfg.spinup,
                   cfg.final_replicates, cfg.seed + 1000, None if fst is None else fst / "final",
-                  n_jobs=n_jobs, backend=backend, resume=resume, progress=progress)
+                  n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume, progress=progress)
     means = {2010: fb.frame(0, 0), 2020: fb.frame(0, 1)}
     mm = MeasurementMap.fit(means, obs, train, TARGETS_2020)
     firms = {c: (float(means[2010].loc[c, "firms"]), float(means[2020].loc[c, "firms"])) for c in test}

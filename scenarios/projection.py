@@ -148,7 +148,8 @@ def _scenario_task(params: dict, seed: int) -> pd.DataFrame:
 def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int | None = None,
             seed: int | None = None, clusters: Sequence[str] | None = None, scale: float | None = None,
             quick: bool = False, params: Mapping | None = None, params_file: str | os.PathLike | None = CALIBRATED,
-            baseline: str | None = None, n_jobs: int = 1, backend: str = "loky", resume: bool = False,
+            baseline: str | None = None, n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
+            resume: bool = False,
             progress: bool = True, figures: bool = True, command: str | None = None) -> Projection:
     """Project scenarios as ensembles with common random numbers.
 
@@ -174,7 +175,10 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
         with each cluster's own calibrated values; a scenario's ``[params]`` (or
         ``params``) naming a per-cluster parameter sets it for every cluster.
     n_jobs, backend : int, str
-        Parallel workers and joblib backend.
+        Parallel workers and joblib backend (with ``n_jobs`` 1 the runs go one after the other in
+        this process).
+    scheduler : str, optional
+        Address of a running dask scheduler or Ray cluster for the ``dask`` or ``ray`` backend.
     resume : bool
         Reuse finished replicates in ``out/store``.
     figures : bool
@@ -198,7 +202,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
     res = run_experiments(_scenario_task, design, replicates=st["replicates"], seed=st["seed"],
                           out_dir=None if out is None else Path(out) / "store",
                           backend=backend if n_workers != 1 else "sequential",
-                          n_jobs=n_workers, resume=resume, progress=progress)
+                          n_jobs=n_workers, scheduler=scheduler, resume=resume, progress=progress)
     df = _indicators(res, scen)
     st["seeds"] = list(res.seeds)
     prov = provenance()

@@ -184,9 +184,9 @@ def _simulate_task(params: dict, seed: int, **kw) -> pd.DataFrame:
 def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequence[str] | None = None,
         scale: float | None = None, params: Mapping | None = None, policies: Sequence = (),
         out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
-        start_year: float = 2020.0, record_every: int = 1, cluster_table: pd.DataFrame | None = None,
-        progress: bool = True, base_params: Mapping | None = None, labeller=None,
-        command: str | None = None, base: BaseModel | None = None) -> pd.DataFrame:
+        scheduler: str | None = None, start_year: float = 2020.0, record_every: int = 1,
+        cluster_table: pd.DataFrame | None = None, progress: bool = True, base_params: Mapping | None = None,
+        labeller=None, command: str | None = None, base: BaseModel | None = None) -> pd.DataFrame:
     """Run an ensemble of replicates and return the tidy indicator table.
 
     Replicate seeds are ``numpy.random.SeedSequence(seed).spawn(replicates)``
@@ -225,7 +225,11 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     resume : bool
         Reuse finished replicates in ``out/runs`` and compute only the missing ones.
     n_jobs, backend : int, str
-        Parallel workers and joblib backend (``loky``, ``sequential``, ``dask``, ``ray``).
+        Parallel workers and joblib backend (``loky``, ``sequential``, ``dask``, ``ray``); with
+        ``n_jobs`` 1 the replicates run one after the other in this process, whatever the backend.
+    scheduler : str, optional
+        Address of a running dask scheduler (``"tcp://host:8786"``) or Ray cluster for the
+        ``dask`` or ``ray`` backend (see :func:`sim.engine.experiments.run_experiments`).
 
     Returns
     -------
@@ -277,7 +281,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     res = run_experiments(func, design, replicates=replicates, seed=seed,
                           out_dir=None if out is None else Path(out) / "store",
                           backend=backend if n_jobs not in (1, None) else "sequential",
-                          n_jobs=n_jobs, resume=resume, progress=progress and not single,
+                          n_jobs=n_jobs, scheduler=scheduler, resume=resume, progress=progress and not single,
                           constants={**full, CONFIG_KEY: config})
     df = res.outcomes
     df = df[INDICATOR_COLUMNS].sort_values(["replicate", "step", "indicator", "cluster"], kind="stable")

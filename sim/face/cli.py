@@ -24,11 +24,13 @@ from sim.engine.runner import run
 from sim.engine.store import ResumeMismatchError
 from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
 from sim.face.options import (
+    MAX_REPLICATES,
+    SHARED,
     OutputError,
     UserError,
-    add_base_option,
-    add_common,
     add_force_option,
+    add_options,
+    add_yes,
     check_backend,
     confirm_size,
     csv_list,
@@ -36,6 +38,7 @@ from sim.face.options import (
     firm_steps,
     keep_new_output,
     overrides,
+    positive,
     prepare_output,
 )
 from sim.model.params import SCHEMA, ParameterError, describe
@@ -49,15 +52,14 @@ def cmd_run(a) -> int:
 
     clusters, over = csv_list(a.clusters), overrides(a.set, a.scale)
     base = resolve_base(a.params)  # bad input stops before the folder is made
-    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     confirm_size("run", a.replicates, firm_steps(a.years, over.get("scale"), clusters), a.jobs, a.yes,
                  "fewer --replicates, fewer --years, a smaller --scale or fewer --clusters", quiet=a.quiet)
     out = prepare_output(a.out, "run", resume=a.resume, force=a.force, overwrite=a.overwrite)
     t0 = time.time()
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=clusters,
-             params=over, out=out, resume=a.resume, n_jobs=a.jobs,
-             backend=a.backend, progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]),
-             base=base)
+             params=over, out=out, resume=a.resume, n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
+             progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]), base=base)
     if not a.no_figure:
         atomic_savefig(out / "scores.png", plot_score_paths(df), dpi=120, bbox_inches="tight")
     if not a.quiet:
@@ -92,10 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("run", help="run the model and write indicators.parquet, manifest.json and a figure")
-    add_common(p)
-    p.add_argument("--out", required=True, help="output folder")
+    add_options(p, *SHARED)  # --out --params --years --seed --scale --jobs --backend --scheduler
+    p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=1,
+                   help=f"replicates (default %(default)s, at most {MAX_REPLICATES:,})")
+    p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38; see 'clustersim clusters')")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a parameter (repeatable; see 'clustersim params')")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse finished replicates in OUT and compute only the missing ones")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-figure", action="store_true", help="do not draw scores.png")
-    add_base_option(p)
+    add_yes(p)
     add_force_option(p)
     p.set_defaults(func=cmd_run)
 

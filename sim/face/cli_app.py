@@ -22,7 +22,7 @@ from sim.face.demo import (
     Limits,
 )
 from sim.face.lessons import LESSONS
-from sim.face.options import UserError, positive, seed
+from sim.face.options import UserError, add_options, positive
 from sim.model.params import ParameterError
 
 INSTALL_HINT = 'the classroom app needs its optional dependencies: pip install "clustersim[app]"'
@@ -56,7 +56,7 @@ def register(subparsers) -> None:
                    help="cluster shown in free play (default %(default)s; see 'clustersim clusters')")
     p.add_argument("--firms", type=int, default=DEFAULT_FIRMS,
                    help=f"firms of that cluster at the start; the scale follows (default %(default)s, 5-{MAX_FIRMS})")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="seed of the model (default %(default)s)")
+    add_options(p, "seed", seed=DEFAULT_SEED)
     p.add_argument("--lesson", choices=sorted(LESSONS), help="open with this preset lesson instead of free play")
     p.add_argument("--open", action="store_true", help="also open the page in the default web browser")
     lim = Limits()

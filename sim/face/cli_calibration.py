@@ -17,12 +17,15 @@ from calibration.estimate import calibrate
 from calibration.predict import predict
 from calibration.recovery import parameter_recovery
 from calibration.validate import cross_validate
+from scenarios.base import CALIBRATED, DEFAULTS
 from sim.core.io import MB, InputFileError, read_small_json
 from sim.data.observed import load_all
 from sim.face.options import (  # the command line's converters and checks
-    MAX_JOBS,
     MAX_REPLICATES,
+    Default,
+    UserError,
     add_force_option,
+    add_options,
     add_yes,
     check_backend,
     confirm_size,
@@ -30,7 +33,6 @@ from sim.face.options import (  # the command line's converters and checks
     firm_steps,
     positive,
     prepare_output,
-    seed,
 )
 from sim.model.params import ParameterError
 
@@ -81,7 +83,7 @@ def _design_runs(cfg, folds: int = 0) -> int:
 
 
 def _confirm(a, cfg, what: str, folds: int = 0) -> None:
-    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     confirm_size(what, _design_runs(cfg, folds), firm_steps(cfg.spinup + cfg.years, cfg.scale,
                                                       csv_list(getattr(a, "clusters", None))),
                  a.jobs, a.yes, "--quick, or a --settings file with a smaller design", quiet=a.quiet)
@@ -92,7 +94,7 @@ def cmd_calibrate(a) -> int:
     _confirm(a, cfg, "calibrate")
     prepare_output(a.out, "calibrate", resume=a.resume, force=a.force, overwrite=a.overwrite)
     p = calibrate(cfg, a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
-                  n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
+                  n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
     if not a.quiet:
         est = ", ".join(f"{k}={v['value']:.4g}" for k, v in p["estimates"].items())
@@ -102,11 +104,16 @@ def cmd_calibrate(a) -> int:
 
 
 def cmd_predict(a) -> int:
-    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    if a.params == DEFAULTS:
+        raise UserError("--params defaults: predict starts from a calibration's 2010 set-up and measurement map, "
+                        "which the schema defaults do not have; pass --params calibrated or the params.json of "
+                        "'clustersim calibrate'")
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     prepare_output(a.out, "predict", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    pred, _ = predict(a.params, csv_list(a.clusters), year_from=a.year_from, year_to=a.year_to,
-                      replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs, backend=a.backend,
-                      resume=a.resume, progress=not a.quiet, data=_data(a))
+    pred, _ = predict(None if a.params == CALIBRATED else a.params, csv_list(a.clusters), year_from=a.year_from,
+                      year_to=a.year_to, replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs,
+                      backend=a.backend, scheduler=a.scheduler, resume=a.resume, progress=not a.quiet,
+                      data=_data(a))
     if not a.quiet:
         print(pred.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print(f"wrote {Path(a.out) / 'predicted.csv'} and {Path(a.out) / 'predicted_replicates.csv'}")
@@ -117,7 +124,8 @@ def cmd_validate(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "validate", a.folds)
     prepare_output(a.out, "validate", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
+    s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
+                       resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
                        exclude=csv_list(a.exclude, "--exclude"))
     if not a.quiet:
@@ -131,8 +139,8 @@ def cmd_recover(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "recover")
     prepare_output(a.out, "recover", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    res = parameter_recovery(cfg, a.out, n_jobs=a.jobs, backend=a.backend, resume=a.resume,
-                             progress=not a.quiet, data=_data(a))
+    res = parameter_recovery(cfg, a.out, n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
+                             resume=a.resume, progress=not a.quiet, data=_data(a))
     if not a.quiet:
         print(res.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print(f"wrote {Path(a.out) / 'recovery.csv'}")
@@ -140,11 +148,12 @@ def cmd_recover(a) -> int:
 
 
 def _common(p, quick: bool = True, clusters: bool = True) -> None:
-    p.add_argument("--out", required=True, help="output folder")
+    # --out --jobs --backend --scheduler, and --seed of the calibration settings (predict adds its own)
+    add_options(p, "out", "jobs", "backend", "scheduler", *(["seed"] if quick else []),
+                seed=Default(None, "the preset's, 1"))
     if quick:
         p.add_argument("--quick", action="store_true",
                        help="reduced settings that run in a few minutes on 2 cores (see docs/calibration.md)")
-        p.add_argument("--seed", type=seed, default=None, help="root seed (default: the preset's, 1)")
         p.add_argument("--settings", metavar="FILE.json",
                        help="JSON object overriding settings of the preset (e.g. {\"scale\": 0.1, "
                             "\"replicates\": 4}); see calibration.config.Config")
@@ -152,10 +161,6 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
         p.add_argument("--clusters", help="comma-separated ids of the clusters to fit (default: every cluster "
                                           "with published 2020 values)")
         p.add_argument("--exclude", help="comma-separated ids to leave out of the fit (still simulated)")
-    p.add_argument("--jobs", type=positive(int, maximum=MAX_JOBS), default=1,
-                   help="parallel workers (default %(default)s)")
-    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
-                   help="joblib backend (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse the finished runs in OUT/store")
     p.add_argument("--data", help=argparse.SUPPRESS)  # folder of the observed data files (tests, own copies)
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -178,14 +183,14 @@ def register(sub) -> None:
                                        "with a calibration",
                        description="Ensemble prediction from the 2010 initial states with calibrated parameters; "
                                    "writes predicted.csv and predicted_replicates.csv.")
-    p.add_argument("--params", help="params.json of 'clustersim calibrate' (default: the shipped "
-                                    "calibration/calibrated.json)")
     p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38)")
     p.add_argument("--from", dest="year_from", type=_year, default=2010, help="start year (only 2010)")
     p.add_argument("--to", dest="year_to", type=_year, default=2020, help="target year (default %(default)s)")
     p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=8,
                    help="replicates (default %(default)s)")
-    p.add_argument("--seed", type=seed, default=1, help="root seed (default %(default)s)")
+    add_options(p, "params", "seed", params=Default(CALIBRATED, "calibrated; predict needs a calibration: "
+                                                                "'calibrated' or the params.json of 'clustersim "
+                                                                "calibrate'"))
     _common(p, quick=False, clusters=False)
     p.set_defaults(func=cmd_predict)
 

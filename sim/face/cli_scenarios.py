@@ -28,10 +28,11 @@ from scenarios.projection import project
 from scenarios.scenario import ScenarioError, list_builtin, load
 from scenarios.settings import load_all, resolve_settings, with_baseline
 from sim.face.options import (
-    MAX_JOBS,
     MAX_REPLICATES,
-    add_base_option,
+    SHARED,
+    Default,
     add_force_option,
+    add_options,
     add_yes,
     check_backend,
     confirm_size,
@@ -47,7 +48,7 @@ def _command(a) -> str:
     """The command line equivalent to the parsed ``project`` arguments (for the manifest)."""
 
     parts = ["clustersim", "project", *a.scenario, "--out", a.out]
-    for opt in ("replicates", "seed", "scale", "clusters", "params", "baseline", "jobs", "backend"):
+    for opt in ("replicates", "seed", "scale", "clusters", "params", "baseline", "jobs", "backend", "scheduler"):
         v = getattr(a, opt)
         if v is not None and (opt, v) not in (("jobs", 1), ("backend", "loky"), ("params", "calibrated")):
             parts += [f"--{opt}", str(v)]
@@ -59,13 +60,13 @@ def _command(a) -> str:
 
 def cmd_project(a) -> int:
 
-    check_backend(a.backend, a.jobs, quiet=a.quiet)
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     _confirm(a)
     out = prepare_output(a.out, "project", resume=a.resume, force=a.force, overwrite=a.overwrite)
     t0 = time.time()
     proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
-                   n_jobs=a.jobs, backend=a.backend, resume=a.resume, progress=not a.quiet,
+                   n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler, resume=a.resume, progress=not a.quiet,
                    figures=not a.no_figures, command=_command(a))
     if not a.quiet:
         st = proj.settings
@@ -143,20 +144,14 @@ def register(sub) -> None:
                        description="Project scenarios (TOML files or built-in names) from the 2020 state.")
     p.add_argument("scenario", nargs="+", help="scenario files or built-in names (see 'clustersim scenarios'); "
                                                "a baseline is added if none is given")
-    p.add_argument("--out", required=True, help="output folder")
+    # --out --params --seed --scale --jobs --backend --scheduler (the years are the scenario files')
+    add_options(p, *(o for o in SHARED if o != "years"), seed=Default(None, "the files'"),
+                scale=Default(None, "the files' [params] or 1"))
     p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES),
                    help=f"replicates per scenario (default: the files'; at most {MAX_REPLICATES:,})")
-    p.add_argument("--seed", type=int, help="root seed (default: the files')")
-    p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (default: the files' "
-                                                "[params] or 1)")
     p.add_argument("--clusters", help="comma-separated cluster ids to simulate (default: the files')")
     p.add_argument("--quick", action="store_true", help="small fast run: scale 0.02 and 3 replicates unless given")
-    add_base_option(p)
     p.add_argument("--baseline", help="name of the scenario the effects are measured against")
-    p.add_argument("--jobs", type=positive(int, maximum=MAX_JOBS), default=1,
-                   help="parallel workers (default %(default)s)")
-    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
-                   help="joblib backend for parallel runs (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT/store")
     p.add_argument("--no-figures", action="store_true", help="do not draw figures/")
     p.add_argument("--quiet", action="store_true", help="no progress output")

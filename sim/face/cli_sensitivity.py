@@ -4,26 +4,44 @@ Factors and their ranges come from the parameter schema (``Param.sa_bounds``);
 outcomes are final-step indicators of one cluster (``--cluster``) or their mean
 over the simulated clusters, plus typology probabilities ``p_<typology>``
 (the share of replicates, or of clusters, ending in that typology).
+
+The model under the design is the base model of ``--params``, as in ``clustersim run``: by
+default the calibrated model (its global values, each cluster's own calibrated values and its
+labeller); ``--params defaults`` takes the parameter schema's defaults. A per-cluster value
+gives way to a varied factor or a ``--set`` value of the same name, which hold for every
+cluster. ``manifest.json`` records the base model (``base_model``, and in ``per_cluster`` the
+per-cluster values still applied), the labeller, the design and the fixed parameters.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from sim.core.io import atomic_savefig
-from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
+from scenarios.base import resolve_base
+from sim.core.io import atomic_savefig, atomic_write_json
+from sim.engine.runner import (
+    CONFIG_KEY,
+    _check_setup,
+    _simulate_task,
+    labeller_digest,
+    manifest,
+)
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
 from sim.face.options import (
-    MAX_JOBS,
     MAX_REPLICATES,
     MAX_SAMPLES,
+    SHARED,
+    Default,
     UserError,
+    add_deprecated_alias,
     add_force_option,
+    add_options,
     add_yes,
     check_backend,
     confirm_size,
@@ -32,10 +50,8 @@ from sim.face.options import (
     overrides,
     positive,
     prepare_output,
-    seed,
-    years,
 )
-from sim.indices.scores import TYPOLOGIES
+from sim.indices.scores import TYPOLOGIES, Labeller
 from sim.indices.structure import INDEX_NAMES
 from sim.model.model import FLOWS
 from sim.model.params import from_sample, problem, validate
@@ -88,7 +104,8 @@ def cmd_sensitivity(a) -> int:
         raise UserError(f"--cluster {a.cluster} is not among --clusters")
     over = overrides(a.set, a.scale)
     over.setdefault("scale", DEFAULT_SCALE)
-    base = validate(over, source="--set/--scale")
+    model = resolve_base(a.params)  # the base model under every sample point, as in 'clustersim run'
+    base = validate(over, source="--set/--scale", base=validate(model.params, source="--params"))
     if names is None:  # every non-set-up parameter, except those fixed with --set
         names = [n for n in problem()["names"] if n not in over]
         if not names:
@@ -102,22 +119,28 @@ def cmd_sensitivity(a) -> int:
     for n in bounds:
         base.pop(n, None)
     runs = a.n * (len(bounds) + (1 if a.method == "morris" else 2)) * a.replicates
-    check_backend(a.backend, None, a.scheduler, quiet=a.quiet)  # used with any --workers
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     confirm_size(f"sensitivity ({a.method})", runs, firm_steps(a.years, over["scale"], clusters or (
-        [a.cluster] if a.cluster else None)), a.workers, a.yes,
+        [a.cluster] if a.cluster else None)), a.jobs, a.yes,
         "a smaller --n, fewer --factors or --replicates, fewer --years or --clusters", quiet=a.quiet)
 
-    _check_setup(base, {"cluster_table": None, "clusters": [a.cluster] if a.cluster and not clusters else clusters})
+    # a per-cluster value of the base model gives way to what is set explicitly: --set and the varied factors
+    explicit = set(over) | set(bounds)
+    table = model.cluster_table(explicit)
+    _check_setup(base, {"cluster_table": table,
+                        "clusters": [a.cluster] if a.cluster and not clusters else clusters})
     if a.cluster and not clusters:
         clusters = [a.cluster]
-    func = partial(_sample_task, years=a.years, clusters=clusters)
-    config = RunSettings(years=a.years, clusters=clusters, extra={"cluster": a.cluster}).to_cell()
+    func = partial(_sample_task, years=a.years, clusters=clusters, cluster_table=table, labeller=model.labeller)
+    config = RunSettings(years=a.years, clusters=clusters, extra={
+        "cluster": a.cluster, "labeller": labeller_digest(model.labeller),
+        "cluster_table": None if table is None else pd.util.hash_pandas_object(table, index=False).sum().item(),
+    }).to_cell()
     out = prepare_output(a.out, "sensitivity", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    kw = dict(replicates=a.replicates, seed=a.seed, outcome_reducer=FinalOutcomes(a.cluster),
-              out_dir=out / "store", backend=a.backend, n_jobs=a.workers, resume=a.resume,
-              progress=not a.quiet, constants={**base, CONFIG_KEY: config})
-    if a.scheduler:
-        kw["scheduler"] = a.scheduler
+    kw = {"replicates": a.replicates, "seed": a.seed, "outcome_reducer": FinalOutcomes(a.cluster),
+          "out_dir": out / "store", "backend": a.backend if a.jobs != 1 else "sequential", "n_jobs": a.jobs,
+          "scheduler": a.scheduler, "resume": a.resume, "progress": not a.quiet,
+          "constants": {**base, CONFIG_KEY: config}}
     t0 = time.time()
     if a.method == "morris":
         res = morris(func, bounds, outcomes, n_trajectories=a.n, **kw)
@@ -126,6 +149,14 @@ def cmd_sensitivity(a) -> int:
         res = sobol(func, bounds, outcomes, n=a.n, **kw)
         plot = plot_sobol
     save_indices(res, out)
+    atomic_write_json(out / "manifest.json", manifest(
+        command=" ".join(["clustersim"] + sys.argv[1:]), method=a.method, seed=a.seed, replicates=a.replicates,
+        n=a.n, runs=runs, years=a.years, clusters=clusters, cluster=a.cluster, outcomes=outcomes,
+        factors={n: list(b) for n, b in bounds.items()}, params=base, base_model=model.record,
+        per_cluster=[c for c in (model.record or {}).get("per_cluster") or [] if c not in explicit],
+        labeller={"source": (model.labeller or Labeller.default()).source,
+                  "sha256": labeller_digest(model.labeller)},
+        wall_time=time.time() - t0))
     for o in outcomes:
         atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")
     if not a.quiet:
@@ -155,22 +186,15 @@ def register(sub) -> None:
                    help="comma-separated final-step outcomes, e.g. centripetal,centrifugal,p_path_locked")
     p.add_argument("--n", type=positive(int, maximum=MAX_SAMPLES), required=True,
                    help="Morris: trajectories (runs = n(D+1)); Sobol: base sample, a power of 2 (runs = n(D+2))")
-    p.add_argument("--out", required=True, help="output folder")
+    add_options(p, *SHARED, scale=Default(None, str(DEFAULT_SCALE)), jobs=Default(None, "all cores"))
+    add_deprecated_alias(p, "--workers", "jobs")  # the old name, from before every command said --jobs
     p.add_argument("--factors", help="comma-separated parameters to vary (default: every non-set-up parameter)")
     p.add_argument("--cluster", help="outcomes of this cluster (default: mean over the simulated clusters)")
     p.add_argument("--clusters", help="clusters to simulate (default: all 38)")
-    p.add_argument("--years", type=years, default=10,
-                   help="simulated years, a whole number of quarters (default %(default)s)")
-    p.add_argument("--scale", type=float, default=None, help=f"model scale (default {DEFAULT_SCALE})")
     p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=2,
                    help="replicates per sample, averaged (default %(default)s)")
-    p.add_argument("--seed", type=seed, default=1)
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="fix a parameter (repeatable); a fixed parameter is left out of the default factors")
-    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"])
-    p.add_argument("--workers", type=positive(int, maximum=MAX_JOBS), default=None,
-                   help="parallel workers (default: all cores)")
-    p.add_argument("--scheduler", help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)")
     p.add_argument("--resume", action="store_true", help="reuse finished runs in OUT")
     p.add_argument("--quiet", action="store_true")
     add_yes(p)

@@ -12,7 +12,9 @@ import os
 import shutil
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from sim.core.calendar import STEPS_PER_YEAR, steps_in
@@ -126,22 +128,104 @@ def seed(text):
     return v
 
 
-def add_common(p: argparse.ArgumentParser, years_default: float = 10) -> None:
-    p.add_argument("--years", type=years, default=years_default,
-                   help="simulated years, a whole number of quarters (default %(default)s, at most 1000)")
-    p.add_argument("--seed", type=seed, default=1, help="root random seed, a non-negative integer (default %(default)s)")
-    p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=1,
-                   help=f"replicates (default %(default)s, at most {MAX_REPLICATES:,})")
-    p.add_argument("--clusters", help="comma-separated cluster ids (default: all 38; see 'clustersim clusters')")
-    p.add_argument("--scale", type=float, help="fraction of real firm counts simulated (0.001-1; default 1)")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable; see 'clustersim params')")
-    p.add_argument("--jobs", type=positive(int, maximum=MAX_JOBS), default=1,
-                   help=f"parallel workers (default %(default)s, at most {MAX_JOBS}; never more than the runs)")
-    p.add_argument("--backend", default="loky", choices=["loky", "sequential", "dask", "ray"],
-                   help="joblib backend for parallel replicates (default %(default)s)")
-    p.add_argument("--resume", action="store_true", help="reuse finished replicates in OUT and compute only the missing ones")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    add_yes(p)
+@dataclass(frozen=True)
+class Default:
+    """A command's default of a shared option: its ``value`` and how ``--help`` shows it (``text``)."""
+
+    value: Any
+    text: str
+
+
+#: The options shared by the commands, in the order ``--help`` lists them. Each is declared once
+#: (:func:`add_options`): the same flag, converter, meaning and help text in every command.
+SHARED: tuple[str, ...] = ("out", "params", "years", "seed", "scale", "jobs", "backend", "scheduler")
+
+#: Values of ``--backend``.
+BACKEND_CHOICES: tuple[str, ...] = ("loky", "sequential", "dask", "ray")
+
+
+#: How each shared option is declared: ``add_argument`` keywords; ``{default}`` in the help is the
+#: command's default as ``--help`` shows it (:class:`Default`).
+_SPEC: dict[str, dict] = {
+    "out": {"required": True, "metavar": "OUT", "help": "output folder (created if needed)"},
+    "params": {"metavar": "calibrated|defaults|FILE.json",
+               "help": "base model (default {default}): 'calibrated' (the shipped calibration, each cluster with its "
+                       "own calibrated values), 'defaults' (the parameter schema's defaults, the same in every "
+                       "cluster) or a JSON file (a calibration's params.json or an object of parameter values); "
+                       "values set explicitly (--set, a scenario's [params], a varied factor) hold for every "
+                       "cluster"},
+    "years": {"type": years, "help": f"simulated years, a whole number of quarters (default {{default}}, at most "
+                                     f"{MAX_YEARS})"},
+    "seed": {"type": seed, "help": "root random seed, a non-negative integer (default {default})"},
+    "scale": {"type": float, "help": "fraction of real firm counts simulated, 0.001-1 (default {default})"},
+    "jobs": {"type": positive(int, maximum=MAX_JOBS), "metavar": "N",
+             "help": f"parallel workers (default {{default}}; at most {MAX_JOBS}, never more than the runs); with 1 "
+                     f"the runs go one after the other in this process and --backend is not used; with "
+                     f"--scheduler the cluster's workers set the parallelism"},
+    "backend": {"choices": list(BACKEND_CHOICES),
+                "help": "where parallel runs execute (default {default}): loky (processes on this computer), dask "
+                        "(a dask.distributed cluster: --scheduler, else a local one), ray (the cluster of "
+                        "RAY_ADDRESS or --scheduler), sequential (this process)"},
+    "scheduler": {"metavar": "ADDRESS",
+                  "help": "address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask and "
+                          "--jobs N; 'dask scheduler' prints it), or of a Ray cluster (with --backend ray)"},
+}
+
+
+def _shared_option(name: str, default: Default) -> tuple[str, dict]:
+    """The flag and ``add_argument`` keywords of shared option ``name`` with the command's ``default``."""
+    kw = dict(_SPEC[name])
+    kw["help"] = kw["help"].format(default=default.text)
+    if not kw.get("required"):
+        kw["default"] = default.value
+    return f"--{name}", kw
+
+
+#: Each shared option's default when the command does not give one.
+SHARED_DEFAULTS: dict[str, Default] = {
+    "out": Default(None, ""), "params": Default("calibrated", "calibrated"), "years": Default(10, "10"),
+    "seed": Default(1, "1"), "scale": Default(None, "1"), "jobs": Default(1, "1"),
+    "backend": Default("loky", "loky"), "scheduler": Default(None, "none"),
+}
+
+
+def add_options(p: argparse.ArgumentParser, *names: str, **defaults: Any) -> None:
+    """Add the shared options ``names`` (of :data:`SHARED`) to command parser ``p``.
+
+    Every command that has one of these options gets it from here, so that the flag, its
+    converter and its meaning are the same everywhere. ``defaults`` gives a command's own
+    default of an option: a plain value (shown as is) or a :class:`Default` (value and the
+    text ``--help`` shows, e.g. ``Default(None, "the scenario files'")``).
+    """
+    unknown = [n for n in [*names, *defaults] if n not in SHARED]
+    if unknown:
+        raise ValueError(f"not shared options: {unknown}; shared options: {', '.join(SHARED)}")
+    for name in sorted(set(names), key=SHARED.index):
+        d = defaults.get(name, SHARED_DEFAULTS[name])
+        if not isinstance(d, Default):
+            d = Default(d, str(d))
+        flag, kw = _shared_option(name, d)
+        p.add_argument(flag, **kw)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old name of an option: stores into the new option and prints a one-line note."""
+
+    def __init__(self, option_strings, dest, new: str = "", **kw):
+        self.new = new
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"clustersim: note: {option_string} is deprecated; use {self.new} (the same option)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(p: argparse.ArgumentParser, old: str, name: str) -> None:
+    """Accept ``old`` (hidden from ``--help``) as another name of the shared option ``name`` (e.g.
+    ``--workers`` for ``jobs``), with the same converter; using it prints a one-line note."""
+    flag, kw = _shared_option(name, SHARED_DEFAULTS[name])
+    p.add_argument(old, dest=name, type=kw.get("type"), metavar=kw.get("metavar"), action=_DeprecatedAlias,
+                   new=flag, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def add_yes(p: argparse.ArgumentParser) -> None:
@@ -198,24 +282,32 @@ def confirm_size(what: str, runs: int, firm_steps_per_run: float, workers: int |
 
 
 def check_backend(backend: str, jobs: int | None, scheduler: str | None = None, quiet: bool = False) -> None:
-    """Fail early, in one line, when ``backend`` cannot run here (a missing optional dependency,
-    an unreachable dask scheduler); say so when ``jobs`` (``--jobs``) = 1 means the backend is not
-    used (``run``, ``project`` and the calibration commands then run in this process; pass
-    ``jobs=None`` where the backend is used with any number of workers)."""
+    """Check ``--backend``, ``--jobs`` and ``--scheduler`` together before any work starts.
+
+    Fails in one line (:class:`UserError`) when ``backend`` cannot run here (a missing optional
+    dependency), when ``scheduler`` is given with a backend that has none, or when no dask
+    scheduler answers at ``scheduler`` within :data:`SCHEDULER_TIMEOUT` seconds. With ``jobs``
+    = 1 (``--jobs 1``) every command runs its runs one after the other in this process, so
+    ``backend`` and ``scheduler`` are not used: a note says so on stderr (unless ``quiet``) and
+    the scheduler is not contacted. ``jobs=None`` means all cores.
+    """
     try:
         get_backend(backend).check()
     except ImportError:
         raise UserError(f"--backend {backend}: the optional dependency is not installed; install it with "
                         f'pip install "clustersim[{backend}]" or choose --backend loky') from None
-    if scheduler is not None:
-        if backend != "dask":
-            if backend != "ray":
-                raise UserError(f"--scheduler is for --backend dask (or ray), not --backend {backend}")
-        else:
-            _check_reachable(scheduler)
-    if jobs == 1 and backend in ("dask", "ray") and scheduler is None and not quiet:
-        print(f"clustersim: note: --jobs 1 runs everything one after the other in this process, so "
-              f"--backend {backend} is not used; pass --jobs N (N > 1) to use it", file=sys.stderr)
+    if scheduler is not None and backend not in ("dask", "ray"):
+        raise UserError(f"--scheduler {scheduler}: a scheduler is for --backend dask (or ray), not --backend "
+                        f"{backend}; add --backend dask, or drop --scheduler")
+    if jobs == 1 and (backend in ("dask", "ray") or scheduler is not None):
+        if not quiet:
+            used = f"--backend {backend}" + (" and --scheduler are" if scheduler is not None else " is")
+            print(f"clustersim: note: --jobs 1 runs everything one after the other in this process, so "
+                  f"{used} not used; pass --jobs N (N > 1) to use {'them' if scheduler else 'it'}",
+                  file=sys.stderr)
+        return
+    if scheduler is not None and backend == "dask":
+        _check_reachable(scheduler)
 
 
 def _check_reachable(address: str) -> None:
@@ -233,15 +325,6 @@ def _check_reachable(address: str) -> None:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise UserError(f"--scheduler {address}: no dask scheduler answers there within {SCHEDULER_TIMEOUT:g} s "
                         f"({reason}); start one with 'dask scheduler' or check the address") from None
-
-
-def add_base_option(p: argparse.ArgumentParser) -> None:
-    """The ``--params`` option of ``run`` and ``project``: the base model (see :func:`scenarios.base.resolve_base`)."""
-    p.add_argument("--params", metavar="calibrated|defaults|FILE.json", default="calibrated",
-                   help="base model: 'calibrated' (default: the shipped calibration, each cluster with its own "
-                        "calibrated values), 'defaults' (the parameter schema's defaults, the same in every "
-                        "cluster) or a JSON file (a calibration's params.json or an object of parameter values); "
-                        "values set explicitly (--set, a scenario's [params]) hold for every cluster")
 
 
 # ----------------------------------------------------------------------------- output folders

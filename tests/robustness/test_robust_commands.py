@@ -62,7 +62,8 @@ def _sens(tmp_path, **over) -> list[str]:
     ({"years": "nan"}, "--years"),  # failed in the worker (RunError traceback); fixed
     ({"seed": "-1"}, "--seed"),  # ValueError from SeedSequence; fixed
     ({"replicates": "0"}, "--replicates"),
-    ({"workers": "0", "backend": "loky"}, "--workers"),  # reached joblib; fixed
+    ({"jobs": "0", "backend": "loky"}, "--jobs"),
+    ({"workers": "0", "backend": "loky"}, "--workers"),  # reached joblib; fixed (--workers: the old name of --jobs)
 ], ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else "")
 def test_sensitivity_bad_input(tmp_path, over, needle):
     require_command("sensitivity")
