@@ -108,16 +108,17 @@ def test_indices_within_ranges(small_model):
 
 
 def test_no_processes_leaves_system_unchanged():
-    off = {"startup_rate": 0, "spinoff_rate": 0, "inst_spinoff_rate": 0, "relocation_rate": 0, "search_rate": 0,
-           "broker_intros": 0, "decay_rate": 0, "convergence_rate": 0, "external_learning": 0,
-           "recombination_rate": 0, "tech_noise": 0, "exit_rate": 0, "anchor_exit_rate": 0, "size_growth": 0,
+    off = {"startup_rate": 0, "spinoff_rate": 0, "inst_spinoff_rate": 0, "search_rate": 0,
+           "broker_intros": 0, "decay_rate": 0, "convergence_rate": 0,
+           "recombination_rate": 0, "exit_rate": 0, "anchor_exit_rate": 0, "size_growth": 0,
            "scale": 0.05}
     m = ClusterModel(params=off, clusters=SMALL, rng=5)
-    x0, e0, n0 = m.pop.x.copy(), (m.edges.u.copy(), m.edges.v.copy()), m.pop.n
+    f0, g0, e0, n0 = m.pop.fine.copy(), m.pop.cap2.copy(), (m.edges.u.copy(), m.edges.v.copy()), m.pop.n
     for _ in range(6):
         m.step()
     assert m.pop.n == n0 and m.pop.alive.all()
-    np.testing.assert_array_equal(m.pop.x, x0)
+    np.testing.assert_array_equal(m.pop.fine, f0)
+    np.testing.assert_array_equal(m.pop.cap2, g0)
     np.testing.assert_array_equal(m.edges.u, e0[0])
     np.testing.assert_array_equal(m.edges.v, e0[1])
 
@@ -282,7 +283,8 @@ def _two_cluster_signature(name, value, steps=8):
     for _ in range(steps):
         m.step()
     p = m.pop
-    return len(m.edges), p.n, round(float(p.x[:p.n].sum()), 9), round(float(p.perf[:p.n].sum()), 9)
+    return (len(m.edges), p.n, int(p.fine.astype(np.int64).sum()), int(p.cap2.astype(np.int64).sum()),
+            round(float(p.perf[:p.n].sum()), 9))
 
 
 @pytest.mark.parametrize("name", sorted(P.PER_CLUSTER))
@@ -333,9 +335,11 @@ def test_cluster_network_agrees_with_the_networkx_graph():
         assert net["is_inst"].sum() == sum(d["role"] in ("university", "research_institute", "intermediary",
                                                          "gatekeeper") for _, d in G.nodes(data=True))
         assert net["degree"].sum() == 2 * len(net["i"]) and (net["external"] >= 0).all()
+        assert int(net["affiliation"].sum()) == sum(1 for *_, k in G.edges(data="kind") if k == "affiliation") > 0
         assert int((~net["is_inst"]).sum()) == int(m.latest(cid)["firms"])
     full = m.network()
-    cross = sum(1 for u, v in full.edges() if full.nodes[u]["cluster"] != full.nodes[v]["cluster"]
+    cross = sum(1 for u, v, k in full.edges(data="kind") if k == "transaction"
+                and full.nodes[u]["cluster"] != full.nodes[v]["cluster"]
                 and 0 in (full.nodes[u]["cluster"], full.nodes[v]["cluster"]))
     assert m.cluster_network(0)["external"].sum() == cross
 

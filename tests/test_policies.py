@@ -60,17 +60,9 @@ def _measures(m: ClusterModel) -> dict[str, np.ndarray]:
     u, v = E.u, E.v
     ff = firm[u] & firm[v]
     local = ff & (pop.cluster[u] == pop.cluster[v])
-    # firm-firm local ties closed through a common institution (brokered structure)
-    n = pop.n
-    inst_nb = [set() for _ in range(n)]
-    for a, b in zip(u.tolist(), v.tolist()):
-        if inst[a] and firm[b]:
-            inst_nb[b].add(a)
-        elif inst[b] and firm[a]:
-            inst_nb[a].add(b)
-    brokered = np.array([bool(inst_nb[a] & inst_nb[b]) for a, b in zip(u[local].tolist(), v[local].tolist())],
-                        dtype=bool)
-    young = pop.age < 20
+    # firm-firm local ties formed through an introduction (intermediaries, incubators)
+    brokered = E.brokered[local]
+    young = pop.age < m.p["young_years"] * 4
     mixed = local & (young[u] != young[v])
     cl_u = pop.cluster[u].astype(np.int64)
     cross = ff & (pop.cluster[u] != pop.cluster[v])
@@ -115,7 +107,7 @@ def _idx(*ids):
 # ----------------------------------------------------------------------------- API and validation
 def test_registry_has_every_policy_with_documentation():
     expected = {"hub_institution", "startup_inflow", "external_linkage", "living_lab", "anchor_attraction",
-                "anchor_exit", "growth_pole", "intercluster_linkage", "technology_shock"}
+                "anchor_exit", "growth_pole", "intercluster_linkage", "technology_shock", "estate"}
     assert expected <= set(REGISTRY)
     for name, cls in REGISTRY.items():
         assert issubclass(cls, Policy) and cls.name == name
@@ -184,7 +176,8 @@ def test_empty_policy_list_equals_baseline_exactly():
 @pytest.mark.parametrize("spec", [
     {"policy": "startup_inflow", "intensity": 1.0},
     {"policy": "external_linkage", "intensity": 0.0},
-    {"policy": "living_lab", "intensity": 1.0, "brokers": 0.0, "recombination": 1.0, "members": 0.0},
+    {"policy": "living_lab", "intensity": 1.0, "brokers": 0.0, "recombination": 1.0, "members": 0.0,
+     "trust": 1.0, "coordination": 1.0},
     {"policy": "anchor_attraction", "intensity": 0.0},
     {"policy": "anchor_exit", "intensity": 0.0},
     {"policy": "growth_pole", "intensity": 0.0},
@@ -234,7 +227,7 @@ def test_hub_institution_places_institutions_and_builds_brokered_local_network()
     assert placed.tolist() == [0, 2, 2, 0]  # a university and an intermediary in each target
     roles = m.pop.role[m.pop.alive & (m.pop.birth > 0) & (m.pop.role >= UNIVERSITY) & (m.pop.role <= 7)]
     assert sorted(roles.tolist()) == [UNIVERSITY, UNIVERSITY, INTERMEDIARY, INTERMEDIARY]
-    assert_up(_paired(pol, lambda m: _measures(m)["brokered_ties"][tgt].sum()), "ties closed through an institution")
+    assert_up(_paired(pol, lambda m: _measures(m)["brokered_ties"][tgt].sum()), "ties formed through an introduction")
     every = [{"policy": "hub_institution", "outreach": 0.5}]
     assert_up(_paired(every, lambda m: _final(m)["internal_cohesion"].mean()), "internal cohesion")
     assert_up(_paired(every, lambda m: _final(m)["inclusiveness"].mean()), "inclusiveness", t_min=2.0)

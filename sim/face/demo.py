@@ -28,7 +28,6 @@ from sim.indices.scores import (
     FEATURELESS_LQ,
     GROWTH_RATE,
     LOCK_IN_GAP,
-    NASCENT_FIRMS,
     NASCENT_INCLUSIVENESS,
     STAGES,
     TYPOLOGIES,
@@ -50,12 +49,13 @@ MAX_FIRMS = 2000
 """Most firms a session may start with."""
 
 STAGE_TEXT: dict[str, str] = {
-    "nascent": f"Nascent: fewer than {NASCENT_FIRMS} firms, or hardly any network yet "
-               f"(under {NASCENT_INCLUSIVENESS:.0%} of firms linked)",
+    "nascent": f"Nascent: hardly any local network yet (under {NASCENT_INCLUSIVENESS:.0%} of firms linked)",
     "growing": f"Growing: the number of firms rises by more than {GROWTH_RATE:.0%} a year",
     "featureless": f"Featureless: no specialisation (location quotient below {FEATURELESS_LQ:g})",
-    "resilient": "Resilient: mature, centripetal and centrifugal forces in balance",
-    "path_locked": f"Path-locked: mature, centripetal forces dominate (lock-in gap above {LOCK_IN_GAP:g})",
+    "resilient": "Resilient: after a technology shock it recovered its firms and diversified (measured)",
+    "path_locked": f"Path-locked: centripetal forces dominate and the gap is not closing (above {LOCK_IN_GAP:g}), "
+                   f"or it failed to recover after a shock",
+    "mature": "Mature: stable, not locked in; its resilience has not been tested by a shock",
     "declining": f"Declining: the number of firms falls by more than {-DECLINE_RATE:.0%} a year",
 }
 """The development stages of :data:`sim.indices.scores.STAGES` in words."""

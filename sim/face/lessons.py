@@ -91,10 +91,9 @@ _COMMON = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 10.0}
 # outside are costly, nobody recombines into new fields, few brokers introduce strangers.
 _CLOSING = {
     **_COMMON,
-    "init_home_share": 0.45, "convergence_rate": 0.1, "recombination_rate": 0.03,
+    "init_home_share": 0.45, "convergence_rate": 0.3, "lock_in": 4.0, "recombination_rate": 0.03,
     "external_learning": 0.0, "external_cost": 2.5, "beta_local": 2.0, "beta_pop": 2.0,
-    "broker_intros": 1.0, "startup_rate": 0.03, "tech_noise": 0.0, "critical_mass": 50.0,
-    "crowding": 0.5, "decay_rate": 0.06,
+    "broker_intros": 1.0, "startup_rate": 0.03, "critical_mass": 50.0, "decay_rate": 0.06,
 }
 
 # A brokerage office with two brokers: they recruit young and old firms (half each), introduce
@@ -177,7 +176,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
             "concentrated push?"
         ),
         params={**_COMMON, "init_home_share": 0.8, "critical_mass": 60.0, "critical_mass_gain": 3.0,
-                "startup_rate": 0.03, "relocation_rate": 0.02, "crowding": 0.6, "exit_rate": 0.1},
+                "startup_rate": 0.06, "space_headroom": 10.0, "exit_rate": 0.1},
         firms=45,
         years=12.0,
         watch=("firms", "startups"),

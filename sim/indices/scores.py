@@ -28,17 +28,23 @@ The classifier is plain data: ``sim/indices/typology_fit.json`` (written by
 ``python scripts/fit_typology.py``), and the calibrated base carries its own copy
 (``calibration/calibrated.json``, member ``typology``).
 
-Development stage (BRIEF table 2-1)
------------------------------------
-From the current indices and the trend of the firm count over the last
-``window`` quarters (annualised log growth g), in this order:
+Development stage (BRIEF table 2-1), from trajectories
+------------------------------------------------------
+Stages are read off a cluster's trajectory, not off its size: the annualised log growth g of
+its firm count over the last ``window`` quarters, the gap centripetal - centrifugal now and
+``window`` quarters ago, and its measured response to a technology shock (``resilience``:
+1 = after the recovery window it had recovered its firm count and raised its related
+variety, 0 = it had not, -1 = not shocked, or still recovering).  The first rule that
+holds, in this order, gives the stage:
 
-1. ``nascent``     fewer than 20 firms, or inclusiveness < 0.25 (no network yet)
-2. ``declining``   g < -0.04 per year (the network shrinks fast)
-3. ``featureless`` specialization (LQ) < 1.2 (no specialisation)
+1. ``nascent``     inclusiveness < 0.25: no local network yet, whatever the size
+2. ``declining``   g < -0.04 per year
+3. ``featureless`` specialization (LQ) < 1.2
 4. ``growing``     g > +0.03 per year
-5. ``path_locked`` mature and centripetal - centrifugal > 0.5 (lock-in gap)
-6. ``resilient``   mature otherwise (forces balanced)
+5. ``resilient``   measured: recovered its firms and diversified after a shock (resilience = 1)
+6. ``path_locked`` failed to recover after a shock (resilience = 0), or a lock-in gap above 0.5
+   that is not closing (it fell by less than 0.1 over the window)
+7. ``mature``      none of these: stable and not locked in; its resilience is untested
 """
 
 from __future__ import annotations
@@ -58,14 +64,14 @@ CENTRIPETAL = ("specialization", "hierarchy", "internal_cohesion")
 CENTRIFUGAL = ("related_variety", "heterophily", "external_linkage")
 SCORE_INDICES = CENTRIPETAL + CENTRIFUGAL
 TYPOLOGIES = ("path_locked", "resilient", "centrifugal_dominant", "other")
-STAGES = ("nascent", "growing", "featureless", "resilient", "path_locked", "declining")
+STAGES = ("nascent", "growing", "featureless", "resilient", "path_locked", "declining", "mature")
 
 DECLINE_RATE = -0.04
 GROWTH_RATE = 0.03
-NASCENT_FIRMS = 20
 NASCENT_INCLUSIVENESS = 0.25
 FEATURELESS_LQ = 1.2
 LOCK_IN_GAP = 0.5
+LOCK_IN_EASING = 0.1
 
 REFERENCE_FILE = "reference_scale.json"
 
@@ -163,20 +169,27 @@ class Labeller:
                    TypologyClassifier.from_dict(d["classifier"]), d.get("source", ""))
 
 
-def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf) -> np.ndarray:
-    """Development-stage code (index into :data:`STAGES`); rules in the module docstring."""
+def stage(firms_now, firms_past, years, inclusiveness, specialization, cp, cf, gap_past=None,
+          resilience=None) -> np.ndarray:
+    """Development-stage code (index into :data:`STAGES`); rules in the module docstring.
+
+    ``gap_past`` is centripetal - centrifugal ``years`` ago (None: unknown, the gap alone
+    decides) and ``resilience`` the measured shock response per cluster (None: untested).
+    """
     firms_now = np.asarray(firms_now, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where((firms_past > 0) & (firms_now > 0) & (years > 0),
                      np.log(np.maximum(firms_now, 1e-9) / np.maximum(firms_past, 1e-9)) / max(years, 1e-9), 0.0)
     gap = np.nan_to_num(cp - cf, nan=0.0)
-    code = np.full(len(firms_now), STAGES.index("resilient"))
-    code = np.where(gap > LOCK_IN_GAP, STAGES.index("path_locked"), code)
+    easing = np.zeros(len(gap), bool) if gap_past is None else gap < np.nan_to_num(gap_past, nan=0.0) - LOCK_IN_EASING
+    res = np.full(len(gap), -1) if resilience is None else np.asarray(resilience)
+    code = np.full(len(firms_now), STAGES.index("mature"))
+    code = np.where(((gap > LOCK_IN_GAP) & ~easing) | (res == 0), STAGES.index("path_locked"), code)
+    code = np.where(res == 1, STAGES.index("resilient"), code)
     code = np.where(g > GROWTH_RATE, STAGES.index("growing"), code)
     code = np.where(np.nan_to_num(specialization, nan=0.0) < FEATURELESS_LQ, STAGES.index("featureless"), code)
     code = np.where(g < DECLINE_RATE, STAGES.index("declining"), code)
-    code = np.where((firms_now < NASCENT_FIRMS) | (np.nan_to_num(inclusiveness, nan=0.0) < NASCENT_INCLUSIVENESS),
-                    STAGES.index("nascent"), code)
+    code = np.where(np.nan_to_num(inclusiveness, nan=0.0) < NASCENT_INCLUSIVENESS, STAGES.index("nascent"), code)
     return code
 
 

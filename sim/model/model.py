@@ -76,6 +76,9 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
 
 FLOWS = ("startups", "spinoffs", "relocations", "exits", "anchor_exits", "recombinations")
 STAGE_WINDOW = 4 * STEPS_PER_YEAR  # steps (four years) over which the stage's growth trend is measured
+DEFAULT_FIRM_SIZE = 5.0  # employees per firm of a cluster whose table gives none
+RECOVERY_YEARS = 5      # years after a technology shock at which the recovery is measured
+RECOVERY_SHARE = 0.95   # share of the pre-shock firm count a recovered cluster has regained
 
 
 class ClusterModel(mesa.Model):
@@ -156,12 +159,16 @@ class ClusterModel(mesa.Model):
         self.levers = {k: np.full(C + 1, v) for k, v in LEVERS.items()}
         self.flows = {k: np.zeros(C, dtype=np.int64) for k in FLOWS}
         self.shock = np.zeros(C)
+        self.shock_t = np.full(C, -1)
+        self.shock_firms = np.zeros(C)
+        self.shock_rv = np.full(C, np.nan)
         self.shock_level_events: list[int] = []
         self.dominant_fine = self.home * tech.FINE_PER_COARSE
         self.phi = tech.relatedness(self.p["phi_family"], self.p["phi_neighbour"])
         self.count_hist: deque[np.ndarray] = deque(maxlen=proc.REPUTATION_WINDOW + 1)
         self.budget_cache = np.zeros(0)
         self.budget_key: tuple | None = None
+        self._mean_size: np.ndarray | None = None
         self._uid_table: np.ndarray | None = None
         self.policies = list(policies)
         self.pop = Population(capacity=1024)
@@ -189,10 +196,17 @@ class ClusterModel(mesa.Model):
         self.record()
 
     # ------------------------------------------------------------------ set-up
+    @property
+    def mean_size(self) -> np.ndarray:
+        """Observed mean employees per firm of each cluster (``employees_per_firm``; 5 where unknown)."""
+        if self._mean_size is None:
+            mean = self.table["employees_per_firm"].to_numpy(float)
+            self._mean_size = np.where(np.isfinite(mean) & (mean > 0), mean, DEFAULT_FIRM_SIZE)
+        return self._mean_size
+
     def size_draw(self, cl: np.ndarray) -> np.ndarray:
-        """Employees of new established firms: lognormal with the cluster's mean firm size."""
-        mean = self.table["employees_per_firm"].to_numpy(float)[cl]
-        mean = np.where(np.isfinite(mean) & (mean > 0), mean, 5.0)
+        """Employees of new established firms: lognormal (log-sd 1) with the cluster's mean firm size."""
+        mean = self.mean_size[cl]
         sigma = 1.0
         return np.maximum(1.0, np.exp(self.rng.normal(np.log(mean) - sigma ** 2 / 2, sigma)))
 
@@ -407,17 +421,47 @@ class ClusterModel(mesa.Model):
         cp, cf, code = self.labeller.label(ind)
         ind["centripetal"], ind["centrifugal"] = cp, cf
         ind["typology"] = code.astype(float)
-        self._firm_hist[self.t] = ind["firms"]
+        self._firm_hist[self.t] = (ind["firms"], cp - cf)
         past_t = max(0, self.t - STAGE_WINDOW)
-        past = self._firm_hist.get(past_t, self._firm_hist[min(self._firm_hist)])
+        if past_t not in self._firm_hist:
+            past_t = min(self._firm_hist)
+        past, gap_past = self._firm_hist[past_t]
         years = years_of(self.t - past_t)
-        ind["stage"] = stage(ind["firms"], past, years, ind["inclusiveness"], ind["specialization"], cp, cf).astype(float)
+        ind["resilience"] = self._resilience(ind).astype(float)
+        ind["stage"] = stage(ind["firms"], past, years, ind["inclusiveness"], ind["specialization"], cp, cf,
+                             gap_past=gap_past if self.t > past_t else None,
+                             resilience=ind["resilience"]).astype(float)
         self._records.append((self.t, ind))
         for old in [k for k in self._firm_hist if k < self.t - STAGE_WINDOW]:
             del self._firm_hist[old]
         if hasattr(self, "datacollector"):
             self.datacollector.collect(self)
         return ind
+
+    def note_shock(self, rising: np.ndarray) -> None:
+        """Remember the state of clusters whose technology-shock level rises now (for :meth:`_resilience`)."""
+        rising = np.asarray(rising, bool)
+        if not rising.any():
+            return
+        counts = self._firm_counts()
+        rv = self._records[-1][1]["related_variety"] if self._records else np.full(self.n_clusters, np.nan)
+        self.shock_t[rising] = self.t
+        self.shock_firms[rising] = counts[rising]
+        self.shock_rv[rising] = rv[rising]
+
+    def _resilience(self, ind: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Measured shock response per cluster: 1 recovered, 0 not, -1 untested or still recovering.
+
+        ``RECOVERY_YEARS`` after its last shock, a cluster has recovered if it has at least
+        ``RECOVERY_SHARE`` of its pre-shock firm count and a related variety at least as high
+        as before the shock (S4P-M10: it rebuilt and diversified).
+        """
+        out = np.full(self.n_clusters, -1)
+        done = (self.shock_t >= 0) & (self.t - self.shock_t >= RECOVERY_YEARS * STEPS_PER_YEAR)
+        ok = (ind["firms"] >= RECOVERY_SHARE * self.shock_firms) & \
+            (np.nan_to_num(ind["related_variety"], nan=-1.0) >= np.nan_to_num(self.shock_rv, nan=0.0))
+        out[done] = ok[done].astype(int)
+        return out
 
     def indicators_frame(self) -> pd.DataFrame:
         """Tidy table of all recorded indicators.
@@ -448,7 +492,11 @@ class ClusterModel(mesa.Model):
         return df
 
     def network(self, cluster: str | int | None = None):
-        """The firm and institution network as a networkx graph (all nodes, or one cluster's)."""
+        """The firm and institution network as a networkx graph (all nodes, or one cluster's).
+
+        Edges carry ``kind``: ``"transaction"`` (firm-to-firm ties, the network of the
+        indices) or ``"affiliation"`` (an institution and one of its firms).
+        """
 
         pop, E = self.pop, self.edges
         alive = pop.alive.copy()
@@ -459,7 +507,11 @@ class ClusterModel(mesa.Model):
         G.add_nodes_from((int(i), {"cluster": int(pop.cluster[i]), "role": ROLE_NAMES[pop.role[i]],
                                    "sector": int(pop.coarse[i]), "fine": int(pop.fine[i])}) for i in nodes)
         m = alive[E.u] & alive[E.v]
-        G.add_edges_from(zip(E.u[m].tolist(), E.v[m].tolist()))
+        G.add_edges_from(zip(E.u[m].tolist(), E.v[m].tolist()), kind="transaction")
+        firms = nodes[pop.role[nodes] <= SPINOFF]
+        inst = proc.institution_of(self, firms)
+        has = (inst >= 0) & alive[np.maximum(inst, 0)]
+        G.add_edges_from(zip(inst[has].tolist(), firms[has].tolist()), kind="affiliation")
         return G
 
     # ------------------------------------------------------------------ public read-outs and live changes

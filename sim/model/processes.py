@@ -52,6 +52,7 @@ Q = float(STEPS_PER_YEAR)  # steps per year
 QUALITY_SD = 0.5           # sd of a new firm's quality (initial firms, entrants, spin-off noise)
 RECRUIT_SHARE = 0.25       # share of its missing affiliates an institution recruits per quarter
 REPUTATION_WINDOW = 4 * STEPS_PER_YEAR  # steps over which recent growth (reputation) is measured
+TRIES = 3                  # random draws a broker or incubator makes to find a partner with spare tie budget
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -125,7 +126,8 @@ def budgets(model) -> np.ndarray:
     r"""Tie budget of every node: :math:`b_i = \max(1, \lfloor b_c (s_i / \bar s_c)^{e} + 1/2 \rfloor)`.
 
     ``b_c`` is the cluster's ``tie_budget``, ``s_i`` the firm's employees, :math:`\bar s_c`
-    its cluster's mean firm size and ``e`` the ``tie_size_elasticity``.  Outside-world firms
+    its cluster's observed mean firm size (``employees_per_firm`` of the cluster table, a fixed
+    reference) and ``e`` the ``tie_size_elasticity``.  Outside-world firms
     stand for many firms and have no budget (infinite); institutions have none (0).
     """
     pop = model.pop
@@ -138,10 +140,7 @@ def budgets(model) -> np.ndarray:
     ids = np.flatnonzero(m)
     if len(ids):
         c = pop.cluster[ids].astype(np.int64)
-        tot = np.bincount(c, weights=pop.size[ids], minlength=model.n_clusters)
-        cnt = np.bincount(c, minlength=model.n_clusters)
-        mean = tot / np.maximum(cnt, 1)
-        rel = pop.size[ids] / np.maximum(mean[c], 1e-9)
+        rel = pop.size[ids] / model.mean_size[c]
         b = model.cpar["tie_budget"][c] * rel ** model.p["tie_size_elasticity"]
         out[ids] = np.maximum(1.0, np.floor(b + 0.5))
     model.budget_key, model.budget_cache = key, out
@@ -334,7 +333,10 @@ def entry(model) -> None:
 
 
 def _incubate(model, ids, order, start, count, rng) -> None:
-    """Incubator programmes introduce a share of new startups to an incumbent of their cluster."""
+    """Incubator programmes introduce a share of new startups to an incumbent of their cluster.
+
+    The incumbent is the first of :data:`TRIES` random firms of the cluster with spare tie budget.
+    """
     lv = model.levers
     if len(ids) == 0:
         return
@@ -343,7 +345,13 @@ def _incubate(model, ids, order, start, count, rng) -> None:
     linked = rng.random(len(ids)) < lv["startup_link"][cl]
     if not linked.any():
         return
-    partner = pick_members(rng, order, start, count, cl[linked])
+    bud = budgets(model)
+    deg = model.edges.degree(pop.n)
+    draws = [pick_members(rng, order, start, count, cl[linked]) for _ in range(TRIES)]
+    partner = draws[-1].copy()
+    for d in reversed(draws[:-1]):
+        room = (d >= 0) & (deg[np.maximum(d, 0)] < bud[np.maximum(d, 0)])
+        partner = np.where(room, d, partner)
     ok = partner >= 0
     introduce(model, ids[linked][ok], partner[ok], rng, brokered=True)
 
@@ -513,9 +521,10 @@ def brokered_introductions(model) -> None:
     Each intermediary makes Poisson(``broker_intros`` x lever ``broker_mult``) introductions per
     quarter: a random affiliate meets, with probability ``broker_external_share``, a random
     firm of another cluster or the outside world, otherwise the first of three random firms of
-    its cluster that belongs to a different group (young vs incumbent, other sector family;
-    the third if none does).  The pair forms through the barrier with the broker's lift
-    (:func:`introduce`).
+    its cluster that belongs to a different group (young vs incumbent, other sector family)
+    and has spare tie budget (the last of :data:`TRIES` draws if none does); the affiliate, too,
+    is the first of :data:`TRIES` with spare budget.  The pair forms through the barrier with the
+    broker's lift (:func:`introduce`).
     """
     pop, rng, lv = model.pop, model.rng, model.levers
     brokers = np.flatnonzero(pop.alive & (pop.role == INTERMEDIARY) & (pop.cluster >= 0))
@@ -534,18 +543,28 @@ def brokered_introductions(model) -> None:
     b = np.repeat(brokers, k)
     if len(b) == 0:
         return
-    a1 = pick_members(rng, aff, astart, acount, b)
+    bud = budgets(model)
+    deg = model.edges.degree(pop.n)
+
+    def first_with_room(draws, want=None):
+        # the first draw with spare tie budget (and, if given, for which want() holds); else the last draw
+        out = draws[-1].copy()
+        for d in reversed(draws[:-1]):
+            ok = (d >= 0) & (deg[np.maximum(d, 0)] < bud[np.maximum(d, 0)])
+            if want is not None:
+                ok &= want(np.maximum(d, 0))
+            out = np.where(ok, d, out)
+        return out
+
+    a1 = first_with_room([pick_members(rng, aff, astart, acount, b) for _ in range(TRIES)])
     ok = a1 >= 0
     b, a1 = b[ok], a1[ok]
     if len(b) == 0:
         return
     order, start, count = members_by_cluster(model)
     cl = pop.cluster[a1].astype(np.int64)
-    cands = [pick_members(rng, order, start, count, cl) for _ in range(3)]
-    a2 = cands[-1].copy()
-    for cand in reversed(cands[:-1]):
-        differ = (cand >= 0) & cross_group(model, a1, np.maximum(cand, 0))
-        a2 = np.where(differ, cand, a2)
+    a2 = first_with_room([pick_members(rng, order, start, count, cl) for _ in range(TRIES)],
+                         want=lambda d: cross_group(model, a1, d))
     ext_pool = model.firm_pool()
     ext = rng.random(len(a1)) < model.p["broker_external_share"]
     if len(ext_pool):
@@ -755,10 +774,12 @@ def performance(model) -> None:
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
     n = pop.n
+    before = model.shock.copy()
     if model.p["shock_year"] >= 0 and model.t == steps_in(model.p["shock_year"]):
         model.shock += model.p["shock_size"]
         model.shock_level_events.append(model.t)
     model.shock[:] += lv["tech_shock"][:-1]
+    model.note_shock(model.shock > before + 1e-12)
     firms = np.flatnonzero(cluster_firms(pop))
     deg = model.edges.degree(n)
     c = pop.cluster[firms].astype(np.int64)
