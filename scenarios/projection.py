@@ -177,6 +177,8 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
         Parallel workers and joblib backend.
     resume : bool
         Reuse finished replicates in ``out/store``.
+    progress : bool
+        Progress on stderr: the run counter, then one line per figure.
     figures : bool
         Write the figures (needs ``out``).
 
@@ -225,7 +227,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
                       out=None if out is None else Path(out))
     if out is not None:
         manifest["wall_time_s"] = round(time.time() - t0, 2)
-        write_projection(proj, figures=figures)
+        write_projection(proj, figures=figures, progress=progress)
     return proj
 
 
@@ -268,11 +270,12 @@ def _indicators(res, scen: list) -> pd.DataFrame:
     return df[OUTPUT_COLUMNS].reset_index(drop=True)
 
 
-def write_projection(proj: Projection, figures: bool = True) -> None:
+def write_projection(proj: Projection, figures: bool = True, progress: bool = False) -> None:
     """Write the tables, figures, scenario copies and manifest of a projection to ``proj.out``.
 
     Every file is written atomically (:mod:`sim.core.io`), after removing the temporary
-    files an interrupted earlier write left behind; the manifest comes last.
+    files an interrupted earlier write left behind; the manifest comes last.  With
+    ``progress``, one line per figure on stderr.
     """
     out = proj.out
     out.mkdir(parents=True, exist_ok=True)
@@ -287,7 +290,7 @@ def write_projection(proj: Projection, figures: bool = True) -> None:
     for s in proj.scenarios:
         atomic_write_text(sdir / f"{s.name}.toml", s.text or f"# {s.name}: no file\n")
     if figures:
-        proj.manifest["figures"] = write_figures(proj, out / "figures")
+        proj.manifest["figures"] = write_figures(proj, out / "figures", progress=progress)
     atomic_write_text(out / "manifest.json", json.dumps(proj.manifest, indent=2, default=str) + "\n")
 
 

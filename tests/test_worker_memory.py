@@ -91,6 +91,6 @@ def test_parallel_project_prints_no_worker_warning(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert lines, "the progress lines are missing: the command did not run in parallel as expected"
-    noise = [ln for ln in lines if not ln.startswith("[clustersim] runs ")]
+    noise = [ln for ln in lines if not ln.startswith("[clustersim] ")]  # progress lines
     assert not noise, "unexpected stderr output of a parallel run:\n" + "\n".join(noise)
     assert "worker stopped" not in r.stderr and "resource_tracker" not in r.stderr

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.io import atomic_savefig
+from sim.engine.experiments import StepProgress
 from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
@@ -126,7 +127,9 @@ def cmd_sensitivity(a) -> int:
         res = sobol(func, bounds, outcomes, n=a.n, **kw)
         plot = plot_sobol
     save_indices(res, out)
+    note = StepProgress("figures", len(outcomes), not a.quiet)
     for o in outcomes:
+        note(f"{a.method} {o}")
         atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")
     if not a.quiet:
         print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "

@@ -28,6 +28,7 @@ from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_plan
 from scenarios.policies import REGISTRY
 from scenarios.projection import load_projection
 from sim.core.io import atomic_write_text
+from sim.engine.experiments import StepProgress
 from sim.face.options import check_output_file
 from sim.indices.scores import TYPOLOGIES
 
@@ -177,21 +178,31 @@ def _summary(eff: pd.DataFrame, proj) -> str:
     return "<ul>" + "\n".join(lines) + "</ul>"
 
 
-def render_report(proj) -> str:
-    """The HTML text of the report of a loaded projection (:func:`scenarios.projection.load_projection`)."""
+def render_report(proj, progress: bool = False) -> str:
+    """The HTML text of the report of a loaded projection (:func:`scenarios.projection.load_projection`).
+
+    With ``progress``, one line on stderr per section and per figure as it starts
+    (:class:`sim.engine.experiments.StepProgress`).
+    """
 
     matplotlib.use("Agg")
 
+    fcl = figure_clusters(proj)
+    note = StepProgress("report", 5 + len(fcl) + (1 if fcl else 0), progress)
+    note("effect and transition tables")
     eff = proj.effects()
     trans = proj.transitions()
     co = proj.cluster_outcomes()
-    fcl = figure_clusters(proj)
     h = _head(proj, eff)
+    note("1. scenarios and policies")
     h.append("<h2>1. Scenarios and policies</h2>")
     h.append(_policy_rows(proj))
+    note("2. effects against the baseline")
     h += _effects_section(proj, eff)
+    note("3. typology transitions")
     h += _transitions_section(proj, trans, co, fcl)
-    h += _paths_section(proj, fcl)
+    h += _paths_section(proj, fcl, note)
+    note("5-7. method, provenance and scenario files")
     h += _method_section()
     h += _provenance_section(proj)
     h += _files_section(proj)
@@ -280,7 +291,7 @@ def _transitions_section(proj, trans: pd.DataFrame, co: pd.DataFrame, fcl: list[
     return h
 
 
-def _paths_section(proj, fcl: list[str]) -> list[str]:
+def _paths_section(proj, fcl: list[str], note=lambda step: None) -> list[str]:
     h = []
     h.append("<h2>4. Paths: fan charts and the centripetal–centrifugal plane</h2>")
     h.append("<p>Fan charts: grey = baseline (median, 25–75 % and 5–95 % of replicates), colours = "
@@ -288,8 +299,10 @@ def _paths_section(proj, fcl: list[str]) -> list[str]:
              "Plane: ensemble-mean trajectories, 3-point moving average (dot = start, arrow = end); quadrants are "
              "the typology.</p>")
     for c in fcl:
+        note(f"4. fan chart {c}")
         h.append(f"<img alt='fan chart {_e(c)}' src='{_png(plot_fan(proj, c))}'>")
     if fcl:
+        note("4. centripetal-centrifugal plane")
         h.append(f"<img alt='plane' src='{_png(plot_planes(proj, fcl))}'>")
     return h
 
@@ -377,11 +390,15 @@ def _scale_value(proj) -> float | None:
     return min(vals) if vals else None
 
 
-def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``)."""
+def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None,
+                 progress: bool = False) -> Path:
+    """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``).
+
+    With ``progress``, one line per section and figure on stderr (:func:`render_report`).
+    """
 
     proj = load_projection(directory)
     path = check_output_file(out, Path(directory) / "report.html")  # not a folder, not empty, writable
-    text = render_report(proj)
+    text = render_report(proj, progress=progress)
     atomic_write_text(path, text)
     return path
