@@ -39,7 +39,8 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:110
 color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 h3{margin-bottom:.3em}
-table{border-collapse:collapse;margin:.6em 0 1.2em 0;font-size:.86em}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.6em 0 1.2em 0}
+table{border-collapse:collapse;margin:0;font-size:.86em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right;vertical-align:top}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 .sig{font-weight:bold}.pos{color:#0a5}.neg{color:#b22}.muted{color:#777}
@@ -47,7 +48,8 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}
 .caveat{background:#fff4e5;border-left:4px solid #e08a00;padding:.4em .8em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.82em}
-code{font-size:.9em}
+code{font-size:.9em;overflow-wrap:anywhere}
+h1,h2,h3,p,li,summary{overflow-wrap:break-word}
 """
 
 
@@ -80,8 +82,9 @@ def _num(x, digits: int = 3) -> str:
 
 def _table(df: pd.DataFrame, left: tuple = (), fmt: dict | None = None, cls: dict | None = None) -> str:
     fmt = fmt or {}
-    out = ["<table><tr>" + "".join(f"<th class='{'l' if c in left else ''}'>{_e(c)}</th>" for c in df.columns)
-           + "</tr>"]
+    # a wide table scrolls inside its own box instead of widening the page
+    out = ["<div class='table-wrap'><table><tr>"
+           + "".join(f"<th class='{'l' if c in left else ''}'>{_e(c)}</th>" for c in df.columns) + "</tr>"]
     for i, row in df.iterrows():
         cells = []
         for c in df.columns:
@@ -91,7 +94,7 @@ def _table(df: pd.DataFrame, left: tuple = (), fmt: dict | None = None, cls: dic
             klass = ("l " if c in left else "") + (cls[c](row) if cls and c in cls else "")
             cells.append(f"<td class='{klass.strip()}'>{txt}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 
