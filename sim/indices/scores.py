@@ -28,8 +28,8 @@ The classifier is plain data: ``sim/indices/typology_fit.json`` (written by
 ``python scripts/fit_typology.py``), and the calibrated base carries its own copy
 (``calibration/calibrated.json``, member ``typology``).
 
-Development stage (BRIEF table 2-1)
------------------------------------
+Development stage ([KRIHS-2020] table 2-1)
+------------------------------------------
 From the current indices and the trend of the firm count over the last
 ``window`` quarters (annualised log growth g), in this order:
 
