@@ -8,7 +8,8 @@ colleague as it is.  Sections: summary, scenarios and their policies
 (mechanism, source, hypothesis), effects against the baseline with confidence
 intervals, typology transitions, fan charts and the centripetal-centrifugal
 plane, method notes, provenance (command, seeds, versions, git commit, file
-digests) and the scenario files themselves.
+digests), the scenario files themselves and the full references of the sources
+cited (``docs/sources.md``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import base64
 import html
 import io
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +30,7 @@ from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_plan
 from scenarios.policies import REGISTRY
 from scenarios.projection import load_projection
 from sim.core.io import atomic_write_text
+from sim.data.observed import load_sources
 from sim.engine.experiments import StepProgress
 from sim.face.options import check_output_file
 from sim.indices.scores import TYPOLOGIES
@@ -205,10 +208,11 @@ def render_report(proj, progress: bool = False) -> str:
     note("3. typology transitions")
     h += _transitions_section(proj, trans, co, fcl)
     h += _paths_section(proj, fcl, note)
-    note("5-7. method, provenance and scenario files")
+    note("5-8. method, provenance, scenario files and sources")
     h += _method_section()
     h += _provenance_section(proj)
     h += _files_section(proj)
+    h += _sources_section(h)
     h.append("</body></html>")
     return "\n".join(h)
 
@@ -276,7 +280,7 @@ def _transitions_section(proj, trans: pd.DataFrame, co: pd.DataFrame, fcl: list[
     st = proj.settings
     h = []
     h.append("<h2>3. Typology transitions</h2>")
-    h.append("<p>Probability of ending in each typology of report 004 (table 3-11) by "
+    h.append("<p>Probability of ending in each typology of [KRIHS-2020] (table 3-11) by "
              f"{st['end_year']}, from the typology at {st['start_year']}, over all simulated clusters and "
              "replicates.  The start typology is the same in every scenario (common random numbers).</p>")
     t = trans.copy()
@@ -323,7 +327,7 @@ def _method_section() -> list[str]:
         "come from one labeller (sim.indices.scores.Labeller): each index is put on the published scale by "
         "the base model's measurement map, then the classifier fitted on the 30 published 2020 clusters gives "
         "the two factor scores (in units of the published clusters' spread) and the typology (its quadrants, "
-        "a documented proxy of the report's table 3-11 with 14 of 30 correct out of sample; "
+        "a documented proxy of table 3-11 of [KRIHS-2020] with 14 of 30 correct out of sample; "
         "<code>docs/calibration.md</code>, Typology).  A model scale below 1 simulates that fraction of "
         "each cluster's firms: institutions placed by policies are whole organisations, so their relative "
         "weight is larger in a scaled-down system.  Policies' mechanisms and the hypotheses they test are "
@@ -373,6 +377,25 @@ def _files_section(proj) -> list[str]:
         if text:
             h.append(f"<details><summary>{_e(s.name)}</summary><pre>{_e(text)}</pre></details>")
     return h
+
+
+#: A citation key as written in the text, e.g. ``[KRIHS-2020]`` (``docs/sources.md``).
+CITATION = re.compile(r"\[([A-Za-z][A-Za-z]*(?:-[A-Za-z]+)*-\d{4})\]")
+
+
+def _sources_section(parts: list[str]) -> list[str]:
+    """The full references of the citation keys used in the report so far (the report travels alone)."""
+    refs = load_sources()
+    keys = list(dict.fromkeys(k for part in parts for k in CITATION.findall(html.unescape(part))))
+    if not keys:
+        return []
+    items = "".join(f"<li><b>[{_e(k)}]</b> {_e(refs.get(k, 'reference missing from docs/sources.md'))}</li>"
+                    for k in keys)
+    return ["<h2>8. Sources</h2>",
+            "<p>Sources are cited by key; item ids such as S4V-7 number the statements the project uses and "
+            "are explained, with their place in the original, in <code>docs/sources.md</code> of "
+            "clustersim.</p>",
+            f"<ul>{items}</ul>"]
 
 
 def _scale(proj) -> str:
