@@ -1,4 +1,4 @@
-"""Soak test: a long run at full scale stays sound (issue #8, part 4).
+"""Soak test: a long run at full scale stays sound.
 
 Runs the model for many years (default: all 38 clusters at scale 1, about 122,000 firms,
 50 years, the default parameters) and checks, from samples taken every few years, that

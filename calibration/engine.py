@@ -27,6 +27,7 @@ import pandas as pd
 from sim.core.calendar import STEPS_PER_YEAR
 from sim.core.schema import Param
 from sim.engine.experiments import run_experiments
+from sim.engine.runner import release_model
 from sim.engine.settings import RunSettings
 from sim.model.model import ClusterModel
 
@@ -137,15 +138,18 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
             frames.append(pd.DataFrame({"cluster": ids, "step": np.int64(step), "indicator": k,
                                         "value": np.asarray(ind[k], dtype=float)}))
 
-    for _ in range(s0):
-        model.step()
-    snap(s0)
-    if s1 > 0:
-        for name, cols in run.extra.get("relax", {}).items():
-            relax_traits(model, cols, persist[name])
-        for _ in range(s1):
+    try:
+        for _ in range(s0):
             model.step()
-        snap(s0 + s1)
+        snap(s0)
+        if s1 > 0:
+            for name, cols in run.extra.get("relax", {}).items():
+                relax_traits(model, cols, persist[name])
+            for _ in range(s1):
+                model.step()
+            snap(s0 + s1)
+    finally:
+        release_model(model)  # a calibration worker runs thousands of models: let each one go
     return pd.concat(frames, ignore_index=True)
 
 

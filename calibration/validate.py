@@ -238,7 +238,8 @@ def _fold_forecasts(f: int, mm: MeasurementMap, means: Mapping[int, pd.DataFrame
 
 def case_facts(pred: pd.DataFrame, typ: pd.DataFrame, sim_firms: Mapping[str, tuple[float, float]],
                obs: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
-    """Selected case facts (source-004-ch4-6.md, section 5) checked on out-of-fold model predictions."""
+    """Selected case facts ([KRIHS-2020] validation facts S4V, docs/sources.md) checked on out-of-fold
+    model predictions."""
     m = pred[pred["forecast"] == "model"].pivot_table(index="id", columns="index", values="value", aggfunc="first")
     rows = []
 

@@ -1,9 +1,9 @@
-"""Small documented parameter sets that produce each development type of the brief.
+"""Small documented parameter sets that produce each development type of table 2-1 of [KRIHS-2020].
 
 Each archetype is one synthetic cluster (home sector machinery) in a small
 national system (the outside world is three times the cluster), with a handful
 of parameters changed from the defaults.  They show that the mechanisms can
-produce every stage of table 2-1 of report 004 (BRIEF section 2):
+produce every stage of table 2-1 of [KRIHS-2020] (its development types; docs/sources.md):
 
 ========== ================================================================
 nascent     a dozen firms, little entry: no network has formed yet

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 
 from sim.core.io import atomic_savefig
 from sim.data.clusters import cluster_table
+from sim.engine.experiments import StepProgress
 from sim.plots import projection as draw
 from sim.plots.scores import _pick_clusters
 
@@ -79,19 +80,27 @@ def plot_effects(proj, indicators: Sequence[str] = ("centripetal", "centrifugal"
     return draw.plot_effects(eff, [s for s in proj.names if s != proj.baseline], indicators)
 
 
-def write_figures(proj, fdir: Path) -> list[str]:
-    """Save the fan charts, the plane and the forest plot into ``fdir``; returns ``figures/<name>`` paths."""
+def write_figures(proj, fdir: Path, progress: bool = False) -> list[str]:
+    """Save the fan charts, the plane and the forest plot into ``fdir``; returns ``figures/<name>`` paths.
+
+    With ``progress``, one line per figure on stderr (:class:`sim.engine.experiments.StepProgress`).
+    """
     matplotlib.use("Agg")
     fdir.mkdir(exist_ok=True)
     files = []
+    clusters = figure_clusters(proj)
+    note = StepProgress("figures", len(clusters) + 2, progress)
 
     def save(fig, name):
         atomic_savefig(fdir / name, fig, dpi=110, bbox_inches="tight")
         plt.close(fig)
         files.append(f"figures/{name}")
 
-    for c in figure_clusters(proj):
+    for c in clusters:
+        note(f"fan chart {c}")
         save(plot_fan(proj, c), f"fan_{c}.png")
+    note("centripetal-centrifugal plane")
     save(plot_planes(proj), "plane.png")
+    note("effects")
     save(plot_effects(proj), "effects.png")
     return files

@@ -384,8 +384,8 @@ class HubInstitution(_Placement, Policy):
         "of the external cost (gatekeeper_discount) and relays outside knowledge.  Co-affiliated firms "
         "meet more easily (beta_inst).  With persist = false they close at 'end'.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4W-M1/M8/M13, S4J-M1/M2/M6/M11, S4X-M1/M2, S4V-1/S4V-10 (Wonju: university and "
-        "Technovalley as network centre; Jeonju: CAMTIC as broker); sources-000-003.md S3-H7 "
+        "[KRIHS-2020] S4W-M1/M8/M13, S4J-M1/M2/M6/M11, S4X-M1/M2, S4V-1/S4V-10 (Wonju: university and "
+        "Technovalley as network centre; Jeonju: CAMTIC as broker); [Kang-Jung-2004] S3-H7 "
         "(an institute placed without prior local networking brings little)")
     hypothesis: ClassVar[str] = (
         "A hub institution raises its cluster's local connectedness (inclusiveness), its external "
@@ -442,8 +442,8 @@ class StartupInflow(Policy):
         "(lever startup_link): the pair crosses the young/incumbent barrier with the broker's lift "
         "(S4P-M17).  Entrants still need free space.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4P-P9, S4P-M16/M17, S4E-M4/M11 (startup ecosystem hubbed and linked to the old "
-        "industry; Euljiro makers); sources-001-002.md B.3 (start-up inflow lever)")
+        "[KRIHS-2020] S4P-P9, S4P-M16/M17, S4E-M4/M11 (startup ecosystem hubbed and linked to the old "
+        "industry; Euljiro makers); [Park-2005] section 2-2 (market-friendly creation of start-ups)")
     hypothesis: ClassVar[str] = (
         "More startups raise firm counts and variety (related variety up, specialisation down: centrifugal "
         "force); the effect on the network (inclusiveness, heterophily) appears only if startups are linked "
@@ -486,9 +486,9 @@ class ExternalLinkage(_Placement, Policy):
         "gatekeeper institutions per cluster.  External partners' sectors enter firms' relatedness "
         "density (external_learning), so branching imports variety.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4P-M20, S4P-P10/P11 (cognitive lock-in; external ties are costly, "
-        "gatekeepers lower the cost), S4X-M3, S4V-5 (Wonju closed); sources-000-003.md S3-H4, S3-H9, S0-P10, "
-        "S0-P16 (internationalisation programmes)")
+        "[KRIHS-2020] S4P-M20, S4P-P10/P11 (cognitive lock-in; external ties are costly, "
+        "gatekeepers lower the cost), S4X-M3, S4V-5 (Wonju closed); [Kang-Jung-2004] S3-H4, S3-H9; "
+        "[Ahn-Gu-2022] S0-P10, S0-P16 (internationalisation programmes)")
     hypothesis: ClassVar[str] = (
         "Cheaper external ties raise external linkage and lower internal cohesion (centrifugal up, "
         "centripetal down), countering cognitive lock-in.")
@@ -551,7 +551,7 @@ class LivingLab(_Placement, Policy):
         "coordination_mult) and branching by 'recombination' (lever recombination_mult); members' "
         "branching favours the mission.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4E-M5/M6/M7 (Sewoon technology-brokerage office, Meisters), S4P-P8 and "
+        "[KRIHS-2020] S4E-M5/M6/M7 (Sewoon technology-brokerage office, Meisters), S4P-P8 and "
         "S4P-M8/M9 (living labs; divergence must be organised, collective diversification), S4X-M4")
     hypothesis: ClassVar[str] = (
         "Brokerage between heterogeneous groups raises heterophily, inclusiveness and related variety "
@@ -613,9 +613,9 @@ class AnchorAttraction(Policy):
         "size.  Their tie budget grows with their size and they attract ties by preferential "
         "attachment, so they become hubs that integrate suppliers.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4J-M12 (Jeonju lacks an anchor; scenario: inject one), S4J-M8 (Hyosung "
-        "investment), S4W-M5; sources-001-002.md A.3.1 (Upper Austria anchor courting, inward investment), "
-        "B.3 (Strathclyde large-firm attraction)")
+        "[KRIHS-2020] S4J-M12 (Jeonju lacks an anchor; scenario: inject one), S4J-M8 (Hyosung "
+        "investment), S4W-M5; [KLRI-2016] Moon, appendix (Upper Austria anchor courting, inward investment); "
+        "[Park-2005] section 2-2 (Strathclyde large-firm attraction)")
     hypothesis: ClassVar[str] = (
         "Attracting anchors raises hierarchy and employment and, through preferential attachment, "
         "internal cohesion (centripetal force).")
@@ -644,8 +644,8 @@ class AnchorExit(Policy):
         "year (lever anchor_exit).  Suppliers lose their ties to the anchor, so their network return "
         "falls and their exit hazard rises.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4W-M6 and S4V-14 (Medison's move after its acquisition), Jeonbuk GM Daewoo "
-        "exit (S4P-P8 examples), BRIEF table 2-1 (path-locked -> declining under an anchor exit)")
+        "[KRIHS-2020] S4W-M6 and S4V-14 (Medison's move after its acquisition), Jeonbuk GM Daewoo "
+        "exit (S4P-P8 examples), table 2-1 (path-locked -> declining under an anchor exit)")
     hypothesis: ClassVar[str] = (
         "The exit of anchors lowers hierarchy, employment and links and can tip a path-locked cluster "
         "into decline.")
@@ -695,9 +695,9 @@ class GrowthPole(Policy):
         "critical mass (lever agglomeration_mult) are multiplied by 1 + intensity/k.  The same budget "
         "spread over more clusters gives each a smaller push.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4P-P1, S4P-M1/M2/M4 (selection and concentration, critical mass, virtuous "
-        "and vicious circles); sources-000-003.md S3-H11 (Technopolis dispersion), S0-P8/S0-P17 "
-        "(Spitzencluster excellence principle), S3-H20 (an existing base first)")
+        "[KRIHS-2020] S4P-P1, S4P-M1/M2/M4 (selection and concentration, critical mass, virtuous "
+        "and vicious circles); [Kang-Jung-2004] S3-H11 (Technopolis dispersion), S3-H20 (an existing base "
+        "first); [Ahn-Gu-2022] S0-P8/S0-P17 (Spitzencluster excellence principle)")
     hypothesis: ClassVar[str] = (
         "Concentrating a fixed budget on few poles pushes them past critical mass and yields more firms "
         "in total than spreading it thinly over many clusters (S3-H11).")
@@ -760,9 +760,9 @@ class InterclusterLinkage(_Placement, Policy):
         "one is targeted), chosen in proportion to its size.  The ties then live and decay like any "
         "other tie (cognitive proximity and age make them last).  Optional gatekeepers at 'start'.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4P-P10/P11/P12 (policy-learning platform, Interreg joint projects, "
+        "[KRIHS-2020] S4P-P10/P11/P12 (policy-learning platform, Interreg joint projects, "
         "super-regional cooperation, national control tower linking hubs), S4V-4 (Euljiro's inter-cluster "
-        "brokerage); sources-000-003.md S3-H9 (inter-cluster sourcing instead of a self-contained "
+        "brokerage); [Kang-Jung-2004] S3-H9 (inter-cluster sourcing instead of a self-contained "
         "cluster), S3-H5 (imposed links do not last)")
     hypothesis: ClassVar[str] = (
         "Matched inter-cluster projects raise the external linkage of all partner clusters and import "
@@ -825,8 +825,8 @@ class TechnologyShock(Policy):
         "while active ('sustained').  Firms close to the dominant technology lose performance, grow "
         "less and exit more; diversified firms escape.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4P-M10 (disruptive change dismantles production structures), S4W-M12 "
-        "(Wonju's vulnerability to a paradigm change), S4E-M3 (Sewoon shocks), BRIEF table 2-1 "
+        "[KRIHS-2020] S4P-M10 (disruptive change dismantles production structures), S4W-M12 "
+        "(Wonju's vulnerability to a paradigm change), S4E-M3 (Sewoon shocks), table 2-1 "
         "(path-locked -> declining under a technology change)")
     hypothesis: ClassVar[str] = (
         "A technology shock lowers firm counts and employment, most in specialised, cohesive clusters; "

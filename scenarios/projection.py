@@ -181,6 +181,8 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
         Address of a running dask scheduler or Ray cluster for the ``dask`` or ``ray`` backend.
     resume : bool
         Reuse finished replicates in ``out/store``.
+    progress : bool
+        Progress on stderr: the run counter, then one line per figure.
     figures : bool
         Write the figures (needs ``out``).
 
@@ -229,7 +231,7 @@ def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int 
                       out=None if out is None else Path(out))
     if out is not None:
         manifest["wall_time_s"] = round(time.time() - t0, 2)
-        write_projection(proj, figures=figures)
+        write_projection(proj, figures=figures, progress=progress)
     return proj
 
 
@@ -272,11 +274,12 @@ def _indicators(res, scen: list) -> pd.DataFrame:
     return df[OUTPUT_COLUMNS].reset_index(drop=True)
 
 
-def write_projection(proj: Projection, figures: bool = True) -> None:
+def write_projection(proj: Projection, figures: bool = True, progress: bool = False) -> None:
     """Write the tables, figures, scenario copies and manifest of a projection to ``proj.out``.
 
     Every file is written atomically (:mod:`sim.core.io`), after removing the temporary
-    files an interrupted earlier write left behind; the manifest comes last.
+    files an interrupted earlier write left behind; the manifest comes last.  With
+    ``progress``, one line per figure on stderr.
     """
     out = proj.out
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +294,7 @@ def write_projection(proj: Projection, figures: bool = True) -> None:
     for s in proj.scenarios:
         atomic_write_text(sdir / f"{s.name}.toml", s.text or f"# {s.name}: no file\n")
     if figures:
-        proj.manifest["figures"] = write_figures(proj, out / "figures")
+        proj.manifest["figures"] = write_figures(proj, out / "figures", progress=progress)
     atomic_write_text(out / "manifest.json", json.dumps(proj.manifest, indent=2, default=str) + "\n")
 
 

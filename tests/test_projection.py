@@ -273,7 +273,8 @@ def test_cli_project_quick_and_report(tmp_path, capsys):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3
     assert "src='http" not in html and 'src="http' not in html and "<script" not in html
-    for words in ("lab", "baseline", "Provenance", "living_lab", "Typology transitions", "source-004-ch4-6.md",
+    for words in ("lab", "baseline", "Provenance", "living_lab", "Typology transitions", "[KRIHS-2020] S4",
+                  "8. Sources", "Korea Research Institute for Human Settlements",
                   m["settings"]["seeds"][0].__str__()):
         assert words in html, words
     # issue 16, item 8: a quick projection says it is a smoke test, with its scale and replicates

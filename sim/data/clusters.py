@@ -1,6 +1,6 @@
 """The default cluster set: the 38 observed Korean clusters, sized from 2020 data.
 
-Firm counts and mean firm size come from ``economics_2020.csv`` (report 004,
+Firm counts and mean firm size come from ``economics_2020.csv`` ([KRIHS-2020],
 tables 3-3 to 3-5, shipped in ``sim/data/korea_clusters``); the home
 sector of each cluster is its ``sector_family`` in ``clusters.csv``.
 """

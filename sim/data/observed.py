@@ -1,7 +1,8 @@
 """Observed data on 38 Korean regional industrial clusters (2010 / 2020), with validated loading.
 
 The data are the cluster tables of chapter 3 of a Korean research report on regional
-industrial clusters (source file ``004_8c7fee62a0de25c9.txt``, tables 3-2 to 3-11). A copy
+industrial clusters ([KRIHS-2020], tables 3-2 to 3-11; the project's file of the report is
+``004_8c7fee62a0de25c9.txt``, and ``docs/sources.md`` gives the full reference). A copy
 of the files ships with the package in ``sim/data/korea_clusters/`` together with
 their ``README.md`` (the description of every column and of the data's quirks) and a
 ``CITATION.md``. Read the README before using the numbers.
@@ -60,8 +61,11 @@ imputed from other sources.
 
 References
 ----------
-004_8c7fee62a0de25c9.txt (Korean research report on regional industrial clusters),
-chapter 3, tables 3-2 to 3-11.
+[KRIHS-2020] Cho Sung-cheol, Jang Yo-han, Jang Eun-kyo and Kim Seok-yoon (2020). 지역산업
+클러스터의 경쟁력 진단과 발전방안 연구 (A study diagnosing the competitiveness of regional
+industrial clusters and directions for their development). Korea Research Institute for Human
+Settlements; chapter 3, tables 3-2 to 3-11.  :func:`load_sources` returns every reference of
+``docs/sources.md`` by its key.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.core.io import MB, InputFileError, read_small_bytes
+from sim.core.io import MB, InputFileError, read_small_bytes, read_small_json
 
 __all__ = [
     "INDEX_COLUMNS",
@@ -105,6 +109,7 @@ __all__ = [
     "withheld_ids",
     "indices_for_year",
     "normalize_name",
+    "load_sources",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -592,7 +597,7 @@ def load_clusters(path: _PathArg = None) -> pd.DataFrame:
 
     Columns ``id``, ``name_ko``, ``name_en``, ``sector_family`` (one of
     :data:`SECTOR_FAMILIES`), ``aliases`` (``|``-separated, NaN if none) and
-    ``typology_2020`` (one of :data:`TYPOLOGIES`, table 3-11 of 004_8c7fee62a0de25c9.txt;
+    ``typology_2020`` (one of :data:`TYPOLOGIES`, [KRIHS-2020] table 3-11;
     NaN for the eight withheld clusters, see :func:`withheld_ids`).
 
     Parameters
@@ -861,3 +866,18 @@ def normalize_name(name: str) -> str:
     whitespace to one space and strips.
     """
     return re.sub(r"\s+", " ", name.replace("\u30fb", "\u00b7")).strip()
+
+
+#: The bibliography shipped with the package (``sim/data/sources.json``, a copy of the references of
+#: ``docs/sources.md``).
+SOURCES_FILE = "sources.json"
+
+
+def load_sources() -> dict[str, str]:
+    """The project's bibliography: citation key (``"KRIHS-2020"``) -> full reference.
+
+    The keys are those of ``docs/sources.md`` (cited as ``[KEY]`` in the documentation, the
+    policies' ``source`` and the HTML report, which prints the references it cites).
+    """
+    data = read_small_json(Path(__file__).with_name(SOURCES_FILE), limit=MB, what="bibliography")
+    return {str(k): str(v) for k, v in data["references"].items()}

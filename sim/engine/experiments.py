@@ -58,6 +58,7 @@ __all__ = [
     "ID_COLUMNS",
     "ExperimentResult",
     "RunError",
+    "StepProgress",
     "func_name",
     "load_results",
     "run_experiments",
@@ -192,6 +193,31 @@ class _Progress:
         if self.enabled and self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class StepProgress:
+    """Progress of a few long steps after the runs (figures, report sections) on stderr.
+
+    Calling it with the name of the step about to start prints one line in the style of the
+    run counter, ``[clustersim] figures 2/5: fan chart jeonju_machinery | elapsed 0:00:03``;
+    a disabled one (``--quiet``) prints nothing.  ``total`` may be None when the number of
+    steps is not known in advance (the line then shows ``i`` alone).
+    """
+
+    def __init__(self, what: str, total: int | None, enabled: bool = True, stream=None) -> None:
+        self.what, self.total, self.enabled = what, total, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0
+        self.start = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        count = f"{self.done}/{self.total}" if self.total else str(self.done)
+        self.stream.write(f"[clustersim] {self.what} {count}: {step} | "
+                          f"elapsed {_fmt_time(time.perf_counter() - self.start)}\n")
+        self.stream.flush()
 
 
 # --------------------------------------------------------------------------

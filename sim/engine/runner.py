@@ -21,11 +21,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -139,18 +140,38 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
                          policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
                          record_every=record_every, labeller=labeller, handles=handles)
-    steps = steps_in(years)
-    t0 = time.perf_counter()
-    for s in range(steps):
-        model.step()
-        if progress and (s + 1) % STEPS_PER_YEAR == 0:
-            el = time.perf_counter() - t0
-            eta = el / (s + 1) * (steps - s - 1)
-            print(f"\r  year {model.year:.0f}: step {s + 1}/{steps}, {el:.1f}s elapsed, ~{eta:.0f}s left",
-                  end="", file=sys.stderr, flush=True)
-    if progress and steps:
-        print(file=sys.stderr)
-    return model.indicators_frame()
+    try:
+        steps = steps_in(years)
+        t0 = time.perf_counter()
+        for s in range(steps):
+            model.step()
+            if progress and (s + 1) % STEPS_PER_YEAR == 0:
+                el = time.perf_counter() - t0
+                eta = el / (s + 1) * (steps - s - 1)
+                print(f"\r  year {model.year:.0f}: step {s + 1}/{steps}, {el:.1f}s elapsed, ~{eta:.0f}s left",
+                      end="", file=sys.stderr, flush=True)
+        if progress and steps:
+            print(file=sys.stderr)
+        return model.indicators_frame()
+    finally:
+        release_model(model)
+
+
+def release_model(model) -> None:
+    """Let a model that is no longer needed be freed: drop Mesa's class-level reference to it.
+
+    Mesa 3.3 numbers agents per model in a class attribute, ``mesa.Agent._ids``, a
+    ``defaultdict`` keyed by the model object itself, so every model that ever created an
+    agent (a :class:`~sim.model.model.ClusterModel` always creates its outside-world agent)
+    stays referenced, with all its arrays, for the life of the process.  A worker that runs
+    many replicates then grows by a whole model per run until joblib's loky executor takes it
+    for a memory leak (300 MB over its size after the first run), replaces the worker and
+    warns "A worker stopped while some jobs were given to the executor ...".  Call this when a
+    model is finished with (:func:`simulate` does); the model must not create agents afterwards.
+    """
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, MutableMapping):
+        ids.pop(model, None)
 
 
 #: Member of a :class:`~sim.engine.settings.RunSettings` ``extra`` holding a base model's labeller

@@ -90,7 +90,7 @@ def _confirm(a) -> None:
 
 def cmd_report(a) -> int:
 
-    path = build_report(a.dir, a.out)
+    path = build_report(a.dir, a.out, progress=not a.quiet)
     if not a.quiet:
         print(f"wrote {path}")
     return 0

@@ -22,6 +22,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+<<<<<<< HEAD
 from scenarios.base import resolve_base
 from sim.core.io import atomic_savefig, atomic_write_json
 from sim.engine.runner import (
@@ -31,6 +32,11 @@ from sim.engine.runner import (
     labeller_digest,
     manifest,
 )
+=======
+from sim.core.io import atomic_savefig
+from sim.engine.experiments import StepProgress
+from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
+>>>>>>> h16-docs
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
 from sim.face.options import (
@@ -149,6 +155,7 @@ def cmd_sensitivity(a) -> int:
         res = sobol(func, bounds, outcomes, n=a.n, **kw)
         plot = plot_sobol
     save_indices(res, out)
+<<<<<<< HEAD
     atomic_write_json(out / "manifest.json", manifest(
         command=" ".join(["clustersim"] + sys.argv[1:]), method=a.method, seed=a.seed, replicates=a.replicates,
         n=a.n, runs=runs, years=a.years, clusters=clusters, cluster=a.cluster, outcomes=outcomes,
@@ -157,7 +164,11 @@ def cmd_sensitivity(a) -> int:
         labeller={"source": (model.labeller or Labeller.default()).source,
                   "sha256": labeller_digest(model.labeller)},
         wall_time=time.time() - t0))
+=======
+    note = StepProgress("figures", len(outcomes), not a.quiet)
+>>>>>>> h16-docs
     for o in outcomes:
+        note(f"{a.method} {o}")
         atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")
     if not a.quiet:
         print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "

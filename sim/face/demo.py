@@ -21,6 +21,7 @@ import pandas as pd
 from scenarios.policies import REGISTRY
 from sim.core.calendar import steps_in, years_of
 from sim.data.clusters import check_ids, cluster_table
+from sim.engine.runner import release_model
 from sim.face.drawing import StableLayout, draw_network, draw_plots
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
 from sim.indices.scores import (
@@ -290,6 +291,8 @@ class DemoSession:
                     raise ParameterError(f"the seed must be a non-negative whole number, got {seed!r}")
                 self.seed = int(seed)
             params = self.params
+            if getattr(self, "model", None) is not None:
+                release_model(self.model)  # the server process lives long: let the old model go
             if self.lesson is not None:
                 self.model = ClusterModel(params=params, cluster_table=_demo_table(self.lesson),
                                           policies=lesson_policies(self.lesson), rng=self.seed)

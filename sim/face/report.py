@@ -8,7 +8,8 @@ colleague as it is.  Sections: summary, scenarios and their policies
 (mechanism, source, hypothesis), effects against the baseline with confidence
 intervals, typology transitions, fan charts and the centripetal-centrifugal
 plane, method notes, provenance (command, seeds, versions, git commit, file
-digests) and the scenario files themselves.
+digests), the scenario files themselves and the full references of the sources
+cited (``docs/sources.md``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import base64
 import html
 import io
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +30,8 @@ from scenarios.figures import figure_clusters, plot_effects, plot_fan, plot_plan
 from scenarios.policies import REGISTRY
 from scenarios.projection import load_projection
 from sim.core.io import atomic_write_text
+from sim.data.observed import load_sources
+from sim.engine.experiments import StepProgress
 from sim.face.options import check_output_file
 from sim.indices.scores import TYPOLOGIES
 
@@ -38,7 +42,8 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:110
 color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 h3{margin-bottom:.3em}
-table{border-collapse:collapse;margin:.6em 0 1.2em 0;font-size:.86em}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.6em 0 1.2em 0}
+table{border-collapse:collapse;margin:0;font-size:.86em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right;vertical-align:top}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 .sig{font-weight:bold}.pos{color:#0a5}.neg{color:#b22}.muted{color:#777}
@@ -46,7 +51,8 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}
 .caveat{background:#fff4e5;border-left:4px solid #e08a00;padding:.4em .8em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.82em}
-code{font-size:.9em}
+code{font-size:.9em;overflow-wrap:anywhere}
+h1,h2,h3,p,li,summary{overflow-wrap:break-word}
 """
 
 
@@ -79,8 +85,9 @@ def _num(x, digits: int = 3) -> str:
 
 def _table(df: pd.DataFrame, left: tuple = (), fmt: dict | None = None, cls: dict | None = None) -> str:
     fmt = fmt or {}
-    out = ["<table><tr>" + "".join(f"<th class='{'l' if c in left else ''}'>{_e(c)}</th>" for c in df.columns)
-           + "</tr>"]
+    # a wide table scrolls inside its own box instead of widening the page
+    out = ["<div class='table-wrap'><table><tr>"
+           + "".join(f"<th class='{'l' if c in left else ''}'>{_e(c)}</th>" for c in df.columns) + "</tr>"]
     for i, row in df.iterrows():
         cells = []
         for c in df.columns:
@@ -90,7 +97,7 @@ def _table(df: pd.DataFrame, left: tuple = (), fmt: dict | None = None, cls: dic
             klass = ("l " if c in left else "") + (cls[c](row) if cls and c in cls else "")
             cells.append(f"<td class='{klass.strip()}'>{txt}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 
@@ -177,24 +184,35 @@ def _summary(eff: pd.DataFrame, proj) -> str:
     return "<ul>" + "\n".join(lines) + "</ul>"
 
 
-def render_report(proj) -> str:
-    """The HTML text of the report of a loaded projection (:func:`scenarios.projection.load_projection`)."""
+def render_report(proj, progress: bool = False) -> str:
+    """The HTML text of the report of a loaded projection (:func:`scenarios.projection.load_projection`).
+
+    With ``progress``, one line on stderr per section and per figure as it starts
+    (:class:`sim.engine.experiments.StepProgress`).
+    """
 
     matplotlib.use("Agg")
 
+    fcl = figure_clusters(proj)
+    note = StepProgress("report", 5 + len(fcl) + (1 if fcl else 0), progress)
+    note("effect and transition tables")
     eff = proj.effects()
     trans = proj.transitions()
     co = proj.cluster_outcomes()
-    fcl = figure_clusters(proj)
     h = _head(proj, eff)
+    note("1. scenarios and policies")
     h.append("<h2>1. Scenarios and policies</h2>")
     h.append(_policy_rows(proj))
+    note("2. effects against the baseline")
     h += _effects_section(proj, eff)
+    note("3. typology transitions")
     h += _transitions_section(proj, trans, co, fcl)
-    h += _paths_section(proj, fcl)
+    h += _paths_section(proj, fcl, note)
+    note("5-8. method, provenance, scenario files and sources")
     h += _method_section()
     h += _provenance_section(proj)
     h += _files_section(proj)
+    h += _sources_section(h)
     h.append("</body></html>")
     return "\n".join(h)
 
@@ -262,7 +280,7 @@ def _transitions_section(proj, trans: pd.DataFrame, co: pd.DataFrame, fcl: list[
     st = proj.settings
     h = []
     h.append("<h2>3. Typology transitions</h2>")
-    h.append("<p>Probability of ending in each typology of report 004 (table 3-11) by "
+    h.append("<p>Probability of ending in each typology of [KRIHS-2020] (table 3-11) by "
              f"{st['end_year']}, from the typology at {st['start_year']}, over all simulated clusters and "
              "replicates.  The start typology is the same in every scenario (common random numbers).</p>")
     t = trans.copy()
@@ -280,7 +298,7 @@ def _transitions_section(proj, trans: pd.DataFrame, co: pd.DataFrame, fcl: list[
     return h
 
 
-def _paths_section(proj, fcl: list[str]) -> list[str]:
+def _paths_section(proj, fcl: list[str], note=lambda step: None) -> list[str]:
     h = []
     h.append("<h2>4. Paths: fan charts and the centripetal–centrifugal plane</h2>")
     h.append("<p>Fan charts: grey = baseline (median, 25–75 % and 5–95 % of replicates), colours = "
@@ -288,8 +306,10 @@ def _paths_section(proj, fcl: list[str]) -> list[str]:
              "Plane: ensemble-mean trajectories, 3-point moving average (dot = start, arrow = end); quadrants are "
              "the typology.</p>")
     for c in fcl:
+        note(f"4. fan chart {c}")
         h.append(f"<img alt='fan chart {_e(c)}' src='{_png(plot_fan(proj, c))}'>")
     if fcl:
+        note("4. centripetal-centrifugal plane")
         h.append(f"<img alt='plane' src='{_png(plot_planes(proj, fcl))}'>")
     return h
 
@@ -307,7 +327,7 @@ def _method_section() -> list[str]:
         "come from one labeller (sim.indices.scores.Labeller): each index is put on the published scale by "
         "the base model's measurement map, then the classifier fitted on the 30 published 2020 clusters gives "
         "the two factor scores (in units of the published clusters' spread) and the typology (its quadrants, "
-        "a documented proxy of the report's table 3-11 with 14 of 30 correct out of sample; "
+        "a documented proxy of table 3-11 of [KRIHS-2020] with 14 of 30 correct out of sample; "
         "<code>docs/calibration.md</code>, Typology).  A model scale below 1 simulates that fraction of "
         "each cluster's firms: institutions placed by policies are whole organisations, so their relative "
         "weight is larger in a scaled-down system.  Policies' mechanisms and the hypotheses they test are "
@@ -359,6 +379,25 @@ def _files_section(proj) -> list[str]:
     return h
 
 
+#: A citation key as written in the text, e.g. ``[KRIHS-2020]`` (``docs/sources.md``).
+CITATION = re.compile(r"\[([A-Za-z][A-Za-z]*(?:-[A-Za-z]+)*-\d{4})\]")
+
+
+def _sources_section(parts: list[str]) -> list[str]:
+    """The full references of the citation keys used in the report so far (the report travels alone)."""
+    refs = load_sources()
+    keys = list(dict.fromkeys(k for part in parts for k in CITATION.findall(html.unescape(part))))
+    if not keys:
+        return []
+    items = "".join(f"<li><b>[{_e(k)}]</b> {_e(refs.get(k, 'reference missing from docs/sources.md'))}</li>"
+                    for k in keys)
+    return ["<h2>8. Sources</h2>",
+            "<p>Sources are cited by key; item ids such as S4V-7 number the statements the project uses and "
+            "are explained, with their place in the original, in <code>docs/sources.md</code> of "
+            "clustersim.</p>",
+            f"<ul>{items}</ul>"]
+
+
 def _scale(proj) -> str:
     sc = proj.settings.get("scale")
     if sc is not None:
@@ -377,11 +416,15 @@ def _scale_value(proj) -> float | None:
     return min(vals) if vals else None
 
 
-def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``)."""
+def build_report(directory: str | os.PathLike, out: str | os.PathLike | None = None,
+                 progress: bool = False) -> Path:
+    """Write the HTML report of a projection folder; returns its path (default ``DIR/report.html``).
+
+    With ``progress``, one line per section and figure on stderr (:func:`render_report`).
+    """
 
     proj = load_projection(directory)
     path = check_output_file(out, Path(directory) / "report.html")  # not a folder, not empty, writable
-    text = render_report(proj)
+    text = render_report(proj, progress=progress)
     atomic_write_text(path, text)
     return path

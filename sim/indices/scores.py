@@ -28,8 +28,8 @@ The classifier is plain data: ``sim/indices/typology_fit.json`` (written by
 ``python scripts/fit_typology.py``), and the calibrated base carries its own copy
 (``calibration/calibrated.json``, member ``typology``).
 
-Development stage (BRIEF table 2-1), from trajectories
-------------------------------------------------------
+Development stage ([KRIHS-2020] table 2-1), from trajectories
+--------------------------------------------------------------
 Stages are read off a cluster's trajectory, not off its size: the annualised log growth g of
 its firm count over the last ``window`` quarters, the gap centripetal - centrifugal now and
 ``window`` quarters ago, and its measured response to a technology shock (``resilience``:

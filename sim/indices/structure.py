@@ -43,8 +43,8 @@ References
   doi:10.1080/10438599.2015.1076199
 * Newman, M. E. J. (2002). Assortative mixing in networks. Physical Review
   Letters 89, 208701. doi:10.1103/PhysRevLett.89.208701
-* Frenken, K., Van Oort, F. & Verburg, T. (2007; cited as "2010" in the
-  report and the project brief). Related variety, unrelated
+* Frenken, K., Van Oort, F. & Verburg, T. (2007; cited as "2010" in
+  [KRIHS-2020]). Related variety, unrelated
   variety and regional economic growth. Regional Studies 41(5), 685-697.
   doi:10.1080/00343400601120296
 * Watts, D. J. & Strogatz, S. H. (1998). Collective dynamics of 'small-world'

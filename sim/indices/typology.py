@@ -1,6 +1,6 @@
 r"""The 2020 cluster typology of the report (table 3-11) from two factor scores.
 
-The report (004_8c7fee62a0de25c9.txt, end of chapter 3) classifies its clusters as
+The report ([KRIHS-2020], end of chapter 3) classifies its clusters as
 ``path_locked`` (경로 고착된), ``resilient`` (회복력을 가진), ``centrifugal_dominant``
 (원심력이 지배적인) or ``other`` (기타) from a *centripetal* score (구심력: specialization,
 hierarchy, internal cohesion) and a *centrifugal* score (원심력: related variety,
@@ -92,8 +92,9 @@ Wiley.
 Thurstone, L. L. (1935). *The Vectors of Mind*. University of Chicago Press.
 Tibshirani, R., Hastie, T., Narasimhan, B. & Chu, G. (2002). Diagnosis of multiple cancer
 types by shrunken centroids of gene expression. *PNAS* 99(10), 6567-6572.
-004_8c7fee62a0de25c9.txt (Korean research report on regional industrial clusters),
-tables 3-6 to 3-8 and 3-11.
+[KRIHS-2020] Cho, S., Jang, Y., Jang, E. & Kim, S. (2020). 지역산업 클러스터의 경쟁력 진단과
+발전방안 연구 (regional industrial clusters: diagnosis and development). KRIHS. Tables 3-6 to
+3-8 and 3-11 (docs/sources.md).
 """
 
 from __future__ import annotations
