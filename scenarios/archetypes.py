@@ -1,20 +1,30 @@
-"""Small documented parameter sets that produce each development type of table 2-1 of [KRIHS-2020].
+"""Development types grown from mechanisms: one small documented set-up per type.
 
-Each archetype is one synthetic cluster (home sector machinery) in a small
-national system (the outside world is three times the cluster), with a handful
-of parameters changed from the defaults.  They show that the mechanisms can
-produce every stage of table 2-1 of [KRIHS-2020] (its development types; docs/sources.md):
+Each archetype is one synthetic cluster (home sector machinery) in a small national
+system (the outside world is three times the cluster), with a few parameters changed
+from the defaults, every value inside its sensitivity range (``Param.sa_bounds``).  Each
+names the **mechanism** that produces its type and the parameter values that switch that
+mechanism **off**; ``tests/test_archetypes.py`` checks that the type arises with the
+mechanism on and disappears with it off (several seeds).  Stages are read off the
+trajectory by :func:`sim.indices.scores.stage` ([KRIHS-2020] table 2-1):
 
-========== ================================================================
-nascent     a dozen firms, little entry: no network has formed yet
-growing     above critical mass with strong agglomeration feedback: fast entry
-featureless no home-sector concentration and no critical mass: no specialisation
-path_locked closed and convergent: local ties only, no recombination, costly outside
-resilient   open and recombining: cheap external ties, recombination, brokers
-declining   a path-locked cluster hit by a technology shift in year 1
-========== ================================================================
+=========== =========================================================== ==========================
+type        mechanism that produces it                                   switched off by
+=========== =========================================================== ==========================
+nascent     the cross-group barrier: firms of many families, few local   ``cross_accept`` = 1
+            pairs accept, so no local network forms
+growing     attractiveness above critical mass with free space: the      ``critical_mass_gain`` = 0
+            national pool chooses the cluster
+featureless no critical mass and no shared base: the national pool's     ``startup_rate`` = 0
+            entrants keep the firm mix as dispersed as the country's
+path_locked cognitive lock-in: trusted same-sector ties suppress          ``lock_in`` = 0,
+            branching and convert firms to their partners' sector        ``convergence_rate`` = 0
+resilient   branching by relatedness density after a shock: firms hurt   ``recombination_rate`` = 0
+            by it move into related sectors, entrants refill the space
+declining   a technology shift on a locked-in cluster with no escape      ``shock_size`` = 0
+=========== =========================================================== ==========================
 
-``python -m scenarios.archetypes`` runs each one and prints the stage it reaches.
+``python -m scenarios.archetypes`` runs each one, on and off, and prints the stages reached.
 """
 
 from __future__ import annotations
@@ -31,51 +41,65 @@ from sim.indices.scores import STAGES
 
 @dataclass(frozen=True)
 class Archetype:
+    """A development type: set-up, the mechanism that produces it, and how to switch it off."""
+
     name: str
     firms0: int
     years: float
     params: dict = field(default_factory=dict)
-    doc: str = ""
+    mechanism: str = ""
+    off: dict = field(default_factory=dict)
+    family: str = "machinery"
 
 
 _COMMON = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 10.0}
-_LOCKED = {"init_home_share": 0.8, "convergence_rate": 0.3, "recombination_rate": 0.0,
-           "external_learning": 0.0, "external_cost": 6.0, "n_external": 0, "beta_local": 3.0,
-           "beta_pop": 2.0, "broker_intros": 0.0, "beta_cog": 0.0, "startup_rate": 0.05,
-           "tech_noise": 0.0, "critical_mass": 50.0, "crowding": 0.5}
+_LOCKED = {"init_home_share": 0.8, "convergence_rate": 0.3, "lock_in": 4.0, "recombination_rate": 0.02,
+           "external_learning": 0.0, "external_cost": 4.0, "n_external": 0, "beta_local": 2.5,
+           "broker_intros": 0.0, "critical_mass": 50.0}
+#: The standard technology shock of the resilience measure: in year 1, penalty 3, persistence 0.95.
+STANDARD_SHOCK = {"shock_year": 1.0, "shock_size": 3.0, "shock_persistence": 0.95}
 
 ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
-    Archetype("nascent", 12, 2, {"startup_rate": 0.0, "relocation_rate": 0.0, "spinoff_rate": 0.0,
-                                 "inst_spinoff_rate": 0.0, "critical_mass": 500.0},
-              "a dozen firms, no entry: below the size of a cluster, no network yet"),
-    Archetype("growing", 80, 4, {"init_home_share": 0.7, "critical_mass": 20.0, "critical_mass_gain": 4.0,
-                                 "startup_rate": 0.08, "relocation_rate": 0.05, "crowding": 0.2},
-              "above critical mass with strong feedback: entry far exceeds exit"),
-    Archetype("featureless", 150, 4, {"init_home_share": 0.05, "critical_mass": 5000.0, "convergence_rate": 0.0},
-              "no home-sector concentration, no critical mass, no shared standards: LQ stays below 1"),
+    Archetype("nascent", 40, 4, {"init_home_share": 0.2, "cross_accept": 0.05, "young_years": 8.0},
+              "the cross-group barrier keeps firms of different families and ages apart: no local network forms",
+              {"cross_accept": 1.0}),
+    Archetype("growing", 80, 4, {"init_home_share": 0.7, "critical_mass": 30.0, "critical_mass_gain": 1.5,
+                                 "space_headroom": 2.0},
+              "above critical mass, the national pool prefers the cluster while it has free space",
+              {"critical_mass_gain": 0.0}),
+    Archetype("featureless", 150, 6, {"init_home_share": 0.2, "critical_mass": 1000.0, "convergence_rate": 0.0,
+                                      "startup_rate": 0.1, "entry_relatedness": 0.6},
+              "without critical mass or a shared base, the national pool's entrants dilute the home sector",
+              {"startup_rate": 0.0}),
     Archetype("path_locked", 300, 6, dict(_LOCKED),
-              "closed and convergent: technologies converge, ties stay local"),
-    Archetype("resilient", 300, 6, {"init_home_share": 0.6, "external_cost": 0.0, "n_external": 4,
-                                    "beta_local": 0.0, "recombination_rate": 0.3, "external_learning": 0.1,
-                                    "convergence_rate": 0.02, "broker_intros": 6.0, "beta_status": -1.0},
-              "open and recombining: external ties, recombination and brokers balance convergence"),
-    Archetype("declining", 300, 4, {**_LOCKED, "shock_year": 1.0, "shock_size": 4.0,
-                                    "shock_persistence": 0.97, "exit_sensitivity": 1.5},
-              "a path-locked cluster hit by a technology shift that devalues its dominant technology"),
+              "cognitive lock-in: trusted same-sector ties suppress branching and convert firms to their "
+              "partners' sector; ties stay local",
+              {"lock_in": 0.0, "convergence_rate": 0.0}),
+    Archetype("resilient", 300, 7, {"init_home_share": 0.6, "recombination_rate": 0.2, "external_cost": 0.5,
+                                    "n_external": 4, "space_headroom": 1.5, **STANDARD_SHOCK},
+              "after the standard shock, hurt firms branch into related sectors by relatedness density and "
+              "entrants refill the freed space: firms recover and related variety rises",
+              {"recombination_rate": 0.0}),
+    Archetype("declining", 300, 4, {**_LOCKED, "shock_year": 1.0, "shock_size": 3.0,
+                                    "shock_persistence": 0.98, "exit_sensitivity": 1.5},
+              "a lasting technology shift hits a locked-in cluster whose firms cannot branch away",
+              {"shock_size": 0.0}),
 )}
 
 
-def cluster_table(firms0: int) -> pd.DataFrame:
-    """One synthetic cluster of ``firms0`` firms, home sector machinery."""
-    return pd.DataFrame([{"id": "demo_cluster", "name_en": "Demo cluster", "sector_family": "machinery",
+def cluster_table(firms0: int, family: str = "machinery") -> pd.DataFrame:
+    """One synthetic cluster of ``firms0`` firms in sector family ``family``."""
+    return pd.DataFrame([{"id": "demo_cluster", "name_en": "Demo cluster", "sector_family": family,
                           "firms": firms0, "employees_per_firm": 5.0, "firms0": firms0}])
 
 
-def run_archetype(name: str, seed: int = 1, **kw) -> pd.DataFrame:
-    """Run one archetype; returns the tidy indicator table."""
+def run_archetype(name: str, seed: int = 1, off: bool = False, params: dict | None = None,
+                  **kw) -> pd.DataFrame:
+    """Run one archetype (with its mechanism switched off if ``off``); returns the tidy indicator table."""
 
     a = ARCHETYPES[name]
-    return simulate({**_COMMON, **a.params}, seed, years=a.years, cluster_table=cluster_table(a.firms0), **kw)
+    p = {**_COMMON, **a.params, **(a.off if off else {}), **(params or {})}
+    return simulate(p, seed, years=a.years, cluster_table=cluster_table(a.firms0, a.family), **kw)
 
 
 def final_stage(df: pd.DataFrame, last_steps: int = STEPS_PER_YEAR) -> str:
@@ -84,7 +108,22 @@ def final_stage(df: pd.DataFrame, last_steps: int = STEPS_PER_YEAR) -> str:
     return STAGES[int(Counter(s.astype(int)).most_common(1)[0][0])]
 
 
+def recovery(df: pd.DataFrame, shock_year: float = STANDARD_SHOCK["shock_year"], after: float = 5.0) -> dict:
+    """Measured response to a shock: firm count and related variety ``after`` years on, relative to just before.
+
+    Returns ``{"firms": ratio, "related_variety": difference}``.
+    """
+    def at(name, year):
+        d = df[df.indicator == name]
+        step = int(round(year * STEPS_PER_YEAR))
+        return float(d.loc[d.step == step, "value"].iloc[0])
+    pre = shock_year - 1.0 / STEPS_PER_YEAR
+    return {"firms": at("firms", shock_year + after) / max(at("firms", pre), 1.0),
+            "related_variety": at("related_variety", shock_year + after) - at("related_variety", pre)}
+
+
 if __name__ == "__main__":  # pragma: no cover
     for nm in ARCHETYPES:
-        stages = [final_stage(run_archetype(nm, s)) for s in range(1, 6)]
-        print(f"{nm:<12} -> {Counter(stages).most_common()}")
+        on = [final_stage(run_archetype(nm, s)) for s in range(1, 6)]
+        off = [final_stage(run_archetype(nm, s, off=True)) for s in range(1, 6)]
+        print(f"{nm:<12} on -> {Counter(on).most_common()}   off -> {Counter(off).most_common()}")

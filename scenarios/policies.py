@@ -867,7 +867,7 @@ class Estate(Policy):
         "choosing them; while active adds 'showcase' to their log-attractiveness (lever reputation).  "
         "Without space, entry stops as the estates fill.")
     source: ClassVar[str] = (
-        "source-004-ch4-6.md S4V-12/S4V-15 (Wonju: 66 firms competed for a small estate; ten years without "
+        "[KRIHS-2020] S4V-12/S4V-15 (Wonju: 66 firms competed for a small estate; ten years without "
         "new estates or projects stopped entry), S4V-18 (Jeonju startup hub fully contracted), S4W-M7")
     hypothesis: ClassVar[str] = (
         "Space and a showcase let a cluster grow where firms want to come; without them entry stops "

@@ -22,9 +22,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-<<<<<<< HEAD
 from scenarios.base import resolve_base
 from sim.core.io import atomic_savefig, atomic_write_json
+from sim.engine.experiments import StepProgress
 from sim.engine.runner import (
     CONFIG_KEY,
     _check_setup,
@@ -32,11 +32,6 @@ from sim.engine.runner import (
     labeller_digest,
     manifest,
 )
-=======
-from sim.core.io import atomic_savefig
-from sim.engine.experiments import StepProgress
-from sim.engine.runner import CONFIG_KEY, _check_setup, _simulate_task
->>>>>>> h16-docs
 from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
 from sim.face.options import (
@@ -155,7 +150,6 @@ def cmd_sensitivity(a) -> int:
         res = sobol(func, bounds, outcomes, n=a.n, **kw)
         plot = plot_sobol
     save_indices(res, out)
-<<<<<<< HEAD
     atomic_write_json(out / "manifest.json", manifest(
         command=" ".join(["clustersim"] + sys.argv[1:]), method=a.method, seed=a.seed, replicates=a.replicates,
         n=a.n, runs=runs, years=a.years, clusters=clusters, cluster=a.cluster, outcomes=outcomes,
@@ -164,9 +158,7 @@ def cmd_sensitivity(a) -> int:
         labeller={"source": (model.labeller or Labeller.default()).source,
                   "sha256": labeller_digest(model.labeller)},
         wall_time=time.time() - t0))
-=======
     note = StepProgress("figures", len(outcomes), not a.quiet)
->>>>>>> h16-docs
     for o in outcomes:
         note(f"{a.method} {o}")
         atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")

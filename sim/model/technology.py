@@ -18,7 +18,7 @@ between fine sectors,
 where the families sit on a ring in the order of :data:`sim.data.observed.SECTOR_FAMILIES`
 (neighbours share inputs and skills: a graded product space in the sense of Hidalgo et al.
 2007, doi:10.1126/science.1144581, and Neffke, Henning & Boschma 2011,
-doi:10.1111/j.1944-8287.2011.01023.x).  ``phi_family`` and ``phi_neighbour`` are set-up
+doi:10.1111/j.1944-8287.2011.01121.x).  ``phi_family`` and ``phi_neighbour`` are set-up
 parameters of the schema.  Cognitive distance between two firms is
 :math:`1 - \\max \\varphi` over their capabilities (:func:`distance`).
 """

@@ -1,0 +1,163 @@
+"""Pattern-oriented tests of the model v2 rules: switch a rule off and the index it drives stops moving.
+
+Each test runs a small system for several seeds and compares paired replicates (same
+seed, rule on and off) or checks a bound that must hold when the rule is off.  The
+tolerances are statistical: a paired t statistic (mean / standard error) above 3 for an
+effect, or a bound on the mean change.  A test fails if the rule stops acting or starts
+acting where it must not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scenarios.policies import build_policies
+from sim.model.model import ClusterModel
+from sim.model.population import SPINOFF
+
+SEEDS = tuple(range(1, 9))
+
+
+def _t(d) -> float:
+    d = np.asarray(d, float)
+    sd = d.std(ddof=1)
+    return float(d.mean() / (sd / np.sqrt(len(d)))) if sd > 0 else float(np.sign(d.mean()) * np.inf)
+
+
+def _table(firms: int, family: str = "machinery", **cols) -> pd.DataFrame:
+    return pd.DataFrame([{"id": "demo_cluster", "name_en": "Demo", "sector_family": family, "firms": firms,
+                          "employees_per_firm": 5.0, "firms0": firms, **cols}])
+
+
+def _run(params: dict, seed: int, years: float, table=None, clusters=None, policies=()) -> ClusterModel:
+    m = ClusterModel(params={"scale": 1.0, **params}, cluster_table=table, clusters=clusters, rng=seed,
+                     handles=False, record_every=int(years * 4), policies=build_policies(policies))
+    for _ in range(int(years * 4)):
+        m.step()
+    return m
+
+
+def _first_last(m: ClusterModel, name: str, cluster=0) -> tuple[float, float]:
+    h = m.history(cluster)
+    return float(h[name][0]), float(h[name][-1])
+
+
+# ----------------------------------------------------------------------------- technology
+CLOSED = {"startup_rate": 0.0, "spinoff_rate": 0.0, "inst_spinoff_rate": 0.0, "exit_rate": 0.0,
+          "anchor_exit_rate": 0.0, "outside_ratio": 1.0, "institutions_per_1000": 10.0}
+
+
+def test_without_branching_related_variety_cannot_rise():
+    """Closed system (no entry or exit): branching raises related variety; without it, it cannot rise."""
+    on, off = [], []
+    for s in SEEDS:
+        a, b = _first_last(_run({**CLOSED}, s, 8, _table(200)), "related_variety")
+        on.append(b - a)
+        a, b = _first_last(_run({**CLOSED, "recombination_rate": 0.0}, s, 8, _table(200)), "related_variety")
+        off.append(b - a)
+    assert _t(on) > 3, np.round(on, 3)
+    assert np.mean(off) <= 0.01 and max(off) <= 0.05, np.round(off, 3)
+
+
+def test_without_lock_in_a_cohesive_cluster_does_not_specialise():
+    """Lock-in (convergence to trusted partners' sector) raises specialisation in a closed system; off, it cannot."""
+    p = {**CLOSED, "recombination_rate": 0.0, "convergence_rate": 0.3, "external_cost": 4.0, "beta_local": 2.5}
+    on, off = [], []
+    for s in SEEDS:
+        a, b = _first_last(_run(p, s, 8, _table(200)), "specialization")
+        on.append(b - a)
+        a, b = _first_last(_run({**p, "convergence_rate": 0.0}, s, 8, _table(200)), "specialization")
+        off.append(b - a)
+    assert _t(on) > 3, np.round(on, 3)
+    assert abs(np.mean(off)) < 0.05 and max(off) <= 0.1, np.round(off, 3)
+
+
+def test_coordination_threshold_blocks_lone_moves_into_new_fields():
+    """With a coordination threshold no firm stays alone in a field it branched into; a platform lowers it."""
+    p = {**CLOSED, "recombination_rate": 0.3, "coordination_share": 0.05}
+    hi, lo = [], []
+    for s in SEEDS[:4]:
+        hi.append(_run(p, s, 5, _table(200)).history(0)["recombinations"].sum())
+        lo.append(_run({**p, "coordination_share": 0.0}, s, 5, _table(200)).history(0)["recombinations"].sum())
+    assert np.mean(hi) < 0.8 * np.mean(lo), (hi, lo)
+
+
+# ----------------------------------------------------------------------------- ties
+def _cross_share(m: ClusterModel) -> float:
+    """Share of a cluster's local firm-to-firm ties that join two groups (young/incumbent or families)."""
+    from sim.model.processes import cross_group
+
+    pop, E = m.pop, m.edges
+    firm = pop.alive & (pop.role <= SPINOFF) & (pop.cluster >= 0)
+    loc = firm[E.u] & firm[E.v] & (pop.cluster[E.u] == pop.cluster[E.v])
+    if not loc.any():
+        return 0.0
+    return float(cross_group(m, E.u[loc], E.v[loc]).mean())
+
+
+def test_brokers_matter_only_through_the_barrier():
+    """Broker introductions raise the share of cross-group ties when there is a barrier, and hardly without one."""
+    base = {"init_home_share": 0.4, "institutions_per_1000": 20.0, "outside_ratio": 1.0}
+    with_barrier, without = [], []
+    for s in SEEDS:
+        for acc, out in ((0.1, with_barrier), (1.0, without)):
+            p = {**base, "cross_accept": acc}
+            a = _cross_share(_run({**p, "broker_intros": 0.0}, s, 4, _table(200)))
+            b = _cross_share(_run({**p, "broker_intros": 6.0}, s, 4, _table(200)))
+            out.append(b - a)
+    assert _t(with_barrier) > 3, np.round(with_barrier, 3)
+    assert np.mean(with_barrier) > 3 * abs(np.mean(without)), (np.round(with_barrier, 3), np.round(without, 3))
+
+
+def test_tie_budget_bounds_degree():
+    """No cluster firm holds more firm-to-firm ties than its budget (up to ties it did not choose: kin, incubators)."""
+    from sim.model.processes import budgets, cluster_firms
+
+    m = _run({}, 1, 3, clusters=["jeonju_machinery", "daejeon_machinery"])
+    deg = m.edges.degree(m.pop.n)
+    f = cluster_firms(m.pop)
+    over = deg[f] > budgets(m)[f] + 1
+    assert over.mean() < 0.01, over.mean()
+
+
+def test_trust_makes_cross_group_ties_last():
+    """Without trust building (a very long trust time) cross-group ties decay faster: fewer survive."""
+    quick, slow = [], []
+    for s in SEEDS[:6]:
+        quick.append(_cross_share(_run({"trust_years": 1.0}, s, 4, _table(200))))
+        slow.append(_cross_share(_run({"trust_years": 50.0}, s, 4, _table(200))))
+    assert _t(np.array(quick) - np.array(slow)) > 3, (quick, slow)
+
+
+# ----------------------------------------------------------------------------- institutions
+def test_institutions_never_enter_the_transaction_network():
+    m = _run({"institutions_per_1000": 20.0}, 2, 2, clusters=["jeonju_machinery"])
+    pop, E = m.pop, m.edges
+    assert not pop.is_institution[E.u].any() and not pop.is_institution[E.v].any()
+    assert (pop.affil[pop.alive & (pop.role <= SPINOFF)] >= 0).any()
+
+
+# ----------------------------------------------------------------------------- entry and space
+WONJU = {"institutions_per_1000": 0.0, "critical_mass": 60.0}
+
+
+def _wonju(seed: int, university: bool = True, space: float = 200.0, years: float = 18.0) -> float:
+    """A Wonju-like start: 11 firms, a university (hub policy) and an estate with a showcase from year 0."""
+    pols = [{"policy": "estate", "intensity": space, "showcase": 1.0, "target": "demo_cluster"}]
+    if university:
+        pols.append({"policy": "hub_institution", "kind": "university", "intensity": 1, "initial_ties": 3,
+                     "outreach": 0.0, "target": "demo_cluster"})
+    m = _run(WONJU, seed, years, _table(11, "medical_devices"), policies=pols)
+    return float(m.history(0)["firms"][-1])
+
+
+def test_wonju_can_happen_and_needs_university_and_space():
+    """11 firms + university + estate grow to 100-200 firms in 18 years; without either they do not."""
+    full = [_wonju(s) for s in SEEDS[:5]]
+    assert 100 <= np.median(full) <= 200, full
+    no_uni = [_wonju(s, university=False) for s in SEEDS[:5]]
+    assert np.median(no_uni) < 60, no_uni
+    no_space = [_wonju(s, space=0.0) for s in SEEDS[:5]]
+    assert np.median(no_space) < 30, no_space
