@@ -641,7 +641,9 @@ def technology(model) -> None:
     research institute's or gatekeeper's affiliate also counts the national sector mix as one
     external partner (knowledge from outside).  Without partners, :math:`w_p` goes to the own
     term.  A platform's mission sector gets one more unit.  The target s ≠ f_i is drawn in
-    proportion to :math:`D_i` and the move succeeds with probability :math:`\min(1, D_i(s))`;
+    proportion to :math:`D_i(s)\,(1 - \pi_c(s))`, with :math:`\pi_c(s)` the share of the
+    cluster's firms in s (a crowded field offers a newcomer less: firms branch into related
+    white space), and the move succeeds with probability :math:`\min(1, D_i(s))`;
     the old sector stays as the secondary capability.  Unrelated jumps therefore need a partner
     that holds the sector.
 
@@ -736,7 +738,8 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
     has_m = (ipos >= 0) & (mis >= 0)
     D[np.flatnonzero(has_m), mis[has_m]] += 1.0
     D[np.arange(m), f] = 0.0
-    s = tech.draw_from(D, rng)
+    T = D * (1.0 - shares[cM])  # a crowded field offers a newcomer less: white space attracts
+    s = tech.draw_from(T, rng)
     ok = (s >= 0) & (rng.random(m) < np.minimum(D[np.arange(m), np.maximum(s, 0)], 1.0))
     mv, new, cm = M[ok], s[ok], cM[ok]
     if len(mv) == 0:
