@@ -17,10 +17,12 @@ growing     attractiveness above critical mass with free space: the      ``criti
             national pool chooses the cluster
 featureless no critical mass and no shared base: the national pool's     ``startup_rate`` = 0
             entrants keep the firm mix as dispersed as the country's
-path_locked cognitive lock-in: trusted same-sector ties suppress          ``lock_in`` = 0,
-            branching and convert firms to their partners' sector        ``convergence_rate`` = 0
-resilient   branching by relatedness density after a shock: firms hurt   ``recombination_rate`` = 0
-            by it move into related sectors, entrants refill the space
+path_locked closure: costly external ties and a local preference keep     ``external_cost`` = 0.5,
+            ties inside, where lock-in pulls firms together               ``n_external`` = 4,
+                                                                          ``beta_local`` = 0
+resilient   renewal after a shock: hurt firms branch into related        ``recombination_rate`` = 0,
+            sectors, entrants shun the devalued technology and refill     ``startup_rate`` = 0
+            the vacated space
 declining   a technology shift on a locked-in cluster with no escape      ``shock_size`` = 0
 =========== =========================================================== ==========================
 
@@ -53,33 +55,36 @@ class Archetype:
 
 
 _COMMON = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 10.0}
-_LOCKED = {"init_home_share": 0.8, "convergence_rate": 0.3, "lock_in": 4.0, "recombination_rate": 0.02,
+#: The standard technology shock of the resilience measure: in year 1, penalty 3, persistence 0.9.
+STANDARD_SHOCK = {"shock_year": 1.0, "shock_size": 3.0, "shock_persistence": 0.9}
+
+_LOCKED = {"init_home_share": 0.8, "convergence_rate": 0.3, "lock_in": 4.0, "recombination_rate": 0.15,
            "external_learning": 0.0, "external_cost": 4.0, "n_external": 0, "beta_local": 2.5,
            "broker_intros": 0.0, "critical_mass": 50.0}
-#: The standard technology shock of the resilience measure: in year 1, penalty 3, persistence 0.95.
-STANDARD_SHOCK = {"shock_year": 1.0, "shock_size": 3.0, "shock_persistence": 0.95}
-
 ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
-    Archetype("nascent", 40, 4, {"init_home_share": 0.2, "cross_accept": 0.05, "young_years": 8.0},
+    Archetype("nascent", 100, 3, {"init_home_share": 0.2, "cross_accept": 0.05, "young_years": 8.0,
+                                  "beta_local": 0.0, "external_cost": 0.5, "n_external": 4},
               "the cross-group barrier keeps firms of different families and ages apart: no local network forms",
               {"cross_accept": 1.0}),
     Archetype("growing", 80, 4, {"init_home_share": 0.7, "critical_mass": 30.0, "critical_mass_gain": 1.5,
                                  "space_headroom": 2.0},
               "above critical mass, the national pool prefers the cluster while it has free space",
               {"critical_mass_gain": 0.0}),
-    Archetype("featureless", 150, 6, {"init_home_share": 0.2, "critical_mass": 1000.0, "convergence_rate": 0.0,
-                                      "startup_rate": 0.1, "entry_relatedness": 0.6},
-              "without critical mass or a shared base, the national pool's entrants dilute the home sector",
-              {"startup_rate": 0.0}),
-    Archetype("path_locked", 300, 6, dict(_LOCKED),
-              "cognitive lock-in: trusted same-sector ties suppress branching and convert firms to their "
-              "partners' sector; ties stay local",
-              {"lock_in": 0.0, "convergence_rate": 0.0}),
+    Archetype("featureless", 150, 6, {"init_home_share": 0.1, "cross_accept": 0.05, "convergence_rate": 0.3,
+                                      "lock_in": 4.0, "critical_mass": 1000.0},
+              "a firm mix as dispersed as the country's, kept apart by the barrier between sector families: "
+              "lock-in cannot pull firms of different families together",
+              {"cross_accept": 1.0}),
+    Archetype("path_locked", 300, 6, {**_LOCKED, "init_home_share": 0.5},
+              "closure: costly external ties and a local preference keep every tie inside the cluster, where "
+              "cognitive lock-in pulls firms together; centripetal forces dominate and the gap does not close",
+              {"external_cost": 0.5, "n_external": 4, "beta_local": 0.0}),
     Archetype("resilient", 300, 7, {"init_home_share": 0.6, "recombination_rate": 0.2, "external_cost": 0.5,
                                     "n_external": 4, "space_headroom": 1.5, **STANDARD_SHOCK},
-              "after the standard shock, hurt firms branch into related sectors by relatedness density and "
-              "entrants refill the freed space: firms recover and related variety rises",
-              {"recombination_rate": 0.0}),
+              "renewal after the standard shock: hurt firms branch into related sectors and entrants, shunning "
+              "the devalued technology, refill the vacated space: firms recover and the mix moves away from "
+              "the shocked sector",
+              {"recombination_rate": 0.0, "startup_rate": 0.0}),
     Archetype("declining", 300, 4, {**_LOCKED, "shock_year": 1.0, "shock_size": 3.0,
                                     "shock_persistence": 0.98, "exit_sensitivity": 1.5},
               "a lasting technology shift hits a locked-in cluster whose firms cannot branch away",

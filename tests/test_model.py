@@ -11,7 +11,6 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from scenarios.archetypes import ARCHETYPES, final_stage, run_archetype
 from scenarios.base import resolve_base
 from sim.engine.runner import INDICATOR_COLUMNS, run, simulate
 from sim.face.cli import main
@@ -164,14 +163,6 @@ def test_run_writes_identical_outputs(tmp_path):
 def test_parallel_equals_serial():
     kw = dict(years=0.5, seed=3, clusters=SMALL, scale=0.05, replicates=2, progress=False)
     pdt.assert_frame_equal(run(n_jobs=1, **kw), run(n_jobs=2, **kw))
-
-
-# ----------------------------------------------------------------------------- development types
-@pytest.mark.parametrize("name", list(ARCHETYPES))
-def test_each_development_type_is_reproduced(name):
-    stages = [final_stage(run_archetype(name, seed)) for seed in range(1, 6)]
-    top, count = Counter(stages).most_common(1)[0]
-    assert top == name and count >= 3, stages
 
 
 # ----------------------------------------------------------------------------- command line

@@ -33,17 +33,18 @@ Development stage ([KRIHS-2020] table 2-1), from trajectories
 Stages are read off a cluster's trajectory, not off its size: the annualised log growth g of
 its firm count over the last ``window`` quarters, the gap centripetal - centrifugal now and
 ``window`` quarters ago, and its measured response to a technology shock (``resilience``:
-1 = after the recovery window it had recovered its firm count and raised its related
-variety, 0 = it had not, -1 = not shocked, or still recovering).  The first rule that
+1 = five years after the shock it had regained its firm count and moved away from the shocked
+technology, 0 = it had not, -1 = not shocked, or still recovering).  The first rule that
 holds, in this order, gives the stage:
 
 1. ``nascent``     inclusiveness < 0.25: no local network yet, whatever the size
 2. ``declining``   g < -0.04 per year
 3. ``featureless`` specialization (LQ) < 1.2
 4. ``growing``     g > +0.03 per year
-5. ``resilient``   measured: recovered its firms and diversified after a shock (resilience = 1)
+5. ``resilient``   measured: recovered its firms and diversified away from the shocked technology
+   (resilience = 1)
 6. ``path_locked`` failed to recover after a shock (resilience = 0), or a lock-in gap above 0.5
-   that is not closing (it fell by less than 0.1 over the window)
+   that is not closing (it fell by less than 0.5 over the window)
 7. ``mature``      none of these: stable and not locked in; its resilience is untested
 """
 
@@ -71,7 +72,7 @@ GROWTH_RATE = 0.03
 NASCENT_INCLUSIVENESS = 0.25
 FEATURELESS_LQ = 1.2
 LOCK_IN_GAP = 0.5
-LOCK_IN_EASING = 0.1
+LOCK_IN_EASING = 0.5
 
 REFERENCE_FILE = "reference_scale.json"
 

@@ -79,6 +79,7 @@ STAGE_WINDOW = 4 * STEPS_PER_YEAR  # steps (four years) over which the stage's g
 DEFAULT_FIRM_SIZE = 5.0  # employees per firm of a cluster whose table gives none
 RECOVERY_YEARS = 5      # years after a technology shock at which the recovery is measured
 RECOVERY_SHARE = 0.95   # share of the pre-shock firm count a recovered cluster has regained
+REORIENTATION = 0.2     # relative fall of the shocked sector's share that counts as diversifying away
 
 
 class ClusterModel(mesa.Model):
@@ -161,7 +162,8 @@ class ClusterModel(mesa.Model):
         self.shock = np.zeros(C)
         self.shock_t = np.full(C, -1)
         self.shock_firms = np.zeros(C)
-        self.shock_rv = np.full(C, np.nan)
+        self.shock_sector = np.full(C, -1)
+        self.shock_share = np.zeros(C)
         self.shock_level_events: list[int] = []
         self.dominant_fine = self.home * tech.FINE_PER_COARSE
         self.phi = tech.relatedness(self.p["phi_family"], self.p["phi_neighbour"])
@@ -443,23 +445,34 @@ class ClusterModel(mesa.Model):
         rising = np.asarray(rising, bool)
         if not rising.any():
             return
-        counts = self._firm_counts()
-        rv = self._records[-1][1]["related_variety"] if self._records else np.full(self.n_clusters, np.nan)
         self.shock_t[rising] = self.t
-        self.shock_firms[rising] = counts[rising]
-        self.shock_rv[rising] = rv[rising]
+        self.shock_firms[rising] = self._firm_counts()[rising]
+        self.shock_sector[rising] = self.dominant_fine[rising]
+        self.shock_share[rising] = self._sector_share(self.dominant_fine)[rising]
+
+    def _sector_share(self, fine: np.ndarray) -> np.ndarray:
+        """Share of each cluster's firms whose primary sector is ``fine[c]``."""
+        pop = self.pop
+        m = proc.cluster_firms(pop)
+        c = pop.cluster[m].astype(np.int64)
+        hit = np.bincount(c, weights=(pop.fine[m] == np.asarray(fine)[c]), minlength=self.n_clusters)
+        return hit / np.maximum(np.bincount(c, minlength=self.n_clusters), 1)
 
     def _resilience(self, ind: Mapping[str, np.ndarray]) -> np.ndarray:
         """Measured shock response per cluster: 1 recovered, 0 not, -1 untested or still recovering.
 
         ``RECOVERY_YEARS`` after its last shock, a cluster has recovered if it has at least
-        ``RECOVERY_SHARE`` of its pre-shock firm count and a related variety at least as high
-        as before the shock (S4P-M10: it rebuilt and diversified).
+        ``RECOVERY_SHARE`` of its pre-shock firm count and has diversified away from the shocked
+        technology: the share of its firms in the sector that dominated at the shock fell by at
+        least ``REORIENTATION`` (S4P-M10: production structures rebuilt in other fields).
         """
         out = np.full(self.n_clusters, -1)
         done = (self.shock_t >= 0) & (self.t - self.shock_t >= RECOVERY_YEARS * STEPS_PER_YEAR)
+        if not done.any():
+            return out
+        share = self._sector_share(np.maximum(self.shock_sector, 0))
         ok = (ind["firms"] >= RECOVERY_SHARE * self.shock_firms) & \
-            (np.nan_to_num(ind["related_variety"], nan=-1.0) >= np.nan_to_num(self.shock_rv, nan=0.0))
+            (share <= (1.0 - REORIENTATION) * self.shock_share)
         out[done] = ok[done].astype(int)
         return out
 

@@ -161,16 +161,16 @@ def sector_counts(model, order=None):
 
 
 def free_space(model, count: np.ndarray) -> np.ndarray:
-    r"""Free-space factor of each cluster's estates, :math:`\mathrm{clip}((K_c - n_c) / (K_c - K^0_c), 0, 1)`.
+    r"""Free-space factor of each cluster's estates, :math:`\max(0, (K_c - n_c) / (K_c - n^0_c))`.
 
     ``K_c`` is the capacity (``space_headroom`` x initial firms, plus space added by
-    policies) and ``K^0_c`` the capacity's share taken at set-up (the initial firms).  It is 1
-    while the free space is at least the initial headroom and falls to 0 as the estates fill
-    (S4V-15).
+    policies) and :math:`n^0_c` the initial firm count.  It is 1 at the initial occupancy,
+    falls to 0 as the estates fill (S4V-15) and rises above 1 when firms leave (vacant premises
+    draw entrants back): a restoring force toward the occupancy at which entry balances exit.
     """
     cap = model.capacity + model.space_extra
     base = model.n0.astype(float)
-    return np.clip((cap - count) / np.maximum(cap - base, 1.0), 0.0, 1.0)
+    return np.maximum((cap - count) / np.maximum(cap - base, 1.0), 0.0)
 
 
 def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarray:
@@ -253,8 +253,10 @@ def entry(model) -> None:
     with the entry kernel :math:`k = I + \eta(\varphi - I)` (``entry_relatedness`` :math:`\eta`)
     (its related base, plus ``inst_attraction`` :math:`\kappa` for each university or research
     institute ``u``; :func:`attractiveness` :math:`a_c`; the policy lever :math:`\lambda_c`,
-    ``entry_mult`` for new firms and ``relocation_mult`` for relocations; :func:`free_space`);
-    the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
+    ``entry_mult`` for new firms and ``relocation_mult`` for relocations; :func:`free_space`),
+    times :math:`\exp(-\sigma_c \varphi_{d_c s})` after a technology shift of level :math:`\sigma_c` on the
+    cluster's dominant sector :math:`d_c` (entrants shun a devalued technology as incumbents suffer
+    from it; see :func:`performance`); the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
     cluster at set-up, has free space 1.  Entrants to the rest of the country leave the model.
     Policies may add startups (lever ``startup_extra``, per firm per year, sectors from the
     cluster's own relatedness density), and an incubator (lever ``startup_link``) introduces a
@@ -284,6 +286,8 @@ def entry(model) -> None:
         icnt = np.bincount(ikey, minlength=C * F).reshape(C, F).astype(float)
         base = base + p["inst_attraction"] * p["scale"] * (icnt @ kernel)
     w_out = out_f @ kernel
+    # a technology shift devalues the cluster's dominant technology for entrants as for incumbents
+    devalued = np.exp(-model.shock[:, None] * model.phi[model.dominant_fine])
     nat = cnt.sum(0) + out_f
     N = nat.sum()
     flows = model.flows
@@ -295,7 +299,7 @@ def entry(model) -> None:
             if k == 0:
                 continue
             s = tech.draw_from(np.broadcast_to(share, (k, F)), rng)
-            wc = base * (np.exp(a) * lv[lever][:-1] * free)[:, None]
+            wc = base * (np.exp(a) * lv[lever][:-1] * free)[:, None] * devalued
             W = np.concatenate([wc, w_out[None, :]], axis=0)  # (C+1, F)
             dest = tech.draw_from(W[:, s].T, rng)
             ok = (dest >= 0) & (dest < C)
