@@ -49,7 +49,8 @@ _DECLARED: tuple[Param, ...] = (
     _P("outside_ratio", 0.5, 0.0, 3.0, "float", "setup",
        "firms of the outside world (rest of the country and abroad) per cluster firm", 0.2, 1.0),
     _P("init_home_share", 0.45, 0.05, 0.95, "float", "setup",
-       "initial share of a cluster's firms in its home coarse sector", 0.2, 0.8),
+       "initial share of a cluster's firms in its home coarse sector (about 0.1 is the national share of a "
+       "family: no specialisation)", 0.1, 0.8),
     _P("anchor_share", 0.01, 0.0, 0.2, "float", "setup",
        "share of the initial firms that are anchor (large, lead) firms", 0.0, 0.05),
     _P("institutions_per_1000", 2.0, 0.0, 20.0, "float", "setup",

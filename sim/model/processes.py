@@ -270,7 +270,7 @@ def entry(model) -> None:
 
     **Anchors** (lever ``anchor_inflow``): home-sector firms ``anchor_size`` times the mean size.
     """
-    pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
+    pop, rng, lv, p = model.pop, model.rng, model.levers, model.p
     C, F = model.n_clusters, tech.N_FINE
     order, start, count = members_by_cluster(model)
     home = model.home
@@ -612,8 +612,8 @@ def link_decay(model) -> None:
 
 # ----------------------------------------------------------------------------- 6. technology
 def _partner_table(model, firms_mask):
-    """Directed partner pairs ``(i, j, weight_j, local)`` for cluster firms ``i`` (both directions)."""
-    E, pop = model.edges, model.pop
+    """Directed partner pairs ``(i, j, trust)`` for cluster firms ``i`` (both directions)."""
+    E = model.edges
     src = np.concatenate([E.u, E.v])
     dst = np.concatenate([E.v, E.u])
     tr = np.concatenate([E.trust, E.trust])
@@ -657,12 +657,11 @@ def technology(model) -> None:
     the threshold (lever ``coordination_mult``).
     """
     pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
-    C, F = model.n_clusters, tech.N_FINE
+    F = tech.N_FINE
     fm = cluster_firms(pop)
     firms = np.flatnonzero(fm)
     if len(firms) == 0:
         return
-    phi = model.phi
     n = pop.n
     src, dst, tr = _partner_table(model, fm)
     local = pop.cluster[dst] == pop.cluster[src]

@@ -34,8 +34,16 @@ FINE_PER_COARSE = 5
 N_FINE = N_COARSE * FINE_PER_COARSE
 FINE_TO_COARSE = np.repeat(np.arange(N_COARSE), FINE_PER_COARSE)
 
-__all__ = ["N_COARSE", "FINE_PER_COARSE", "N_FINE", "FINE_TO_COARSE", "sector_index",
-           "relatedness", "distance", "draw_from"]
+__all__ = [
+    "FINE_PER_COARSE",
+    "FINE_TO_COARSE",
+    "N_COARSE",
+    "N_FINE",
+    "distance",
+    "draw_from",
+    "relatedness",
+    "sector_index",
+]
 
 
 def sector_index(name: str) -> int:
