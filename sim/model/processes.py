@@ -187,8 +187,8 @@ def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarr
     lv = model.levers
     cm = model.p["critical_mass_gain"] * lv["agglomeration_mult"][:-1] / (1.0 + np.exp(-z))
     hist = model.count_hist
-    past = hist[0] if len(hist) else count
-    span = max(len(hist), 1) / Q
+    past = hist[0] if len(hist) > 1 else count
+    span = max(len(hist) - 1, 1) / Q
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where((past > 0) & (count > 0), np.log(np.maximum(count, 1e-9) / np.maximum(past, 1e-9)) / span, 0.0)
     rep = model.p["reputation_weight"] * np.clip(g, -0.5, 0.5)
@@ -258,7 +258,7 @@ def entry(model) -> None:
     cluster's dominant sector :math:`d_c` (entrants shun a devalued technology as incumbents suffer
     from it; see :func:`performance`); the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
     cluster at set-up, has free space 1.  Entrants to the rest of the country leave the model.
-    Policies may add startups (lever ``startup_extra``, per firm per year, sectors from the
+    Policies may add startups (lever ``startup_extra``, startups per year, sectors from the
     cluster's own relatedness density), and an incubator (lever ``startup_link``) introduces a
     startup to an incumbent through the barrier (:func:`introduce`, brokered; S4P-M17).
 
@@ -314,7 +314,7 @@ def entry(model) -> None:
                 _incubate(model, ids, order, start, count, rng)
 
     # policy-funded startups, in sectors of the cluster's own relatedness density
-    k = rng.poisson(np.maximum(lv["startup_extra"][:-1] / Q * count, 0))
+    k = rng.poisson(np.maximum(lv["startup_extra"][:-1] / Q, 0))
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fs = tech.draw_from(base[cl], rng)
@@ -481,6 +481,7 @@ def link_formation(model) -> None:
         ext_pool = model.firm_pool()
         for _ in range(int(model.p["n_external"])):
             pick = ext_pool[rng.integers(0, len(ext_pool), len(S))] if len(ext_pool) else np.full(len(S), -1)
+            pick = np.where(pop.cluster[np.maximum(pick, 0)] == cs, -1, pick)  # not from the own cluster
             cands.append(pick); kinds.append(2)
         Cm = np.column_stack(cands) if cands else np.empty((len(S), 0), dtype=np.int64)
         kind = np.array(kinds)

@@ -15,8 +15,10 @@ between fine sectors,
         \\varphi_{nb}^{\\,r(a,b)} & \\text{families } r(a,b) \\text{ steps apart on the value-chain ring}
     \\end{cases}
 
-where the families sit on a ring in the order of :data:`sim.data.observed.SECTOR_FAMILIES`
-(neighbours share inputs and skills: a graded product space in the sense of Hidalgo et al.
+where the families sit on a ring in the value-chain order of :data:`VALUE_CHAIN_RING` (neighbours
+share inputs, parts or skills: machinery - shipbuilding/auto - electronics - medical devices -
+IT services - culture - food - textiles - chemicals - urban manufacturing - back to machinery),
+a structural choice documented in ``docs/odd.md``: a graded product space in the sense of Hidalgo et al.
 2007, doi:10.1126/science.1144581, and Neffke, Henning & Boschma 2011,
 doi:10.1111/j.1944-8287.2011.01121.x).  ``phi_family`` and ``phi_neighbour`` are set-up
 parameters of the schema.  Cognitive distance between two firms is
@@ -33,6 +35,11 @@ N_COARSE = len(SECTOR_FAMILIES)
 FINE_PER_COARSE = 5
 N_FINE = N_COARSE * FINE_PER_COARSE
 FINE_TO_COARSE = np.repeat(np.arange(N_COARSE), FINE_PER_COARSE)
+#: Sector families in value-chain order around the ring of :func:`relatedness` (adjacent families
+#: share inputs, parts or skills; the last is adjacent to the first).
+VALUE_CHAIN_RING = ("machinery", "shipbuilding_auto", "electronics", "medical_devices", "services_it", "culture",
+                    "food", "textiles", "chemicals", "urban_manufacturing")
+_RING_POS = np.array([VALUE_CHAIN_RING.index(f) for f in SECTOR_FAMILIES])
 
 __all__ = [
     "FINE_PER_COARSE",
@@ -71,7 +78,7 @@ def relatedness(phi_family: float, phi_neighbour: float) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    fam = FINE_TO_COARSE
+    fam = _RING_POS[FINE_TO_COARSE]
     step = np.abs(fam[:, None] - fam[None, :])
     ring = np.minimum(step, N_COARSE - step)
     phi = np.where(ring == 0, float(phi_family), float(phi_neighbour) ** ring.astype(float))
