@@ -50,9 +50,7 @@ CITATION = re.compile(r"\[([A-Za-z][A-Za-z]*(?:-[A-Za-z]+)*-\d{4})\]")
 INTERNAL = re.compile(r"(?i:sources?-0\d\d|\bissues? #?\d+)|\bBRIEF\b")
 #: User-visible files that may still name them, and why.  Each must still do so (see the test below), so
 #: that the entry is removed once the file is fixed.
-KNOWN_INTERNAL = {
-    "docs/odd.md": "owned by the model-core rewrite; it still cites the digest and BRIEF.md for the theory",
-}
+KNOWN_INTERNAL: dict[str, str] = {}
 #: An item id of the reading notes, with its short forms: S4W-M1/M8, S4V-1/5, S0-P8/S0-P17.
 ITEM = re.compile(r"\bS(?:4[WJEXPV]|0|3)-[A-Z]*\d+(?:/(?:S(?:4[WJEXPV]|0|3)-)?[A-Z]*\d+)*")
 
