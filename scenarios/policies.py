@@ -10,12 +10,12 @@ A policy is an object with three small hooks:
 
 No process tests for a policy by name: processes read levers only.  Concrete
 policies live in this module's registry :data:`REGISTRY`; each class states its
-**mechanism**, its **source** (the digests in ``shared/design/sources/``, cited by
-file name) and the **hypothesis** the model tests (``docs/policies.md`` lists them
+**mechanism**, its **source** (bibliography keys and item ids of ``docs/sources.md``)
+and the **hypothesis** the model tests (``docs/policies.md`` lists them
 with the effects measured by ``python scripts/measure_effects.py``).
 
 Combining policies: multiplicative levers (``*_mult``) multiply, additive levers
-(``startup_extra``, ``anchor_inflow``, ``external_cost_shift``, ``tech_shock``,
+(``startup_extra``, ``reputation``, ``anchor_inflow``, ``external_cost_shift``, ``tech_shock``,
 ``anchor_exit``) add, and the incubator probability ``startup_link`` combines as
 independent chances, so two policies on one cluster compose.
 
