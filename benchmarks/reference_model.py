@@ -101,9 +101,9 @@ class Node(mesa.Agent):
     capability (-1: none), ``institution`` the institution agent a firm is affiliated with.
     """
 
-    def __init__(self, model: "ReferenceModel", cluster: int, role: int, fine: int, size: float,
+    def __init__(self, model: ReferenceModel, cluster: int, role: int, fine: int, size: float,
                  quality: float = 0.0, age: float = 0.0, parent: int | None = None,
-                 institution: "Node | None" = None):
+                 institution: Node | None = None):
         super().__init__(model)
         self.cluster = cluster
         self.role = role
@@ -145,7 +145,7 @@ class Node(mesa.Agent):
         """Secondary capability (the primary sector if there is none)."""
         return self.cap2 if self.cap2 >= 0 else self.fine
 
-    def my_institution(self) -> "Node | None":
+    def my_institution(self) -> Node | None:
         inst = self.institution
         return inst if inst is not None and inst.alive else None
 
@@ -191,7 +191,7 @@ class Node(mesa.Agent):
                     m.new_affiliations.append((f, self))
 
     # link formation --------------------------------------------------------------------
-    def candidates(self, members: dict, pool: list) -> list[tuple["Node", int]]:
+    def candidates(self, members: dict, pool: list) -> list[tuple[Node, int]]:
         """Candidate partners ``(candidate, kind)``: kind 0 local, 1 friend of a friend, 2 external."""
         p, r, G = self.model.p, self.random, self.model.G
         cands = []
@@ -209,7 +209,7 @@ class Node(mesa.Agent):
 
     def search(self, members: dict, pool: list, deg: dict, bud: dict, burst: float) -> None:
         """Decide (staged): with spare budget, search; pick the best candidate by random utility
-        against the outside option; a partner of another group accepts with ``cross_accept``."""
+        against the outside option; it forms through the barrier (:meth:`ReferenceModel.accepts`)."""
         m, p, r = self.model, self.model.p, self.random
         self.choice = None
         if deg[self] >= bud[self]:
@@ -238,13 +238,12 @@ class Node(mesa.Agent):
                 best, u_best = cand, u
         if best is None or u_best <= p["link_threshold"] + m.gumbel():
             return
-        if m.cross_group(self, best) and r.random() >= p["cross_accept"]:
-            return
-        self.choice = best
+        if m.accepts(self, best):
+            self.choice = best
 
     def introduce(self, affiliates: dict, members: dict, pool: list, deg: dict, bud: dict) -> None:
         """Decide (staged): an intermediary introduces its affiliates to firms of another group
-        or of other clusters; the barrier is lowered by ``broker_lift``."""
+        or of other clusters, through the barrier lowered by ``broker_lift``."""
         m, p, r = self.model, self.model.p, self.random
         mine = affiliates.get(self, [])
         for _ in range(int(m.rng.poisson(p["broker_intros"]))):
@@ -262,11 +261,8 @@ class Node(mesa.Agent):
                     b = pick
             if b is None or b is a or deg[a] >= bud[a] or deg[b] >= bud[b] or m.G.has_edge(a, b):
                 continue
-            if m.cross_group(a, b):
-                ca = p["cross_accept"] + p["broker_lift"] * (1.0 - p["cross_accept"])
-                if r.random() >= ca:
-                    continue
-            m.new_ties.append((a, b))
+            if m.accepts(a, b, brokered=True):
+                m.new_ties.append((a, b))
 
     # technology -------------------------------------------------------------------------
     def lock_in(self) -> None:
@@ -428,6 +424,16 @@ class ReferenceModel(mesa.Model):
         """Young firm and incumbent, or firms of different sector families."""
         return a.young != b.young or a.coarse != b.coarse
 
+    def accepts(self, a: Node, b: Node, brokered: bool = False) -> bool:
+        """The barrier: a pair of one group forms; a cross-group pair with ``cross_accept``, raised by
+        ``broker_lift`` of the rest for a broker's introduction."""
+        if not self.cross_group(a, b):
+            return True
+        ca = self.p["cross_accept"]
+        if brokered:
+            ca += self.p["broker_lift"] * (1.0 - ca)
+        return self.random.random() < ca
+
     def related_sector(self, fine: int) -> int:
         """Another fine sector, drawn in proportion to its relatedness to ``fine``."""
         w = list(self.phi[fine])
@@ -473,7 +479,7 @@ class ReferenceModel(mesa.Model):
             n0 = self.table["firms0"].to_numpy(float)
         else:
             n0 = self.table["firms"].to_numpy(float) * p["scale"]
-        self.n0 = n0 = [max(int(round(v)), 5) for v in n0]
+        self.n0 = n0 = [max(round(v), 5) for v in n0]
         self.capacity = [n * p["space_headroom"] for n in n0]
         space = (self.table["space"].to_numpy(float) if "space" in self.table.columns
                  else [math.nan] * self.n_clusters)
@@ -490,16 +496,16 @@ class ReferenceModel(mesa.Model):
                     fine = g * K + r.randrange(K)
                 firms.append(self.node_class(self, c, SME, fine, self.size_draw(c), r.gauss(0.0, QUALITY_SD),
                                              r.uniform(0, 80)))
-            n_anchor = int(math.floor(n * p["anchor_share"] + r.random()))
+            n_anchor = math.floor(n * p["anchor_share"] + r.random())
             for f in sorted(firms, key=lambda a: -a.size)[:n_anchor]:
                 f.role, f.size = ANCHOR, f.size * p["anchor_size"]
         rot = (INTERMEDIARY, UNIVERSITY, RESEARCH, GATEKEEPER)
         for c, n in enumerate(n0):
-            k = 0 if p["institutions_per_1000"] == 0 else max(1, int(round(n * p["institutions_per_1000"] / 1000.0)))
+            k = 0 if p["institutions_per_1000"] == 0 else max(1, round(n * p["institutions_per_1000"] / 1000.0))
             for i in range(k):
                 self.node_class(self, c, rot[i % 4], self.home[c] * K + r.randrange(K), 50.0, 1.0)
         self.affiliations(share=1.0)
-        for _ in range(int(round(p["outside_ratio"] * sum(n0)))):
+        for _ in range(round(p["outside_ratio"] * sum(n0))):
             self.node_class(self, -1, OUTSIDE, r.randrange(F), max(1.0, r.lognormvariate(1.2, 1.0)), 0.0,
                             r.uniform(0, 80))
 
