@@ -1,29 +1,54 @@
 """Reference implementation of the model, written the way a Mesa tutorial would.
 
 One :class:`mesa.Agent` object per firm, institution and outside-world firm,
-with its state in plain Python attributes; the network is a :mod:`networkx`
-graph whose nodes are the agents; every process is a loop over agents
-(``AgentSet.do`` / ``shuffle_do``) drawing its random numbers one at a time from
-the model's ``random`` (the standard library generator) or ``rng`` (numpy, for
-Poisson counts and Dirichlet weights); the indicators are computed with
-networkx (:mod:`benchmarks.nx_indices`) at every step.
+with its state in plain Python attributes; the transaction network is a
+:mod:`networkx` graph whose nodes are the firm agents (institutions are agents
+but not nodes: they act through their affiliated firms), with the age, trust and
+``brokered`` flag of each tie as edge data; every process is a loop over agents
+(``AgentSet.do`` / ``shuffle_do``) or ties drawing its random numbers one at a
+time from the model's ``random`` (the standard library generator) or ``rng``
+(numpy, for Poisson counts and Dirichlet weights); the indicators are computed
+with networkx (:mod:`benchmarks.nx_indices`) at every step.
 
-It implements the same rules as the fast engine (:mod:`sim.model.processes`,
-:meth:`sim.model.model.ClusterModel._populate`), with the same parameters
-(:mod:`sim.model.params`) and in the same order: set-up and burn-in, then per quarter
-entry, link formation, link decay, learning, performance, exit and indicators.
+It implements the rules of model v2 (:mod:`sim.model.processes`,
+:meth:`sim.model.model.ClusterModel._populate` and ``_burn_in``), with the same
+parameters (:func:`sim.model.params.validate`) and in the same order
+(:data:`sim.model.model.SCHEDULE`): set-up (firms, institutions, initial
+affiliations, the outside world) and burn-in, then per quarter entry (the
+national pool choosing clusters by attractiveness and free space, spin-offs,
+academic spin-offs), affiliations, link formation (search within the tie budget
+and the cross-group barrier, then broker introductions), link decay and trust,
+technology (cognitive lock-in, branching by relatedness density, collective
+coordination), performance, exit and indicators.
+
 Where the fast engine updates synchronously (everyone decides on the state at
 the start of a phase), the reference does what Mesa's staged activation does:
 agents first decide (``step``-like methods that only record a decision), then
-the decisions are applied (``advance``-like).  That is the only concession to
-the engine; it keeps the dynamics the same, so that
-``tests/test_reference_agreement.py`` can check that both produce the same
+the decisions are applied (``advance``-like).  The stages follow the engine's:
+
+* entry decides on the counts at the start of the phase (the new firms of the
+  quarter do not spawn, and do not change where the others go);
+* recruits are checked for an existing affiliation before any recruit of the
+  quarter is applied;
+* searches decide on degrees, budgets and ties at the start of link formation
+  (a popular partner can be chosen by several searchers and go over its budget);
+  the broker introductions then decide on the network after the searches;
+* lock-in decides on the partners' sectors before any firm converts; branching
+  attempts use the lock-in share from before the conversions but the sectors
+  after them (a firm's sector family, which the barrier reads, is updated at the
+  end of the phase, as in the engine); every branching move is made before the
+  coordination threshold is checked, and the moves that fail it are undone
+  together.
+
+That is the only concession to the engine; it keeps the dynamics the same, so
+that ``tests/test_reference_agreement.py`` can check that both produce the same
 distribution of indices.
 
-Not covered (the fast engine has them): policies and levers (all neutral
-here), per-cluster parameter columns of the cluster table, flows, scores,
-typology and stage.  Random streams differ from the engine's, so runs agree in
-distribution, not draw for draw.
+Not covered (the fast engine has them): policies and levers (all neutral here,
+so no incubator links, policy startups, anchor inflow or platform missions),
+per-cluster parameter columns of the cluster table, flows, scores, typology and
+stage.  Random streams differ from the engine's, so runs agree in distribution,
+not draw for draw.
 
 Example
 -------
@@ -37,7 +62,7 @@ Example
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict, deque
 from collections.abc import Mapping, Sequence
 
 import mesa
@@ -46,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.nx_indices import nx_cluster_indices
+from sim.core.calendar import STEPS_PER_YEAR, steps_in
 from sim.data.clusters import cluster_table as default_cluster_table
 from sim.model import technology as tech
 from sim.model.params import validate
@@ -60,37 +86,42 @@ from sim.model.population import (
     STARTUP,
     UNIVERSITY,
 )
+from sim.model.processes import QUALITY_SD, RECRUIT_SHARE, REPUTATION_WINDOW
 
-Q = 4.0  # steps per year
-_FX = tech.FINE_CENTRES[:, 0].copy()
-_FY = tech.FINE_CENTRES[:, 1].copy()
-_CENTRES = [tuple(c) for c in tech.FINE_CENTRES.tolist()]
-
-
-def nearest_fine(x: float, y: float) -> int:
-    """Fine sector of a position: the nearest fine-sector centre."""
-    return int(np.argmin((_FX - x) ** 2 + (_FY - y) ** 2))
+Q = float(STEPS_PER_YEAR)  # steps per year
+K = tech.FINE_PER_COARSE
+F = tech.N_FINE
+SECTORS = range(F)
 
 
 class Node(mesa.Agent):
-    """A firm, an institution or an outside-world firm."""
+    """A firm, an institution or an outside-world firm.
 
-    def __init__(self, model: "ReferenceModel", cluster: int, role: int, x: float, y: float,
-                 size: float, quality: float = 0.0, age: float = 0.0, parent: int | None = None):
+    ``fine`` is the primary fine sector (an institution's field), ``cap2`` the secondary
+    capability (-1: none), ``institution`` the institution agent a firm is affiliated with.
+    """
+
+    def __init__(self, model: ReferenceModel, cluster: int, role: int, fine: int, size: float,
+                 quality: float = 0.0, age: float = 0.0, parent: int | None = None,
+                 institution: Node | None = None):
         super().__init__(model)
         self.cluster = cluster
         self.role = role
-        self.x, self.y = x, y
-        self.fine = nearest_fine(x, y)
-        self.coarse = self.fine // tech.FINE_PER_COARSE
+        self.fine = fine
+        self.cap2 = -1
+        self.coarse = fine // K
         self.size = size
         self.quality = quality
         self.age = age
         self.perf = 0.0
         self.parent = parent
         self.birth = model.t
-        self.choice = None
-        model.G.add_node(self)
+        self.institution = institution
+        self.alive = True
+        self.lock = 0.0     # trust-weighted share of local partners in the own sector
+        self.choice = None  # a staged decision
+        if self.is_firm:
+            model.G.add_node(self)
 
     # kinds ---------------------------------------------------------------------
     @property
@@ -105,144 +136,217 @@ class Node(mesa.Agent):
     def is_institution(self) -> bool:
         return UNIVERSITY <= self.role <= GATEKEEPER
 
+    @property
+    def young(self) -> bool:
+        return self.age < self.model.p["young_years"] * Q
+
+    @property
+    def second(self) -> int:
+        """Secondary capability (the primary sector if there is none)."""
+        return self.cap2 if self.cap2 >= 0 else self.fine
+
+    def my_institution(self) -> Node | None:
+        inst = self.institution
+        return inst if inst is not None and inst.alive else None
+
     def leave(self) -> None:
-        self.model.G.remove_node(self)
+        self.alive = False
+        if self.is_firm:
+            self.model.G.remove_node(self)
         self.remove()
 
-    # entry -------------------------------------------------------------------------
-    def maybe_spin_off(self) -> None:
-        p, r = self.model.p, self.random
-        rate = p["spinoff_rate"] / Q * math.exp(min(max(p["spinoff_quality"] * self.quality, -10.0), 5.0))
+    # entry ---------------------------------------------------------------------------
+    def maybe_spin_off(self, free: list) -> None:
+        m, p, r = self.model, self.model.p, self.random
+        c = self.cluster
+        rate = (p["spinoff_rate"] / Q * free[c]
+                * math.exp(min(max(p["spinoff_quality"] * self.quality, -10.0), 5.0)))
         if r.random() < min(rate, 1.0):
-            self.model.spin_off(self)
+            fine = self.fine
+            if r.random() < p["spinoff_branch"]:
+                fine = m.related_sector(fine)
+            q = p["spinoff_heredity"] * self.quality + r.gauss(0.0, QUALITY_SD)
+            child = m.node_class(m, c, SPINOFF, fine, m.size_draw(c) * p["startup_size"], q,
+                                 parent=self.unique_id, institution=self.institution)
+            m.tie(child, self)  # kinship: no barrier, no budget
 
-    def academic_spin_offs(self) -> None:
-        for _ in range(int(self.model.rng.poisson(self.model.p["inst_spinoff_rate"] / Q))):
-            self.model.spin_off(self)
+    def academic_spin_offs(self, free: list) -> None:
+        m, p = self.model, self.model.p
+        c = self.cluster
+        for _ in range(int(m.rng.poisson(p["inst_spinoff_rate"] / Q * free[c]))):
+            fine = m.related_sector(self.fine)
+            m.node_class(m, c, SPINOFF, fine, m.size_draw(c) * p["startup_size"],
+                         self.random.gauss(0.0, QUALITY_SD), parent=self.unique_id, institution=self)
+
+    # affiliations (institutions) --------------------------------------------------------
+    def recruit(self, members: dict, have: Counter, share: float) -> None:
+        """Decide (staged): draw recruits among the cluster's firms; keep those without an institution."""
+        m, r = self.model, self.random
+        mem = members.get(self.cluster, [])
+        want = math.floor(m.p["affiliation_share"] * len(mem) + 0.5)
+        for _ in range(max(want - have[self], 0)):
+            if r.random() < share and mem:
+                f = r.choice(mem)
+                if f.institution is None:
+                    m.new_affiliations.append((f, self))
 
     # link formation --------------------------------------------------------------------
-    def candidates(self, members: dict[int, list], pool: list) -> list[tuple["Node", int, "Node | None"]]:
-        """Candidate partners ``(candidate, kind, introduced via)``: kind 0 local, 1 friend of a friend, 2 external."""
+    def candidates(self, members: dict, pool: list) -> list[tuple[Node, int]]:
+        """Candidate partners ``(candidate, kind)``: kind 0 local, 1 friend of a friend, 2 external."""
         p, r, G = self.model.p, self.random, self.model.G
         cands = []
         local = members[self.cluster]
         for _ in range(int(p["n_local"])):
-            cands.append((r.choice(local), 0, None))
+            cands.append((r.choice(local), 0))
         nbrs = list(G[self])
         for _ in range(int(p["n_fof"])):
             if nbrs:
                 mid = r.choice(nbrs)
-                cands.append((r.choice(list(G[mid])), 1, mid))
-        n_ext = int(p["n_external"])
-        for j in range(n_ext + 2):  # gatekeepers search the outside twice as hard
-            if j < n_ext or self.role == GATEKEEPER:
-                cands.append((r.choice(pool), 2, None))
+                cands.append((r.choice(list(G[mid])), 1))
+        for _ in range(int(p["n_external"])):
+            cands.append((r.choice(pool), 2))
         return cands
 
-    def search(self, members: dict[int, list], pool: list, deg: dict, burst: float) -> None:
-        """Decide (staged): draw candidates, pick the best by random utility against the outside option."""
+    def search(self, members: dict, pool: list, deg: dict, bud: dict, burst: float) -> None:
+        """Decide (staged): with spare budget, search; pick the best candidate by random utility
+        against the outside option; it forms through the barrier (:meth:`ReferenceModel.accepts`)."""
         m, p, r = self.model, self.model.p, self.random
         self.choice = None
-        sr = min(1.0, burst * p["search_rate"])
-        if self.role in (ANCHOR, GATEKEEPER):
-            sr = min(1.0, 4 * sr)
-        if r.random() >= sr:
+        if deg[self] >= bud[self]:
             return
-        cands = self.candidates(members, pool)
-        gk = self.role == GATEKEEPER
+        if r.random() >= min(1.0, burst * p["search_rate"]):
+            return
         ki = math.log1p(deg[self])
-        ext_cost = 0.0 if gk else max(p["external_cost"], 0.0)
+        inst = self.my_institution()
+        ext_cost = max(p["external_cost"], 0.0)
+        if inst is not None and inst.role == GATEKEEPER:
+            ext_cost *= 1.0 - p["gatekeeper_discount"]
+        mine = self.institution
         best, u_best = None, -math.inf
-        for cand, kind, via in cands:
-            if cand is self:
+        for cand, kind in self.candidates(members, pool):
+            if cand is self or deg[cand] >= bud[cand] or m.G.has_edge(self, cand):
                 continue
             kj = math.log1p(deg[cand])
-            d = math.hypot(cand.x - self.x, cand.y - self.y) / p["cog_optimum"]
             u = (p["beta_pop"] * kj
                  + (p["beta_tri"] if kind == 1 else 0.0)
-                 + (p["beta_broker"] if via is not None and via.is_institution else 0.0)
-                 + p["beta_cog"] * d * math.exp(1.0 - d)
+                 + p["beta_cog"] * m.fit(1.0 - m.relatedness(self, cand))
                  + (p["beta_local"] if cand.cluster == self.cluster else -ext_cost)
-                 + (p["beta_inst"] if cand.is_institution else 0.0)
+                 + (p["beta_inst"] if mine is not None and cand.institution is mine else 0.0)
                  - p["beta_status"] * abs(ki - kj)
                  + m.gumbel())
             if u > u_best:
                 best, u_best = cand, u
-        if best is not None and u_best > p["link_threshold"] + m.gumbel():
+        if best is None or u_best <= p["link_threshold"] + m.gumbel():
+            return
+        if m.accepts(self, best):
             self.choice = best
 
-    def introduce(self) -> None:
-        """An intermediary introduces pairs of its partners, preferring different groups."""
-        m, r = self.model, self.random
-        nbrs = list(m.G[self])
-        for _ in range(int(m.rng.poisson(m.p["broker_intros"]))):
-            if not nbrs:
+    def introduce(self, affiliates: dict, members: dict, pool: list, deg: dict, bud: dict) -> None:
+        """Decide (staged): an intermediary introduces its affiliates to firms of another group
+        or of other clusters, through the barrier lowered by ``broker_lift``."""
+        m, p, r = self.model, self.model.p, self.random
+        mine = affiliates.get(self, [])
+        for _ in range(int(m.rng.poisson(p["broker_intros"]))):
+            if not mine:
                 continue
-            a, b = r.choice(nbrs), r.choice(nbrs)
-            if a is b or a.role > SPINOFF or b.role > SPINOFF:
+            a = r.choice(mine)
+            local = members.get(a.cluster, [])
+            b = None
+            if local:
+                three = [r.choice(local) for _ in range(3)]
+                b = next((c for c in three[:2] if m.cross_group(a, c)), three[2])
+            if r.random() < p["broker_external_share"]:
+                pick = r.choice(pool)
+                if pick.cluster != a.cluster:
+                    b = pick
+            if b is None or b is a or deg[a] >= bud[a] or deg[b] >= bud[b] or m.G.has_edge(a, b):
                 continue
-            differ = (a.age < 20) != (b.age < 20) or a.coarse != b.coarse or a.fine != b.fine
-            if differ or r.random() < 0.3:
+            if m.accepts(a, b, brokered=True):
                 m.new_ties.append((a, b))
 
-    # learning ------------------------------------------------------------------------------
-    def learn(self) -> None:
-        """Decide (staged): move towards local and external partners, plus noise.
-
-        Ties to intermediaries carry no learning (they pass on contacts, not technology).
-        """
-        p, r = self.model.p, self.random
-        lx = ly = ex = ey = 0.0
-        nl = ne = 0
-        for nb in self.model.G[self] if self.role != INTERMEDIARY else ():
-            if nb.role == INTERMEDIARY:
+    # technology -------------------------------------------------------------------------
+    def lock_in(self) -> None:
+        """Decide (staged): the trust-weighted sector mix of local partners; maybe convert to its top sector."""
+        m, p = self.model, self.model.p
+        tot = same = 0.0
+        by: dict[int, float] = defaultdict(float)
+        for nb, data in m.G[self].items():
+            if nb.cluster != self.cluster:
                 continue
-            if nb.cluster == self.cluster:
-                lx += nb.x; ly += nb.y; nl += 1
-            else:
-                ex += nb.x; ey += nb.y; ne += 1
-        dx = dy = 0.0
-        if nl:
-            dx += p["convergence_rate"] * (lx / nl - self.x)
-            dy += p["convergence_rate"] * (ly / nl - self.y)
-        if ne:
-            dx += p["external_learning"] * (ex / ne - self.x)
-            dy += p["external_learning"] * (ey / ne - self.y)
-        self.choice = (self.x + dx + r.gauss(0.0, p["tech_noise"]),
-                       self.y + dy + r.gauss(0.0, p["tech_noise"]))
-
-    def advance_learning(self) -> None:
-        p, r = self.model.p, self.random
-        self.x, self.y = self.choice
+            t = data["trust"]
+            tot += t
+            by[nb.fine] += t
+            if nb.fine == self.fine:
+                same += t
+        self.lock = same / tot if tot > 0 else 0.0
         self.choice = None
-        if self.role <= SPINOFF:  # recombination into a related fine sector
-            prob = p["recombination_rate"] / Q * (1.0 + max(-self.perf, 0.0))
-            if r.random() < min(prob, 1.0):
-                f = self.model.related_fine(self.fine)
-                self.x, self.y = self.model.around(f, 0.04)
-        self.fine = nearest_fine(self.x, self.y)
-        self.coarse = self.fine // tech.FINE_PER_COARSE
+        if by:
+            top = min(by, key=lambda s: (-by[s], s))  # heaviest sector, the lowest number on a tie
+            share = by[top] / tot if tot > 0 else 0.0
+            if top != self.fine and self.random.random() < p["convergence_rate"] / Q * share:
+                self.choice = top
+
+    def branch(self, nat: list, cluster_density) -> None:
+        """Decide (staged): maybe attempt a move into a sector drawn by relatedness density."""
+        m, p, r = self.model, self.model.p, self.random
+        inst = self.my_institution()
+        irole = inst.role if inst is not None else None
+        talent = irole in (UNIVERSITY, RESEARCH)
+        pr = (p["recombination_rate"] / Q * (1.0 + p["absorptive_boost"] * talent)
+              * (1.0 + max(-self.perf, 0.0)) * math.exp(-p["lock_in"] * self.lock))
+        if r.random() >= min(pr, 1.0):
+            return
+        phi = m.phi
+        P: dict[int, float] = defaultdict(float)
+        wsum = 0.0
+        for nb, data in m.G[self].items():
+            w = m.fit(1.0 - m.relatedness(self, nb))
+            if nb.cluster != self.cluster:
+                w *= p["external_learning"]
+            if m.cross_group(self, nb):
+                w *= data["trust"]
+            P[nb.fine] += w
+            wsum += w
+        if irole in (RESEARCH, GATEKEEPER):  # knowledge from outside: the national sector mix
+            for s in SECTORS:
+                P[s] += p["external_learning"] * nat[s]
+            wsum += p["external_learning"]
+        wp = p["density_partners"] if wsum > 0 else 0.0
+        wc = p["density_cluster"]
+        wo = max(1.0 - wp - wc, 0.0)
+        own_f, own_g = phi[self.fine], phi[self.second]
+        clus = cluster_density(self.cluster)
+        D = [wo * max(own_f[s], own_g[s]) + wc * clus[s] for s in SECTORS]
+        if wsum > 0:
+            for fj, wj in P.items():
+                if wj:
+                    k, row = wp * wj / wsum, phi[fj]
+                    for s in SECTORS:
+                        D[s] += k * row[s]
+        D[self.fine] = 0.0
+        if sum(D) <= 0:
+            return
+        s = r.choices(SECTORS, weights=D)[0]
+        if r.random() < min(D[s], 1.0):
+            self.choice = s
 
     # performance and exit --------------------------------------------------------------
-    def perform(self, nf: Counter, dom: list) -> None:
+    def perform(self, dom: list) -> None:
         m, p = self.model, self.model.p
         c = self.cluster
-        cx, cy = _CENTRES[dom[c]]
-        d2 = (self.x - cx) ** 2 + (self.y - cy) ** 2
-        pen = m.shock[c] * math.exp(-d2 / (2 * 0.15 ** 2))
+        row = m.phi[dom[c]]
+        exposure = min(row[self.fine], row[self.second])
         self.perf = (self.quality + p["network_return"] * math.log1p(m.G.degree(self))
-                     - p["crowding"] * math.log1p(nf[c, self.fine] / m.capacity[c])
-                     - pen + self.random.gauss(0.0, p["perf_noise"]))
+                     - m.shock[c] * exposure + self.random.gauss(0.0, p["perf_noise"]))
 
     def grow(self, mean_perf: float) -> None:
-        g = min(max(self.model.p["size_growth"] * (self.perf - mean_perf), -0.5), 0.5)
-        self.size = max(1.0, self.size * math.exp(g))
+        self.size = max(1.0, self.size * math.exp(self.model.p["size_growth"] * (self.perf - mean_perf)))
 
-    def maybe_exit(self) -> None:
+    def maybe_exit(self, mean_perf: float) -> None:
         p = self.model.p
-        h = p["exit_rate"] / Q * math.exp(min(max(-p["exit_sensitivity"] * self.perf, -20.0), 20.0))
+        h = p["exit_rate"] / Q * math.exp(min(max(-p["exit_sensitivity"] * (self.perf - mean_perf), -20.0), 20.0))
         if self.role == ANCHOR:
-            h = min(h, 0.25 * p["exit_rate"] / Q) + p["anchor_exit_rate"] / Q
+            h += p["anchor_exit_rate"] / Q
         if self.random.random() < min(h, 1.0):
             self.leave()
 
@@ -257,7 +361,8 @@ class ReferenceModel(mesa.Model):
     clusters : sequence of str, optional
         Cluster ids (default: all 38).
     cluster_table : pandas.DataFrame, optional
-        Columns ``id, sector_family, firms, employees_per_firm`` and optionally ``firms0``.
+        Columns ``id, sector_family, firms, employees_per_firm`` and optionally ``firms0``
+        and ``space``.
     rng : int
         Seed.
     record : bool
@@ -277,10 +382,15 @@ class ReferenceModel(mesa.Model):
         self.cluster_ids = list(self.table["id"])
         self.n_clusters = len(self.cluster_ids)
         self.home = [tech.sector_index(s) for s in self.table["sector_family"]]
+        self.phi = tech.relatedness(p["phi_family"], p["phi_neighbour"]).tolist()
+        eta = p["entry_relatedness"]  # entry kernel I + eta (phi - I)
+        self.kernel = [[1.0 if a == b else eta * self.phi[a][b] for b in SECTORS] for a in SECTORS]
         self.t = 0
         self.shock = [0.0] * self.n_clusters
+        self.count_hist: deque[list[int]] = deque(maxlen=REPUTATION_WINDOW + 1)
         self.G = nx.Graph()
         self.new_ties: list = []
+        self.new_affiliations: list = []
         self.do_record = record
         self.records: list[dict[str, np.ndarray]] = []
         self._populate()
@@ -289,6 +399,7 @@ class ReferenceModel(mesa.Model):
             self.link_decay()
         for _, _, data in self.G.edges(data=True):
             data["age"] = self.random.uniform(0, 40)
+            data["trust"] = 1.0 - math.exp(-data["age"] / (p["trust_years"] * Q))
         self.record()
 
     # helpers -----------------------------------------------------------------------------
@@ -298,13 +409,36 @@ class ReferenceModel(mesa.Model):
             u = self.random.random()
         return -math.log(-math.log(u))
 
-    def around(self, fine: int, spread: float) -> tuple[float, float]:
-        cx, cy = _CENTRES[fine]
-        return cx + self.random.gauss(0.0, spread), cy + self.random.gauss(0.0, spread)
+    def fit(self, d: float) -> float:
+        """Cognitive fit, the inverted U ``(d/d*) exp(1 - d/d*)``."""
+        x = d / self.p["cog_optimum"]
+        return x * math.exp(1.0 - x)
 
-    def related_fine(self, fine: int) -> int:
-        k = tech.FINE_PER_COARSE
-        return (fine // k) * k + (fine % k + self.random.randrange(1, k)) % k
+    def relatedness(self, a: Node, b: Node) -> float:
+        """Largest relatedness between the capabilities of two firms (1 - cognitive distance)."""
+        phi = self.phi
+        fa, ga, fb, gb = a.fine, a.second, b.fine, b.second
+        return max(phi[fa][fb], phi[fa][gb], phi[ga][fb], phi[ga][gb])
+
+    def cross_group(self, a: Node, b: Node) -> bool:
+        """Young firm and incumbent, or firms of different sector families."""
+        return a.young != b.young or a.coarse != b.coarse
+
+    def accepts(self, a: Node, b: Node, brokered: bool = False) -> bool:
+        """The barrier: a pair of one group forms; a cross-group pair with ``cross_accept``, raised by
+        ``broker_lift`` of the rest for a broker's introduction."""
+        if not self.cross_group(a, b):
+            return True
+        ca = self.p["cross_accept"]
+        if brokered:
+            ca += self.p["broker_lift"] * (1.0 - ca)
+        return self.random.random() < ca
+
+    def related_sector(self, fine: int) -> int:
+        """Another fine sector, drawn in proportion to its relatedness to ``fine``."""
+        w = list(self.phi[fine])
+        w[fine] = 0.0
+        return self.random.choices(SECTORS, weights=w)[0] if sum(w) > 0 else fine
 
     def size_draw(self, c: int) -> float:
         mean = float(self.table["employees_per_firm"].iloc[c])
@@ -315,130 +449,218 @@ class ReferenceModel(mesa.Model):
     def cluster_firms(self):
         return self.agents.select(lambda a: a.is_cluster_firm)
 
-    def tie(self, a: Node, b: Node) -> None:
+    def members(self, firms) -> dict[int, list]:
+        return firms.groupby("cluster", result_type="list").groups
+
+    def tie(self, a: Node, b: Node, brokered: bool = False) -> None:
         if a is not b and not self.G.has_edge(a, b):
-            self.G.add_edge(a, b, age=0.0)
+            self.G.add_edge(a, b, age=0.0, trust=0.0, brokered=brokered)
+
+    def budgets(self) -> dict[Node, float]:
+        """Tie budget of every firm: ``max(1, round(tie_budget (size / cluster mean size) ** e))``;
+        outside-world firms have none (infinite)."""
+        p, C = self.p, self.n_clusters
+        tot, cnt = [0.0] * C, [0] * C
+        firms = self.cluster_firms()
+        for f in firms:
+            tot[f.cluster] += f.size
+            cnt[f.cluster] += 1
+        bud = {a: math.inf for a in self.G if a.role == OUTSIDE}
+        for f in firms:
+            mean = tot[f.cluster] / max(cnt[f.cluster], 1)
+            rel = f.size / max(mean, 1e-9)
+            bud[f] = max(1.0, math.floor(p["tie_budget"] * rel ** p["tie_size_elasticity"] + 0.5))
+        return bud
 
     # set-up ---------------------------------------------------------------------------------
     def _populate(self) -> None:
-        p, r, K = self.p, self.random, tech.FINE_PER_COARSE
+        p, r = self.p, self.random
         if "firms0" in self.table.columns:
             n0 = self.table["firms0"].to_numpy(float)
         else:
             n0 = self.table["firms"].to_numpy(float) * p["scale"]
-        n0 = [max(int(round(v)), 5) for v in n0]
-        m_star = max(p["critical_mass"] * p["scale"], 1.0)
-        self.capacity = [max(n, 2 * m_star) / K for n in n0]
+        self.n0 = n0 = [max(round(v), 5) for v in n0]
+        self.capacity = [n * p["space_headroom"] for n in n0]
+        space = (self.table["space"].to_numpy(float) if "space" in self.table.columns
+                 else [math.nan] * self.n_clusters)
+        self.space_extra = [max(s * p["scale"] - cap, 0.0) if math.isfinite(s) else 0.0
+                            for s, cap in zip(space, self.capacity)]
         for c, n in enumerate(n0):
-            cw = np.cumsum(self.rng.dirichlet(np.full(K, 2.0))).tolist()
+            w = self.rng.dirichlet(np.ones(K)).tolist()  # the home family's fine sectors
             firms = []
             for _ in range(n):
                 if r.random() < p["init_home_share"]:
-                    u = r.random()
-                    off = min(sum(u > w for w in cw), K - 1)
-                    g = self.home[c]
+                    fine = self.home[c] * K + r.choices(range(K), weights=w)[0]
                 else:
                     g = (self.home[c] + r.randrange(1, tech.N_COARSE)) % tech.N_COARSE
-                    off = r.randrange(K)
-                x, y = self.around(g * K + off, 0.04)
-                firms.append(self.node_class(self, c, SME, x, y, self.size_draw(c), r.gauss(0.0, 0.5),
+                    fine = g * K + r.randrange(K)
+                firms.append(self.node_class(self, c, SME, fine, self.size_draw(c), r.gauss(0.0, QUALITY_SD),
                                              r.uniform(0, 80)))
-            n_anchor = int(math.floor(n * p["anchor_share"] + r.random()))
+            n_anchor = math.floor(n * p["anchor_share"] + r.random())
             for f in sorted(firms, key=lambda a: -a.size)[:n_anchor]:
-                f.role, f.size, f.quality = ANCHOR, f.size * 20.0, f.quality + 1.0
+                f.role, f.size = ANCHOR, f.size * p["anchor_size"]
         rot = (INTERMEDIARY, UNIVERSITY, RESEARCH, GATEKEEPER)
         for c, n in enumerate(n0):
-            k = 0 if p["institutions_per_1000"] == 0 else max(1, int(round(n * p["institutions_per_1000"] / 1000.0)))
+            k = 0 if p["institutions_per_1000"] == 0 else max(1, round(n * p["institutions_per_1000"] / 1000.0))
             for i in range(k):
-                x, y = self.around(self.home[c] * K + r.randrange(K), 0.02)
-                self.node_class(self, c, rot[i % 4], x, y, 50.0, 1.0)
-        for _ in range(int(round(p["outside_ratio"] * sum(n0)))):
-            x, y = self.around(r.randrange(tech.N_FINE), 0.04)
-            self.node_class(self, -1, OUTSIDE, x, y, max(1.0, r.lognormvariate(1.2, 1.0)), 0.0, r.uniform(0, 80))
+                self.node_class(self, c, rot[i % 4], self.home[c] * K + r.randrange(K), 50.0, 1.0)
+        self.affiliations(share=1.0)
+        for _ in range(round(p["outside_ratio"] * sum(n0))):
+            self.node_class(self, -1, OUTSIDE, r.randrange(F), max(1.0, r.lognormvariate(1.2, 1.0)), 0.0,
+                            r.uniform(0, 80))
 
     # schedule -------------------------------------------------------------------------------
     def step(self) -> None:
-        """One quarter: entry, link formation, link decay, learning, performance, exit, indicators."""
+        """One quarter: entry, affiliations, link formation, link decay, technology, performance, exit,
+        indicators."""
         self.t += 1
+        counts = Counter(f.cluster for f in self.cluster_firms())
+        self.count_hist.append([counts[c] for c in range(self.n_clusters)])
         self.entry()
+        self.affiliations()
         self.link_formation()
         self.link_decay()
-        self.learning()
+        self.technology()
         self.performance()
         self.exit()
         if self.do_record:
             self.record()
 
-    def new_firm(self, c: int, fine: int, role: int, size: float, quality: float) -> Node:
-        x, y = self.around(fine, 0.04)
-        return self.node_class(self, c, role, x, y, size, quality)
+    # entry -------------------------------------------------------------------------------------
+    def free_space(self, count: list) -> list[float]:
+        out = []
+        for c, n in enumerate(count):
+            cap = self.capacity[c] + self.space_extra[c]
+            out.append(min(max((cap - n) / max(cap - self.n0[c], 1.0), 0.0), 1.0))
+        return out
 
-    def spin_off(self, parent: Node) -> None:
-        r = self.random
-        q = (0.3 if parent.role >= UNIVERSITY else parent.quality) + r.gauss(0.0, 0.3)
-        child = self.node_class(self, parent.cluster, SPINOFF, parent.x + r.gauss(0.0, 0.05),
-                                parent.y + r.gauss(0.0, 0.05), 1.0 + r.expovariate(1 / 2.0), q,
-                                parent=parent.unique_id)
-        self.tie(child, parent)
+    def attractiveness(self, count: list, home_count: list) -> list[float]:
+        """Log-attractiveness: critical mass, plus reputation from recent growth."""
+        p = self.p
+        m = max(p["critical_mass"] * p["scale"], 1.0)
+        hist = self.count_hist
+        past = hist[0] if hist else count
+        span = max(len(hist), 1) / Q
+        out = []
+        for c in range(self.n_clusters):
+            z = min(max((home_count[c] - m) / (0.25 * m), -50.0), 50.0)
+            cm = p["critical_mass_gain"] / (1.0 + math.exp(-z))
+            g = math.log(count[c] / past[c]) / span if past[c] > 0 and count[c] > 0 else 0.0
+            out.append(cm + p["reputation_weight"] * min(max(g, -0.5), 0.5))
+        return out
 
     def entry(self) -> None:
-        p, r, K = self.p, self.random, tech.FINE_PER_COARSE
+        p, r, C = self.p, self.random, self.n_clusters
         parents = self.cluster_firms()
-        members = parents.groupby("cluster", result_type="list").groups
-        m_star = max(p["critical_mass"] * p["scale"], 1.0)
-        A, count = [], []
-        for c in range(self.n_clusters):
-            mem = members.get(c, ())
-            hc = sum(1 for f in mem if f.coarse == self.home[c])
-            z = min(max((hc - m_star) / (0.25 * m_star), -50.0), 50.0)
-            A.append(1.0 + p["critical_mass_gain"] / (1.0 + math.exp(-z)))
-            count.append(len(mem))
-        for c in range(self.n_clusters):  # startups copy a local firm's sector
-            mem = members.get(c, [])
-            for _ in range(int(self.rng.poisson(p["startup_rate"] / Q * count[c] * A[c]))):
-                fine = r.choice(mem).fine if mem else self.home[c] * K + r.randrange(K)
-                u = r.random()
-                if u < 0.4:
-                    fine = self.related_fine(fine)
-                elif u > 0.9:
-                    fine = r.randrange(tech.N_FINE)
-                self.new_firm(c, fine, STARTUP, 1.0 + r.expovariate(1 / 1.5), r.gauss(-0.2, 0.5))
-        parents.shuffle_do("maybe_spin_off")
-        self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do("academic_spin_offs")
-        for c in range(self.n_clusters):  # relocation drawn by agglomeration
-            for _ in range(int(self.rng.poisson(p["relocation_rate"] / Q * count[c] * A[c]))):
-                fine = self.home[c] * K + r.randrange(K)
-                self.new_firm(c, fine, SME, self.size_draw(c), r.gauss(0.2, 0.5))
+        cnt = [[0] * F for _ in range(C)]
+        out_f = [0] * F
+        for a in self.agents:
+            if a.is_cluster_firm:
+                cnt[a.cluster][a.fine] += 1
+            elif a.role == OUTSIDE:
+                out_f[a.fine] += 1
+        count = [sum(row) for row in cnt]
+        hc = [sum(cnt[c][self.home[c] * K:(self.home[c] + 1) * K]) for c in range(C)]
+        free = self.free_space(count)
+        att = self.attractiveness(count, hc)
+        # the related base of each cluster for each sector: its firms, and its universities and
+        # research institutes at inst_attraction firm equivalents
+        holders: list[list[tuple[int, float]]] = [[(f, float(n)) for f, n in enumerate(row) if n] for row in cnt]
+        inst_w = p["inst_attraction"] * p["scale"]
+        for a in self.agents:
+            if a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH):
+                holders[a.cluster].append((a.fine, inst_w))
+        base = []
+        for c in range(C):
+            row = [0.0] * F
+            for f, n in holders[c]:
+                kf = self.kernel[f]
+                for s in SECTORS:
+                    row[s] += n * kf[s]
+            base.append(row)
+        w_out = [sum(out_f[f] * self.kernel[f][s] for f in SECTORS if out_f[f]) for s in SECTORS]
+        pull = [math.exp(att[c]) * free[c] for c in range(C)]
+        nat = [sum(cnt[c][f] for c in range(C)) + out_f[f] for f in SECTORS]
+        N = sum(nat)
+        if N > 0:  # the national pool: startups, then relocating firms
+            for role, frac in ((STARTUP, p["pool_startup_share"]), (SME, 1.0 - p["pool_startup_share"])):
+                for _ in range(int(self.rng.poisson(p["startup_rate"] / Q * N * frac))):
+                    s = r.choices(SECTORS, weights=nat)[0]
+                    w = [base[c][s] * pull[c] for c in range(C)] + [w_out[s]]
+                    if sum(w) <= 0:
+                        continue
+                    dest = r.choices(range(C + 1), weights=w)[0]
+                    if dest == C:  # the rest of the country: leaves the model
+                        continue
+                    size = self.size_draw(dest) * (p["startup_size"] if role == STARTUP else 1.0)
+                    self.node_class(self, dest, role, s, size, r.gauss(0.0, QUALITY_SD))
+        parents.shuffle_do("maybe_spin_off", free)
+        self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do(
+            "academic_spin_offs", free)
 
+    # affiliations ----------------------------------------------------------------------------
+    def affiliations(self, share: float = RECRUIT_SHARE) -> None:
+        firms = self.cluster_firms()
+        if not len(firms):
+            return
+        for f in firms:
+            if f.institution is not None and not f.institution.alive:
+                f.institution = None
+        insts = self.agents.select(lambda a: a.is_institution and a.cluster >= 0)
+        if not len(insts):
+            return
+        have = Counter(f.institution for f in firms if f.institution is not None)
+        self.new_affiliations = []
+        insts.do("recruit", self.members(firms), have, share)          # decide ...
+        for f, inst in self.new_affiliations:                            # ... then apply
+            f.institution = inst
+        self.new_affiliations = []
+
+    # link formation and decay --------------------------------------------------------------------
     def link_formation(self) -> None:
         burst = 4.0 if self.t == 0 else 1.0
-        nodes = self.agents.select(lambda a: a.cluster >= 0)
-        members = nodes.groupby("cluster", result_type="list").groups
-        pool = list(self.agents.select(lambda a: a.is_firm))
-        deg = dict(self.G.degree())
-        self.new_ties = []
-        nodes.shuffle_do("search", members, pool, deg, burst)       # decide ...
-        nodes.select(lambda a: a.role == INTERMEDIARY).do("introduce")
-        for a in nodes:                                              # ... then apply
+        firms = self.cluster_firms()
+        if not len(firms):
+            return
+        members = self.members(firms)
+        pool = [a for a in self.agents if a.is_firm]
+        bud = self.budgets()
+        firms.shuffle_do("search", members, pool, dict(self.G.degree()), bud, burst)  # decide ...
+        for a in firms:                                                               # ... then apply
             if a.choice is not None:
                 self.tie(a, a.choice)
                 a.choice = None
+        # broker introductions, on the network after the searches
+        brokers = self.agents.select(lambda a: a.role == INTERMEDIARY and a.cluster >= 0)
+        if not len(brokers):
+            return
+        affiliates = defaultdict(list)
+        for f in firms:
+            inst = f.my_institution()
+            if inst is not None:
+                affiliates[inst].append(f)
+        self.new_ties = []
+        brokers.do("introduce", affiliates, members, pool, dict(self.G.degree()), bud)
         for a, b in self.new_ties:
-            self.tie(a, b)
+            self.tie(a, b, brokered=True)
         self.new_ties = []
 
-    def decay_hazard(self, a: Node, b: Node, age: float) -> float:
-        """Hazard per quarter that the tie a-b dissolves (less when cognitively close and old)."""
+    def decay_hazard(self, a: Node, b: Node, age: float, trust: float) -> float:
+        """Hazard per quarter that the tie a-b dissolves (less when related, old and trusted)."""
         p = self.p
-        d = min(math.hypot(a.x - b.x, a.y - b.y), 2.0)
-        return p["decay_rate"] * math.exp(-p["decay_cog"] * (1.0 - d / 2.0) - p["decay_age"] * age / Q)
+        h = p["decay_rate"] * math.exp(-p["decay_cog"] * self.relatedness(a, b) - p["decay_age"] * age / Q)
+        if self.cross_group(a, b):
+            h *= 1.0 + p["cross_decay"] * (1.0 - trust)
+        return h
 
     def link_decay(self) -> None:
         r = self.random
+        grow = min(1.0 / (self.p["trust_years"] * Q), 1.0)
         drop = []
         for a, b, data in self.G.edges(data=True):
-            h = self.decay_hazard(a, b, data["age"])
-            if self.t == 0:
+            data["trust"] += (1.0 - data["trust"]) * grow
+            h = self.decay_hazard(a, b, data["age"], data["trust"])
+            if self.t == 0:  # the burn-in runs at four times the pace
                 h = 1.0 - (1.0 - min(h, 1.0)) ** 4
             if r.random() < h:
                 drop.append((a, b))
@@ -446,22 +668,68 @@ class ReferenceModel(mesa.Model):
                 data["age"] += 1.0
         self.G.remove_edges_from(drop)
 
-    def learning(self) -> None:
-        movers = self.agents.select(lambda a: a.cluster >= 0 and a.role != UNIVERSITY)
-        movers.shuffle_do("learn")
-        movers.do("advance_learning")
+    # technology ----------------------------------------------------------------------------------
+    def technology(self) -> None:
+        p, C = self.p, self.n_clusters
+        firms = self.cluster_firms()
+        if not len(firms):
+            return
+        firms.do("lock_in")                                    # decide ...
+        for f in firms:                                        # ... then convert
+            if f.choice is not None:
+                f.cap2, f.fine = f.fine, f.choice
+                f.choice = None
+        # sector mix after the conversions: the nation's, and each cluster's (times phi)
+        cnt = [[0] * F for _ in range(C)]
+        for f in firms:
+            cnt[f.cluster][f.fine] += 1
+        nat = [sum(cnt[c][s] for c in range(C)) for s in SECTORS]
+        for a in self.agents:
+            if a.role == OUTSIDE:
+                nat[a.fine] += 1
+        tot = max(sum(nat), 1)
+        nat = [x / tot for x in nat]
+        rows: dict[int, list[float]] = {}
 
+        def cluster_density(c: int) -> list[float]:
+            if c not in rows:
+                n = max(sum(cnt[c]), 1)
+                row = [0.0] * F
+                for f, k in enumerate(cnt[c]):
+                    if k:
+                        ph = self.phi[f]
+                        for s in SECTORS:
+                            row[s] += k / n * ph[s]
+                rows[c] = row
+            return rows[c]
+
+        firms.shuffle_do("branch", nat, cluster_density)      # decide ...
+        moves = []
+        for f in firms:                                        # ... then move, all at once
+            if f.choice is not None:
+                moves.append((f, f.fine))
+                f.fine, f.choice = f.choice, None
+        if moves:  # collective coordination: enough of the cluster must hold the new sector
+            holders = Counter((f.cluster, f.fine) for f in firms)
+            size = Counter(f.cluster for f in firms)
+            for f, old in moves:
+                need = max(2.0, p["coordination_share"] * size[f.cluster])
+                if holders[f.cluster, f.fine] < need:
+                    f.fine = old
+                else:
+                    f.cap2 = old
+        for f in firms:
+            f.coarse = f.fine // K
+
+    # performance and exit --------------------------------------------------------------------------
     def performance(self) -> None:
-        p = self.p
-        if p["shock_year"] >= 0 and self.t == int(round(p["shock_year"] * Q)):
+        p, C = self.p, self.n_clusters
+        if p["shock_year"] >= 0 and self.t == steps_in(p["shock_year"]):
             self.shock = [s + p["shock_size"] for s in self.shock]
         firms = self.cluster_firms()
         nf = Counter((f.cluster, f.fine) for f in firms)
-        dom = []
-        for c in range(self.n_clusters):
-            counts = [nf.get((c, f), 0) for f in range(tech.N_FINE)]
-            dom.append(counts.index(max(counts)))
-        firms.shuffle_do("perform", nf, dom)
+        dom = [max(SECTORS, key=lambda s: (nf[c, s], -s)) for c in range(C)]  # the lowest on a tie
+        firms.shuffle_do("perform", dom)
         if len(firms):
             firms.do("grow", sum(f.perf for f in firms) / len(firms))
         for a in self.agents:
@@ -469,7 +737,9 @@ class ReferenceModel(mesa.Model):
         self.shock = [s * p["shock_persistence"] for s in self.shock]
 
     def exit(self) -> None:
-        self.cluster_firms().shuffle_do("maybe_exit")
+        firms = self.cluster_firms()
+        mean = sum(f.perf for f in firms) / len(firms) if len(firms) else 0.0
+        firms.shuffle_do("maybe_exit", mean)
 
     # indicators -------------------------------------------------------------------------------
     def indices(self) -> dict[str, np.ndarray]:

@@ -242,9 +242,9 @@ def report(res: dict) -> str:
                      f"{_f(r['step_cpu'] / e0['step_cpu'], 0) + '×' if e0 else '–'} |")
         L += ["", "The reference runs fewer steps at 10,000 firms; its time per step is the mean over the steps "
               "run (extrapolated to 40 steps it is that mean × 40). Ours: best of the seeds run, 40 steps.", ""]
-        pairs = [("entry", "entry"), ("link formation", "link_formation"), ("link decay", "link_decay"),
-                 ("learning", "learning"), ("performance and shocks", "performance"), ("exit", "exit"),
-                 ("indicators", "record")]
+        pairs = [("entry", "entry"), ("affiliations", "affiliations"), ("link formation", "link_formation"),
+                 ("link decay", "link_decay"), ("technology", "technology"),
+                 ("performance and shocks", "performance"), ("exit", "exit"), ("indicators", "record")]
         for r in res["reference"]:
             e = _engine(res, r["firms"], True)
             if not e or "phase_cpu" not in e or "phase_cpu" not in r:

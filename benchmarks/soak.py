@@ -70,9 +70,9 @@ def _model_mb(model) -> float:
     """Bytes held by the model's own state: population arrays, tie list, recorded indicators."""
     n = model.pop.nbytes
     E = model.edges
-    n += E.u.nbytes + E.v.nbytes + E.age.nbytes
+    n += E.u.nbytes + E.v.nbytes + E.age.nbytes + E.trust.nbytes + E.brokered.nbytes
     if E._keys_sorted is not None:
-        n += E._keys_sorted.nbytes
+        n += E._keys_sorted.nbytes + E._key_pos.nbytes
     for _, ind in model._records:
         n += sum(getattr(v, "nbytes", 0) for v in ind.values())
     n += sum(v.nbytes for v in model._firm_hist.values())

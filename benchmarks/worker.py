@@ -168,8 +168,8 @@ def task_reference(firms: int, steps: int = 40, seed: int = 1) -> dict:
     model = ReferenceModel(params={"scale": scale}, rng=seed)
     setup_wall, setup_cpu = clock.lap()
     f0 = len(model.cluster_firms())
-    phase_cpu = _time_methods(model, ("entry", "link_formation", "link_decay", "learning", "performance",
-                                      "exit", "record"))
+    phase_cpu = _time_methods(model, ("entry", "affiliations", "link_formation", "link_decay", "technology",
+                                      "performance", "exit", "record"))
     for _ in range(steps):
         model.step()
     steps_wall, steps_cpu = clock.lap()
