@@ -86,7 +86,7 @@ from sim.model.population import (
     STARTUP,
     UNIVERSITY,
 )
-from sim.model.processes import QUALITY_SD, RECRUIT_SHARE, REPUTATION_WINDOW
+from sim.model.processes import INITIAL_AGE_QUARTERS, QUALITY_SD, RECRUIT_SHARE, REPUTATION_WINDOW
 
 Q = float(STEPS_PER_YEAR)  # steps per year
 K = tech.FINE_PER_COARSE
@@ -495,7 +495,7 @@ class ReferenceModel(mesa.Model):
                     g = (self.home[c] + r.randrange(1, tech.N_COARSE)) % tech.N_COARSE
                     fine = g * K + r.randrange(K)
                 firms.append(self.node_class(self, c, SME, fine, self.size_draw(c), r.gauss(0.0, QUALITY_SD),
-                                             r.uniform(0, 80)))
+                                             r.uniform(0, INITIAL_AGE_QUARTERS)))
             n_anchor = math.floor(n * p["anchor_share"] + r.random())
             for f in sorted(firms, key=lambda a: -a.size)[:n_anchor]:
                 f.role, f.size = ANCHOR, f.size * p["anchor_size"]
@@ -507,7 +507,7 @@ class ReferenceModel(mesa.Model):
         self.affiliations(share=1.0)
         for _ in range(round(p["outside_ratio"] * sum(n0))):
             self.node_class(self, -1, OUTSIDE, r.randrange(F), max(1.0, r.lognormvariate(1.2, 1.0)), 0.0,
-                            r.uniform(0, 80))
+                            r.uniform(0, INITIAL_AGE_QUARTERS))
 
     # schedule -------------------------------------------------------------------------------
     def step(self) -> None:
@@ -593,7 +593,9 @@ class ReferenceModel(mesa.Model):
                     if dest == C:  # the rest of the country: leaves the model
                         continue
                     size = self.size_draw(dest) * (p["startup_size"] if role == STARTUP else 1.0)
-                    self.node_class(self, dest, role, s, size, r.gauss(0.0, QUALITY_SD))
+                    firm = self.node_class(self, dest, role, s, size, r.gauss(0.0, QUALITY_SD))
+                    if role == SME:  # relocating firms are established: ages as at set-up
+                        firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
         parents.shuffle_do("maybe_spin_off", free)
         self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do(
             "academic_spin_offs", free)
@@ -678,6 +680,7 @@ class ReferenceModel(mesa.Model):
         for f in firms:                                        # ... then convert
             if f.choice is not None:
                 f.cap2, f.fine = f.fine, f.choice
+                f.coarse = f.fine // K
                 f.choice = None
         # sector mix after the conversions: the nation's, and each cluster's (times phi)
         cnt = [[0] * F for _ in range(C)]

@@ -246,7 +246,7 @@ class ClusterModel(mesa.Model):
             role[idx] = ANCHOR
             size[idx] *= p["anchor_size"]
         ids = self.pop.add(N, cluster=cl, fine=fine, coarse=tech.FINE_TO_COARSE[fine], size=size,
-                           quality=quality, role=role, age=rng.uniform(0, 80, N), birth=0)
+                           quality=quality, role=role, age=rng.uniform(0, proc.INITIAL_AGE_QUARTERS, N), birth=0)
         self.register_firms(ids)
         # institutions: at least one per cluster; types in rotation, the first an intermediary
         n_inst = np.maximum(1, np.round(n0 * p["institutions_per_1000"] / 1000.0)).astype(np.int64)
@@ -263,7 +263,7 @@ class ClusterModel(mesa.Model):
             fo = rng.integers(0, tech.N_FINE, n_out)
             oid = self.pop.add(n_out, cluster=-1, fine=fo, coarse=tech.FINE_TO_COARSE[fo],
                                role=OUTSIDE, size=np.maximum(1.0, rng.lognormal(1.2, 1.0, n_out)),
-                               age=rng.uniform(0, 80, n_out))
+                               age=rng.uniform(0, proc.INITIAL_AGE_QUARTERS, n_out))
             self.outside = OutsideWorld(self, oid)
         else:
             self.outside = None
@@ -616,7 +616,7 @@ class ClusterModel(mesa.Model):
         -------
         float
             ``max(critical_mass * scale, 1)``, the same for every cluster (see
-            :func:`sim.model.processes.critical_mass_factor`).
+            :func:`sim.model.processes.attractiveness`).
         """
         return max(self.p["critical_mass"] * self.p["scale"], 1.0)
 

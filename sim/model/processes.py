@@ -52,6 +52,7 @@ Q = float(STEPS_PER_YEAR)  # steps per year
 QUALITY_SD = 0.5           # sd of a new firm's quality (initial firms, entrants, spin-off noise)
 RECRUIT_SHARE = 0.25       # share of its missing affiliates an institution recruits per quarter
 REPUTATION_WINDOW = 4 * STEPS_PER_YEAR  # steps over which recent growth (reputation) is measured
+INITIAL_AGE_QUARTERS = 80  # ages of established firms (at set-up, relocating) are uniform over 0-20 years
 TRIES = 3                  # random draws a broker or incubator makes to find a partner with spare tie budget
 
 
@@ -308,6 +309,8 @@ def entry(model) -> None:
                 continue
             size = model.size_draw(cl) * (p["startup_size"] if kind == STARTUP else 1.0)
             ids = _new_firms(model, cl, fs, kind, size, rng.normal(0.0, QUALITY_SD, len(cl)))
+            if kind == SME:  # relocating firms are established: ages as at set-up, not young
+                pop.age[ids] = rng.uniform(0, INITIAL_AGE_QUARTERS, len(ids))
             key = "startups" if kind == STARTUP else "relocations"
             flows[key] += np.bincount(cl, minlength=C)
             if kind == STARTUP:
@@ -613,7 +616,7 @@ def link_decay(model) -> None:
 
 # ----------------------------------------------------------------------------- 6. technology
 def _partner_table(model, firms_mask):
-    """Directed partner pairs ``(i, j, trust)`` for cluster firms ``i`` (both directions)."""
+    """Directed partner pairs for cluster firms ``i``: arrays ``(i, j, trust of the tie)`` (both directions)."""
     E = model.edges
     src = np.concatenate([E.u, E.v])
     dst = np.concatenate([E.v, E.u])
@@ -689,6 +692,7 @@ def technology(model) -> None:
         ic, sc = i_top[conv], s_top[conv]
         pop.cap2[ic] = pop.fine[ic]
         pop.fine[ic] = sc
+        pop.coarse[ic] = tech.FINE_TO_COARSE[sc]
     # ---- branching
     c = pop.cluster[firms].astype(np.int64)
     ipos = institution_of(model, firms)
