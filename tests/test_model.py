@@ -268,7 +268,8 @@ def _two_cluster_signature(name, value, steps=8):
     tab = pd.DataFrame([{"id": f"c{i}", "name_en": f"c{i}", "sector_family": "machinery", "firms": 80,
                          "employees_per_firm": 5.0, "firms0": 80} for i in range(2)])
     tab[name] = [value, np.nan]
-    m = ClusterModel(params={"scale": 1.0, "burn_in": 4, "anchor_share": 0.05, "institutions_per_1000": 20},
+    m = ClusterModel(params={"scale": 1.0, "burn_in": 4, "anchor_share": 0.05, "institutions_per_1000": 20,
+                             "recombination_rate": 0.5, "external_cost": 0.0},
                      cluster_table=tab, rng=3, handles=False)
     for _ in range(steps):
         m.step()

@@ -692,8 +692,8 @@ class ClusterModel(mesa.Model):
             ``is_inst`` (institution), ``degree`` (partners inside the cluster),
             ``external`` (ties to other clusters or the outside world); and the
             ties inside the cluster as node positions ``i`` and ``j``, followed by the
-            institutions' affiliations (``affiliation`` is true on those; an institution's
-            ``degree`` counts its affiliates).
+            institutions' affiliations (``affiliation`` is true on those; ``degree`` counts both
+            kinds of tie, so an institution's degree is its number of affiliates).
         """
         c = self.cluster_index(cluster)
         pop, E = self.pop, self.edges
@@ -714,7 +714,7 @@ class ClusterModel(mesa.Model):
         has = ipos >= 0
         ai, aj = local[ipos[has]], local[firms[has]]
         aff = np.concatenate([np.zeros(len(i), bool), np.ones(len(ai), bool)])
-        deg = deg + np.bincount(ai, minlength=len(nodes))
+        deg = deg + np.bincount(ai, minlength=len(nodes)) + np.bincount(aj, minlength=len(nodes))
         i, j = np.concatenate([i, ai]), np.concatenate([j, aj])
         role = pop.role[nodes].astype(np.int64)
         return {"uid": pop.uid[nodes].copy(), "role": role, "coarse": pop.coarse[nodes].astype(np.int64),
