@@ -30,7 +30,7 @@ from sim.model.params import ParameterError
 from sim.model.population import ANCHOR, INTERMEDIARY, SPINOFF, UNIVERSITY
 
 CL = ["wonju_medical_devices", "jeonju_machinery", "euljiro_urban_manufacturing", "osong_ochang_medical_devices"]
-SEEDS = tuple(range(101, 113))
+SEEDS = tuple(range(101, 121))
 STEPS = 20
 SMALL = {"scale": 0.1}
 
@@ -230,7 +230,7 @@ def test_hub_institution_places_institutions_and_builds_brokered_local_network()
     assert sorted(roles.tolist()) == [UNIVERSITY, UNIVERSITY, INTERMEDIARY, INTERMEDIARY]
     assert_up(_paired(pol, lambda m: _measures(m)["brokered_ties"][tgt].sum()), "ties formed through an introduction")
     # v2: the hub bridges (spin-offs into related sectors, talent, introductions); it does not pull
-    every = [{"policy": "hub_institution", "outreach": 0.5}]
+    every = [{"policy": "hub_institution", "outreach": 0.5, "intensity": 2}]
     assert_up(_paired(every, lambda m: _final(m)["firms"].sum()), "firms")
     assert_up(_paired(every, lambda m: _final(m)["related_variety"].mean()), "related variety", t_min=2.0)
 

@@ -61,7 +61,7 @@ def test_quiet_project_report_and_sensitivity_print_nothing(tmp_path, capsys):
     assert main(["report", str(out), "--quiet"]) == 0
     assert main(["sensitivity", "--method", "morris", "--outcomes", "centripetal,centrifugal", "--n", "2",
                  "--factors", "spinoff_rate,search_rate", "--clusters", "jeonju_machinery", "--years", "1",
-                 "--scale", "0.02", "--replicates", "1", "--workers", "1", "--backend", "sequential",
+                 "--scale", "0.02", "--replicates", "1", "--jobs", "1", "--backend", "sequential",
                  "--out", str(tmp_path / "sens"), "--quiet"]) == 0
     cap = capsys.readouterr()
     assert cap.err == "" and cap.out == ""
@@ -71,7 +71,7 @@ def test_quiet_project_report_and_sensitivity_print_nothing(tmp_path, capsys):
 def test_sensitivity_says_which_figure_it_draws(tmp_path, capsys):
     assert main(["sensitivity", "--method", "morris", "--outcomes", "centripetal,centrifugal", "--n", "2",
                  "--factors", "spinoff_rate,search_rate", "--clusters", "jeonju_machinery", "--years", "1",
-                 "--scale", "0.02", "--replicates", "1", "--workers", "1", "--backend", "sequential",
+                 "--scale", "0.02", "--replicates", "1", "--jobs", "1", "--backend", "sequential",
                  "--out", str(tmp_path / "sens")]) == 0
     figs = _steps(capsys.readouterr().err, "figures")
     assert figs == [(1, 2, "morris centripetal"), (2, 2, "morris centrifugal")]
