@@ -287,14 +287,16 @@ def test_levers_are_neutral_again_after_reset(fresh):
 
 # ----------------------------------------------------------------------------- classroom limits (issue 15)
 #: Slider values inside their ranges that make the default cluster double every quarter (with inflow x10).
-RUNAWAY = {"startup_rate": 0.1, "spinoff_rate": 0.04, "critical_mass": 30.0, "critical_mass_gain": 3.0,
-           "exit_rate": 0.02}
+RUNAWAY = {"startup_rate": 0.3, "spinoff_rate": 0.2, "critical_mass": 30.0, "critical_mass_gain": 5.0,
+           "exit_rate": 0.02, "space_headroom": 20.0}
 
 
 def _runaway(limits: Limits, render: bool = False) -> DemoSession:
+    """Valid values that make the demo cluster grow fast: a large pool, strong pull and twenty times its space."""
     s = DemoSession(render=render, limits=limits)
     for name, value in RUNAWAY.items():
         s.set_param(name, value)
+    s.reset()
     s.set_startup_inflow(10.0)
     return s
 
@@ -321,9 +323,9 @@ def test_session_reads_its_limits_from_the_environment(monkeypatch):
 
 
 def test_a_runaway_cluster_pauses_at_the_firm_cap_until_reset():
-    """Slider values inside their ranges plus startup inflow x10 double the cluster every quarter (on main it
-    reached 395,790 firms at quarter 10 and the layout failed to allocate 1 GiB); the session must stop."""
-    cap = 600
+    """Valid values plus startup inflow x10 make the cluster grow fast (in model v1 it reached 395,790 firms at
+    quarter 10 and the layout failed to allocate 1 GiB); the session must stop at the cap."""
+    cap = 400
     s = _runaway(Limits(max_firms=cap))
     t0 = time.monotonic()
     done = s.step(40, redraw=False)
@@ -381,7 +383,7 @@ def test_the_network_picture_draws_at_most_max_drawn_nodes():
 def test_two_sessions_progress_independently_and_a_capped_session_stops_promptly():
     """Each session has its own model and lock: while one runs away in its play thread (and is held at its
     cap), another keeps stepping and taking lever clicks at its own pace."""
-    runaway = _runaway(Limits(max_firms=800), render=True)
+    runaway = _runaway(Limits(max_firms=400), render=True)
     calm = DemoSession(render=False)
     stopped = threading.Event()
     quarters = []
@@ -570,7 +572,7 @@ def test_page_pauses_play_at_the_firm_cap_and_says_so_while_another_page_steps(m
 
     import sim.face.app
 
-    monkeypatch.setenv(LIMIT_ENV["max_firms"], "600")
+    monkeypatch.setenv(LIMIT_ENV["max_firms"], "400")
 
     @solara.component
     def Wrapped():
@@ -610,7 +612,7 @@ def test_page_pauses_play_at_the_firm_cap_and_says_so_while_another_page_steps(m
         else:
             pytest.fail("the page did not pause at the firm cap")
         text = str(alerts[0].children)
-        assert "grew past 600 firms" in text and "Reset" in text
+        assert "grew past 400 firms" in text and "Reset" in text
         m = int(html(rc1, "cs-readout").split("Quarter ")[1].split(" ")[0])
         assert 1 <= m <= 6
         find(rc1, "cs-step")[0].click()                        # Step cannot push it further

@@ -164,8 +164,11 @@ def _drawn_subset(net: dict, limit: int) -> dict:
     local = np.full(n, -1, dtype=np.int64)
     local[keep] = np.arange(len(keep))
     ok = (local[net["i"]] >= 0) & (local[net["j"]] >= 0)
-    out = {k: v[keep] for k, v in net.items() if k not in ("i", "j")}
+    per_edge = ("i", "j", "affiliation")
+    out = {k: v[keep] for k, v in net.items() if k not in per_edge}
     out["i"], out["j"] = local[net["i"][ok]], local[net["j"][ok]]
+    if "affiliation" in net:
+        out["affiliation"] = net["affiliation"][ok]
     return out
 
 

@@ -183,7 +183,12 @@ def _node_colours(net: dict, roles: list[str], colour_by: str) -> np.ndarray:
 def _draw_nodes(ax, net: dict, P: np.ndarray, roles: list[str], colour_by: str) -> None:
     if len(net["i"]):
         segs = np.stack([P[net["i"]], P[net["j"]]], axis=1)
-        ax.add_collection(LineCollection(segs, colors="#555555", linewidths=0.5, alpha=0.35, zorder=1))
+        aff = np.asarray(net.get("affiliation", np.zeros(len(segs), bool)), bool)
+        if (~aff).any():  # transaction ties between firms
+            ax.add_collection(LineCollection(segs[~aff], colors="#555555", linewidths=0.5, alpha=0.35, zorder=1))
+        if aff.any():     # institutions' affiliations: dotted, lighter (not transaction ties)
+            ax.add_collection(LineCollection(segs[aff], colors="#7b4fa0", linewidths=0.5, alpha=0.3,
+                                             linestyles=":", zorder=1))
     firm = ~net["is_inst"]
     colours = _node_colours(net, roles, colour_by)
     deg = net["degree"]
