@@ -25,11 +25,15 @@ from sim.engine.runner import (
 )
 from sim.model.params import SCHEMA, ParameterError
 
-__all__ = ["CALIBRATED", "DEFAULTS", "BaseModel", "resolve_base", "load_params_file", "base_cluster_table",
+__all__ = ["CALIBRATED", "DEFAULTS", "DEFAULT_BASE", "BaseModel", "resolve_base", "load_params_file", "base_cluster_table",
            "column_records", "records_table"]
 
 #: ``params_file`` / ``--params`` values that name a base instead of a file.
 CALIBRATED, DEFAULTS = "calibrated", "defaults"
+#: The base model of ``run``, ``project`` and ``sensitivity`` when none is named: the schema
+#: defaults, until the calibration is redone on model v2 (``calibration/calibrated.json`` was
+#: fitted on model v1; it still loads, with a :class:`~calibration.shipped.StaleCalibrationWarning`).
+DEFAULT_BASE = DEFAULTS
 
 
 def load_params_file(path: str | os.PathLike) -> dict:
@@ -62,7 +66,7 @@ def load_params_file(path: str | os.PathLike) -> dict:
     return out
 
 
-def resolve_base(source: str | os.PathLike | None = CALIBRATED) -> BaseModel:
+def resolve_base(source: str | os.PathLike | None = DEFAULT_BASE) -> BaseModel:
     """The base model under every run or scenario: global values, per-cluster values, provenance.
 
     Parameters

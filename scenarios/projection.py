@@ -48,6 +48,7 @@ import pandas as pd
 
 from scenarios.base import (
     CALIBRATED,
+    DEFAULT_BASE,
     DEFAULTS,
     column_records,
     load_params_file,
@@ -147,7 +148,7 @@ def _scenario_task(params: dict, seed: int) -> pd.DataFrame:
 
 def project(scenarios, out: str | os.PathLike | None = None, *, replicates: int | None = None,
             seed: int | None = None, clusters: Sequence[str] | None = None, scale: float | None = None,
-            quick: bool = False, params: Mapping | None = None, params_file: str | os.PathLike | None = CALIBRATED,
+            quick: bool = False, params: Mapping | None = None, params_file: str | os.PathLike | None = DEFAULT_BASE,
             baseline: str | None = None, n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
             resume: bool = False,
             progress: bool = True, figures: bool = True, command: str | None = None) -> Projection:

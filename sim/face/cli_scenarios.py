@@ -23,6 +23,7 @@ from __future__ import annotations
 import shlex
 import time
 
+from scenarios.base import DEFAULT_BASE
 from scenarios.policies import REGISTRY, policy_table
 from scenarios.projection import project
 from scenarios.scenario import ScenarioError, list_builtin, load
@@ -50,7 +51,7 @@ def _command(a) -> str:
     parts = ["clustersim", "project", *a.scenario, "--out", a.out]
     for opt in ("replicates", "seed", "scale", "clusters", "params", "baseline", "jobs", "backend", "scheduler"):
         v = getattr(a, opt)
-        if v is not None and (opt, v) not in (("jobs", 1), ("backend", "loky"), ("params", "calibrated")):
+        if v is not None and (opt, v) not in (("jobs", 1), ("backend", "loky"), ("params", DEFAULT_BASE)):
             parts += [f"--{opt}", str(v)]
     for flag in ("quick", "resume", "no_figures", "quiet", "force"):
         if getattr(a, flag):

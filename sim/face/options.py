@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scenarios.base import DEFAULT_BASE
 from sim.core.calendar import STEPS_PER_YEAR, steps_in
 from sim.core.io import KB, InputFileError, atomic_write_json, read_small_json
 from sim.data.clusters import cluster_table
@@ -183,7 +184,7 @@ def _shared_option(name: str, default: Default) -> tuple[str, dict]:
 
 #: Each shared option's default when the command does not give one.
 SHARED_DEFAULTS: dict[str, Default] = {
-    "out": Default(None, ""), "params": Default("calibrated", "calibrated"), "years": Default(10, "10"),
+    "out": Default(None, ""), "params": Default(DEFAULT_BASE, DEFAULT_BASE), "years": Default(10, "10"),
     "seed": Default(1, "1"), "scale": Default(None, "1"), "jobs": Default(1, "1"),
     "backend": Default("loky", "loky"), "scheduler": Default(None, "none"),
 }
