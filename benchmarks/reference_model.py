@@ -19,7 +19,17 @@ national pool choosing clusters by attractiveness and free space, spin-offs,
 academic spin-offs), affiliations, link formation (search within the tie budget
 and the cross-group barrier, then broker introductions), link decay and trust,
 technology (cognitive lock-in, branching by relatedness density, collective
-coordination), performance, exit and indicators.
+coordination), performance, exit and indicators.  It follows the engine's current
+rules: tie budgets relative to the cluster's observed mean firm size
+(``employees_per_firm``); external search candidates from other clusters or the
+outside world only; brokers take the first of ``TRIES`` draws with spare tie budget
+(for the affiliate, and for its local partner of another group); branching targets
+drawn by relatedness density times the cluster's white space in the sector;
+reputation as growth over the span the count history covers; a free-space factor
+that rises above 1 when firms leave; entrants shunning a technology devalued by a
+shock; a converting firm's sector family updated at once; relocating firms with
+established ages; families on the value-chain ring (through
+:func:`sim.model.technology.relatedness`).
 
 Where the fast engine updates synchronously (everyone decides on the state at
 the start of a phase), the reference does what Mesa's staged activation does:
@@ -35,8 +45,9 @@ the decisions are applied (``advance``-like).  The stages follow the engine's:
   the broker introductions then decide on the network after the searches;
 * lock-in decides on the partners' sectors before any firm converts; branching
   attempts use the lock-in share from before the conversions but the sectors
-  after them (a firm's sector family, which the barrier reads, is updated at the
-  end of the phase, as in the engine); every branching move is made before the
+  after them (the sector family, which the barrier reads, of a converting firm is
+  updated at once, that of a branching firm at the end of the phase, as in the
+  engine); every branching move is made before the
   coordination threshold is checked, and the moves that fail it are undone
   together.
 
@@ -46,8 +57,8 @@ distribution of indices.
 
 Not covered (the fast engine has them): policies and levers (all neutral here,
 so no incubator links, policy startups, anchor inflow or platform missions),
-per-cluster parameter columns of the cluster table, flows, scores, typology and
-stage.  Random streams differ from the engine's, so runs agree in distribution,
+per-cluster parameter columns of the cluster table, flows, scores, typology,
+stage, measured resilience (the shock bookkeeping) and the per-step budget cache.  Random streams differ from the engine's, so runs agree in distribution,
 not draw for draw.
 
 Example
@@ -74,6 +85,7 @@ from benchmarks.nx_indices import nx_cluster_indices
 from sim.core.calendar import STEPS_PER_YEAR, steps_in
 from sim.data.clusters import cluster_table as default_cluster_table
 from sim.model import technology as tech
+from sim.model.model import DEFAULT_FIRM_SIZE
 from sim.model.params import validate
 from sim.model.population import (
     ANCHOR,
@@ -86,7 +98,13 @@ from sim.model.population import (
     STARTUP,
     UNIVERSITY,
 )
-from sim.model.processes import INITIAL_AGE_QUARTERS, QUALITY_SD, RECRUIT_SHARE, REPUTATION_WINDOW
+from sim.model.processes import (
+    INITIAL_AGE_QUARTERS,
+    QUALITY_SD,
+    RECRUIT_SHARE,
+    REPUTATION_WINDOW,
+    TRIES,
+)
 
 Q = float(STEPS_PER_YEAR)  # steps per year
 K = tech.FINE_PER_COARSE
@@ -204,7 +222,9 @@ class Node(mesa.Agent):
                 mid = r.choice(nbrs)
                 cands.append((r.choice(list(G[mid])), 1))
         for _ in range(int(p["n_external"])):
-            cands.append((r.choice(pool), 2))
+            pick = r.choice(pool)
+            if pick.cluster != self.cluster:  # not from the own cluster
+                cands.append((pick, 2))
         return cands
 
     def search(self, members: dict, pool: list, deg: dict, bud: dict, burst: float) -> None:
@@ -243,18 +263,29 @@ class Node(mesa.Agent):
 
     def introduce(self, affiliates: dict, members: dict, pool: list, deg: dict, bud: dict) -> None:
         """Decide (staged): an intermediary introduces its affiliates to firms of another group
-        or of other clusters, through the barrier lowered by ``broker_lift``."""
+        or of other clusters, through the barrier lowered by ``broker_lift``.
+
+        The affiliate is the first of ``TRIES`` random affiliates with spare tie budget (else the
+        last drawn); its local partner the first of ``TRIES`` random firms of its cluster that has
+        spare budget and belongs to another group (else the last drawn)."""
         m, p, r = self.model, self.model.p, self.random
+
+        def first_with_room(draws, want=None):
+            for d in draws[:-1]:
+                if deg[d] < bud[d] and (want is None or want(d)):
+                    return d
+            return draws[-1]
+
         mine = affiliates.get(self, [])
         for _ in range(int(m.rng.poisson(p["broker_intros"]))):
             if not mine:
                 continue
-            a = r.choice(mine)
+            a = first_with_room([r.choice(mine) for _ in range(TRIES)])
             local = members.get(a.cluster, [])
             b = None
             if local:
-                three = [r.choice(local) for _ in range(3)]
-                b = next((c for c in three[:2] if m.cross_group(a, c)), three[2])
+                b = first_with_room([r.choice(local) for _ in range(TRIES)],
+                                    want=lambda c, a=a: m.cross_group(a, c))
             if r.random() < p["broker_external_share"]:
                 pick = r.choice(pool)
                 if pick.cluster != a.cluster:
@@ -286,8 +317,10 @@ class Node(mesa.Agent):
             if top != self.fine and self.random.random() < p["convergence_rate"] / Q * share:
                 self.choice = top
 
-    def branch(self, nat: list, cluster_density) -> None:
-        """Decide (staged): maybe attempt a move into a sector drawn by relatedness density."""
+    def branch(self, nat: list, cluster_density, cluster_share) -> None:
+        """Decide (staged): maybe attempt a move into a sector drawn by relatedness density times
+        the white space (1 - the cluster's share of firms in it); it succeeds with probability
+        min(1, density)."""
         m, p, r = self.model, self.model.p, self.random
         inst = self.my_institution()
         irole = inst.role if inst is not None else None
@@ -324,9 +357,11 @@ class Node(mesa.Agent):
                     for s in SECTORS:
                         D[s] += k * row[s]
         D[self.fine] = 0.0
-        if sum(D) <= 0:
+        share = cluster_share(self.cluster)
+        T = [D[s] * (1.0 - share[s]) for s in SECTORS]  # a crowded field offers a newcomer less
+        if sum(T) <= 0:
             return
-        s = r.choices(SECTORS, weights=D)[0]
+        s = r.choices(SECTORS, weights=T)[0]
         if r.random() < min(D[s], 1.0):
             self.choice = s
 
@@ -382,11 +417,16 @@ class ReferenceModel(mesa.Model):
         self.cluster_ids = list(self.table["id"])
         self.n_clusters = len(self.cluster_ids)
         self.home = [tech.sector_index(s) for s in self.table["sector_family"]]
+        self.mean_size = []  # observed mean employees per firm (DEFAULT_FIRM_SIZE where unknown)
+        for v in self.table["employees_per_firm"]:
+            v = float(v)
+            self.mean_size.append(v if math.isfinite(v) and v > 0 else DEFAULT_FIRM_SIZE)
         self.phi = tech.relatedness(p["phi_family"], p["phi_neighbour"]).tolist()
         eta = p["entry_relatedness"]  # entry kernel I + eta (phi - I)
         self.kernel = [[1.0 if a == b else eta * self.phi[a][b] for b in SECTORS] for a in SECTORS]
         self.t = 0
         self.shock = [0.0] * self.n_clusters
+        self.dominant = [h * K for h in self.home]  # dominant fine sector of each cluster (set by performance)
         self.count_hist: deque[list[int]] = deque(maxlen=REPUTATION_WINDOW + 1)
         self.G = nx.Graph()
         self.new_ties: list = []
@@ -441,10 +481,8 @@ class ReferenceModel(mesa.Model):
         return self.random.choices(SECTORS, weights=w)[0] if sum(w) > 0 else fine
 
     def size_draw(self, c: int) -> float:
-        mean = float(self.table["employees_per_firm"].iloc[c])
-        if not (math.isfinite(mean) and mean > 0):
-            mean = 5.0
-        return max(1.0, self.random.lognormvariate(math.log(mean) - 0.5, 1.0))
+        """Employees of a new firm: lognormal (log-sd 1) with the cluster's observed mean firm size."""
+        return max(1.0, self.random.lognormvariate(math.log(self.mean_size[c]) - 0.5, 1.0))
 
     def cluster_firms(self):
         return self.agents.select(lambda a: a.is_cluster_firm)
@@ -457,18 +495,13 @@ class ReferenceModel(mesa.Model):
             self.G.add_edge(a, b, age=0.0, trust=0.0, brokered=brokered)
 
     def budgets(self) -> dict[Node, float]:
-        """Tie budget of every firm: ``max(1, round(tie_budget (size / cluster mean size) ** e))``;
-        outside-world firms have none (infinite)."""
-        p, C = self.p, self.n_clusters
-        tot, cnt = [0.0] * C, [0] * C
-        firms = self.cluster_firms()
-        for f in firms:
-            tot[f.cluster] += f.size
-            cnt[f.cluster] += 1
+        """Tie budget of every firm: ``max(1, round(tie_budget (size / observed mean size) ** e))``,
+        the observed mean being the cluster's ``employees_per_firm``; outside-world firms have none
+        (infinite)."""
+        p = self.p
         bud = {a: math.inf for a in self.G if a.role == OUTSIDE}
-        for f in firms:
-            mean = tot[f.cluster] / max(cnt[f.cluster], 1)
-            rel = f.size / max(mean, 1e-9)
+        for f in self.cluster_firms():
+            rel = f.size / self.mean_size[f.cluster]
             bud[f] = max(1.0, math.floor(p["tie_budget"] * rel ** p["tie_size_elasticity"] + 0.5))
         return bud
 
@@ -531,7 +564,7 @@ class ReferenceModel(mesa.Model):
         out = []
         for c, n in enumerate(count):
             cap = self.capacity[c] + self.space_extra[c]
-            out.append(min(max((cap - n) / max(cap - self.n0[c], 1.0), 0.0), 1.0))
+            out.append(max((cap - n) / max(cap - self.n0[c], 1.0), 0.0))  # above 1 when firms left
         return out
 
     def attractiveness(self, count: list, home_count: list) -> list[float]:
@@ -539,8 +572,8 @@ class ReferenceModel(mesa.Model):
         p = self.p
         m = max(p["critical_mass"] * p["scale"], 1.0)
         hist = self.count_hist
-        past = hist[0] if hist else count
-        span = max(len(hist), 1) / Q
+        past = hist[0] if len(hist) > 1 else count
+        span = max(len(hist) - 1, 1) / Q  # hist[-1] is the count at the start of this step
         out = []
         for c in range(self.n_clusters):
             z = min(max((home_count[c] - m) / (0.25 * m), -50.0), 50.0)
@@ -586,7 +619,9 @@ class ReferenceModel(mesa.Model):
             for role, frac in ((STARTUP, p["pool_startup_share"]), (SME, 1.0 - p["pool_startup_share"])):
                 for _ in range(int(self.rng.poisson(p["startup_rate"] / Q * N * frac))):
                     s = r.choices(SECTORS, weights=nat)[0]
-                    w = [base[c][s] * pull[c] for c in range(C)] + [w_out[s]]
+                    # a technology shift devalues the dominant technology for entrants too
+                    w = ([base[c][s] * pull[c] * math.exp(-self.shock[c] * self.phi[self.dominant[c]][s])
+                          for c in range(C)] + [w_out[s]])
                     if sum(w) <= 0:
                         continue
                     dest = r.choices(range(C + 1), weights=w)[0]
@@ -694,6 +729,10 @@ class ReferenceModel(mesa.Model):
         nat = [x / tot for x in nat]
         rows: dict[int, list[float]] = {}
 
+        def cluster_share(c: int) -> list[float]:
+            n = max(sum(cnt[c]), 1)
+            return [k / n for k in cnt[c]]
+
         def cluster_density(c: int) -> list[float]:
             if c not in rows:
                 n = max(sum(cnt[c]), 1)
@@ -706,7 +745,7 @@ class ReferenceModel(mesa.Model):
                 rows[c] = row
             return rows[c]
 
-        firms.shuffle_do("branch", nat, cluster_density)      # decide ...
+        firms.shuffle_do("branch", nat, cluster_density, cluster_share)  # decide ...
         moves = []
         for f in firms:                                        # ... then move, all at once
             if f.choice is not None:
@@ -732,6 +771,7 @@ class ReferenceModel(mesa.Model):
         firms = self.cluster_firms()
         nf = Counter((f.cluster, f.fine) for f in firms)
         dom = [max(SECTORS, key=lambda s: (nf[c, s], -s)) for c in range(C)]  # the lowest on a tie
+        self.dominant = dom
         firms.shuffle_do("perform", dom)
         if len(firms):
             firms.do("grow", sum(f.perf for f in firms) / len(firms))
