@@ -564,7 +564,7 @@ class ReferenceModel(mesa.Model):
         out = []
         for c, n in enumerate(count):
             cap = self.capacity[c] + self.space_extra[c]
-            out.append(max((cap - n) / max(cap - self.n0[c], 1.0), 0.0))  # above 1 when firms left
+            out.append(max((cap - n) / max(cap - self.n0[c], MIN_HEADROOM * self.n0[c], 1.0), 0.0))  # above 1 when firms left
         return out
 
     def attractiveness(self, count: list, home_count: list) -> list[float]:
@@ -766,7 +766,7 @@ class ReferenceModel(mesa.Model):
     # performance and exit --------------------------------------------------------------------------
     def performance(self) -> None:
         p, C = self.p, self.n_clusters
-        if p["shock_year"] >= 0 and self.t == steps_in(p["shock_year"]):
+        if p["shock_year"] >= 0 and self.t == max(1, steps_in(p["shock_year"])):
             self.shock = [s + p["shock_size"] for s in self.shock]
         firms = self.cluster_firms()
         nf = Counter((f.cluster, f.fine) for f in firms)

@@ -53,6 +53,7 @@ QUALITY_SD = 0.5           # sd of a new firm's quality (initial firms, entrants
 RECRUIT_SHARE = 0.25       # share of its missing affiliates an institution recruits per quarter
 REPUTATION_WINDOW = 4 * STEPS_PER_YEAR  # steps over which recent growth (reputation) is measured
 INITIAL_AGE_QUARTERS = 80  # ages of established firms (at set-up, relocating) are uniform over 0-20 years
+MIN_HEADROOM = 0.1         # smallest free-space denominator, as a share of the initial firms
 TRIES = 3                  # random draws a broker or incubator makes to find a partner with spare tie budget
 
 
@@ -165,13 +166,15 @@ def free_space(model, count: np.ndarray) -> np.ndarray:
     r"""Free-space factor of each cluster's estates, :math:`\max(0, (K_c - n_c) / (K_c - n^0_c))`.
 
     ``K_c`` is the capacity (``space_headroom`` x initial firms, plus space added by
-    policies) and :math:`n^0_c` the initial firm count.  It is 1 at the initial occupancy,
+    policies) and :math:`n^0_c` the initial firm count (the denominator is at least
+    :data:`MIN_HEADROOM` x :math:`n^0_c`, so that with no headroom a vacancy is not a huge pull).
+    With headroom it is 1 at the initial occupancy,
     falls to 0 as the estates fill (S4V-15) and rises above 1 when firms leave (vacant premises
     draw entrants back): a restoring force toward the occupancy at which entry balances exit.
     """
     cap = model.capacity + model.space_extra
     base = model.n0.astype(float)
-    return np.maximum((cap - count) / np.maximum(cap - base, 1.0), 0.0)
+    return np.maximum((cap - count) / np.maximum(cap - base, np.maximum(MIN_HEADROOM * base, 1.0)), 0.0)
 
 
 def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarray:
@@ -335,7 +338,8 @@ def entry(model) -> None:
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
         size = model.size_draw(cl) * p["anchor_size"]
-        _new_firms(model, cl, fine, ANCHOR, size, rng.normal(0.0, QUALITY_SD, len(cl)))
+        ids = _new_firms(model, cl, fine, ANCHOR, size, rng.normal(0.0, QUALITY_SD, len(cl)))
+        pop.age[ids] = rng.uniform(0, INITIAL_AGE_QUARTERS, len(ids))  # established firms, not young
         flows["relocations"] += np.bincount(cl, minlength=C)
 
 
@@ -785,12 +789,6 @@ def performance(model) -> None:
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
     n = pop.n
-    before = model.shock.copy()
-    if model.p["shock_year"] >= 0 and model.t == steps_in(model.p["shock_year"]):
-        model.shock += model.p["shock_size"]
-        model.shock_level_events.append(model.t)
-    model.shock[:] += lv["tech_shock"][:-1]
-    model.note_shock(model.shock > before + 1e-12)
     firms = np.flatnonzero(cluster_firms(pop))
     deg = model.edges.degree(n)
     c = pop.cluster[firms].astype(np.int64)
@@ -799,6 +797,13 @@ def performance(model) -> None:
     nf = np.bincount(c * tech.N_FINE + f, minlength=C * tech.N_FINE)
     dom = np.argmax(nf.reshape(C, tech.N_FINE), axis=1)
     model.dominant_fine = dom
+    before = model.shock.copy()
+    # a shift scheduled in the first quarter (shock_year < 1/8) happens in the first step
+    if model.p["shock_year"] >= 0 and model.t == max(1, steps_in(model.p["shock_year"])):
+        model.shock += model.p["shock_size"]
+        model.shock_level_events.append(model.t)
+    model.shock[:] += lv["tech_shock"][:-1]
+    model.note_shock(model.shock > before + 1e-12)
     exposure = np.minimum(model.phi[dom[c], f], model.phi[dom[c], np.where(g < 0, f, g)])
     perf = (pop.quality[firms]
             + cp["network_return"][c] * np.log1p(deg[firms])
