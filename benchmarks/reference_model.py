@@ -100,6 +100,7 @@ from sim.model.population import (
 )
 from sim.model.processes import (
     INITIAL_AGE_QUARTERS,
+    MIN_HEADROOM,
     QUALITY_SD,
     RECRUIT_SHARE,
     REPUTATION_WINDOW,
