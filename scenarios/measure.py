@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from scenarios.base import CALIBRATED, column_records, resolve_base
+from scenarios.base import DEFAULT_BASE, column_records, resolve_base
 from scenarios.effects import SIGNED, paired_stats
 from scenarios.policies import build_policies
 from sim.data.clusters import cluster_ids
@@ -36,7 +36,8 @@ REPORTED = ("centripetal", "centrifugal", "specialization", "internal_cohesion",
 #: Each check is (indicator, expected sign).  Targets are set by :func:`measure_effects`.
 MEASURE_SPECS: list[tuple[str, list[dict], list[tuple[str, int]]]] = [
     ("hub_institution", [{"policy": "hub_institution"}],
-     [("inclusiveness", 1), ("internal_cohesion", 1), ("heterophily", 1), ("centrifugal", 1)]),
+     [("inclusiveness", 1), ("internal_cohesion", 1), ("heterophily", 1), ("external_linkage", 1),
+      ("related_variety", 1), ("centrifugal", 1), ("firms", 1)]),
     ("hub_institution (no founding ties, no outreach)",
      [{"policy": "hub_institution", "initial_ties": 0, "outreach": 0.0}],
      [("inclusiveness", 1), ("internal_cohesion", 1)]),
@@ -71,6 +72,8 @@ MEASURE_SPECS: list[tuple[str, list[dict], list[tuple[str, int]]]] = [
      [("firms", 1), ("specialization", 1)]),
     ("growth_pole (dispersed: all)", [{"policy": "growth_pole", "intensity": 2.0, "poles": 0}],
      [("firms", 1), ("specialization", 1)]),
+    ("estate (space for 200 firms, showcase 0.5)", [{"policy": "estate", "intensity": 200.0, "showcase": 0.5}],
+     [("firms", 1), ("total_startups", 1)]),
 ]
 
 #: Contrasts between two measured policies (paired by replicate): (hypothesis, A, B, indicator, expected
@@ -139,10 +142,11 @@ def _row(policy: str, ind: str, exp: int | None, av: pd.Series, bv: pd.Series) -
 
 def measure_effects(replicates: int = 20, scale: float = 0.1, years: float = 10.0, seed: int = 4,
                     clusters: Sequence[str] | None = None, n_jobs: int = 2, progress: bool = True,
-                    base: str | os.PathLike | None = CALIBRATED) -> pd.DataFrame:
+                    base: str | os.PathLike | None = DEFAULT_BASE) -> pd.DataFrame:
     """Measure every policy's effect (paired by replicate, CRN) on a small system.
 
-    ``base`` is the base model (:func:`scenarios.base.resolve_base`; default: the shipped calibration).
+    ``base`` is the base model (:func:`scenarios.base.resolve_base`; default:
+    :data:`scenarios.base.DEFAULT_BASE`).
 
     Each policy in :data:`MEASURE_SPECS` targets every simulated cluster from year 0
     for ``years`` years (default: the 38 clusters at scale 0.1); the growth-pole

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from scenarios.base import CALIBRATED  # noqa: E402
+from scenarios.base import DEFAULT_BASE  # noqa: E402
 from scenarios.measure import markdown_table, measure_effects  # noqa: E402
 from sim.core.io import atomic_write_csv  # noqa: E402
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--years", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=4)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--params", default=CALIBRATED, help="base model: calibrated (default), defaults or a JSON file")
+    ap.add_argument("--params", default=DEFAULT_BASE, help=f"base model: defaults or calibrated (default {DEFAULT_BASE}) or a JSON file")
     ap.add_argument("--csv", help="also write the table to this CSV file")
     a = ap.parse_args(argv)
     t0 = time.time()
