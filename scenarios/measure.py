@@ -29,8 +29,9 @@ __all__ = ["MEASURE_SPECS", "CONTRASTS", "measure_effects", "markdown_table"]
 MEDICAL = ("wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices")
 
 #: Indicators reported for every experiment besides its checks.
-REPORTED = ("centripetal", "centrifugal", "specialization", "internal_cohesion", "external_linkage", "firms",
-            "total_startups", "total_spinoffs", "total_exits")
+REPORTED = ("centripetal", "centrifugal", "specialization", "hierarchy", "internal_cohesion", "related_variety",
+            "heterophily", "external_linkage", "inclusiveness", "firms", "total_startups", "total_spinoffs",
+            "total_exits")
 
 #: The experiments behind the table of ``docs/policies.md``: (label, policy specs, hypothesis checks).
 #: Each check is (indicator, expected sign).  Targets are set by :func:`measure_effects`.
