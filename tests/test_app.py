@@ -82,36 +82,31 @@ def test_bad_lessons_are_refused():
 
 def test_lesson_claims_hold_for_seed_1():
     """What the lesson texts promise, checked on the default seed (the class sees seed 1 first)."""
-    # lock-in: the centripetal score climbs from about 1.5 to about 2.2, the centrifugal score stays far below
-    # the published average, and the stage ends path-locked
+    # lock-in: related variety drains, ties stay inside, the lock-in gap stays wide and the stage is path-locked
     h = _run(DemoSession(lesson="lock_in", render=False), 40)
     cp, cf = h["centripetal"], h["centrifugal"]
-    assert 1.2 < cp[:4].mean() < 1.8 and cp[-8:].mean() > cp[:4].mean() + 0.4 and cp[-8:].mean() > 1.9
-    assert cf.max() < -1.0
+    assert h["related_variety"][-8:].mean() < h["related_variety"][:4].mean() - 0.1
+    assert h["external_linkage"].max() < 5.0
+    assert (cp - cf).min() > 1.4
     assert STAGES[int(h["stage"][-1])] == "path_locked"
-    for name, sign in (("specialization", 1), ("hierarchy", 1), ("related_variety", -1)):
-        assert sign * (h[name][-8:].mean() - h[name][:4].mean()) > 0, name
-    assert h["external_linkage"].max() < 2.0                  # hardly any ties to the outside
-    # broker: the same seed, with brokers from year 3: in years 8-12 a centripetal score lower by more than 0.5,
-    # more related variety, and (published factor structure) a centrifugal score that does not rise
+    # broker: the same seed, with brokers from year 3: in years 8-12 a higher centrifugal and a lower
+    # centripetal score than without them, and still path-locked
     base = _run(DemoSession(lesson="lock_in", render=False), 48)
     brok = _run(DemoSession(lesson="broker", render=False), 48)
     assert np.allclose(base["firms"][:12], brok["firms"][:12])          # identical until the broker opens
-    assert brok["centripetal"][32:].mean() < base["centripetal"][32:].mean() - 0.5
-    assert brok["related_variety"][32:].mean() > base["related_variety"][32:].mean()
-    assert brok["centrifugal"][32:].mean() <= base["centrifugal"][32:].mean()
+    assert brok["centrifugal"][32:].mean() > base["centrifugal"][32:].mean() + 0.1
+    assert brok["centripetal"][32:].mean() < base["centripetal"][32:].mean()
     assert STAGES[int(brok["stage"][-1])] == "path_locked"
-    # critical mass: stays small without help; a two-year x10 startup push tips it, and it keeps growing
-    still = _run(DemoSession(lesson="critical_mass", render=False), 48)
-    assert still["firms"][-1] < 60 and np.nanmax(still["home_firms"]) < 60
+    # critical mass: stays small without help; after a three-year x10 startup push it keeps growing
+    still = _run(DemoSession(lesson="critical_mass", render=False), 40)
+    assert still["firms"][-1] < 70
     s = DemoSession(lesson="critical_mass", render=False)
     s.set_startup_inflow(10.0)
-    _run(s, 8)
+    _run(s, 12)
     s.set_startup_inflow(1.0)
-    pushed = _run(s, 40)
-    assert pushed["home_firms"][8] > s.critical_mass
-    # (with bounded spin-off heredity the pushed cluster grows about 1.25 times after the push)
-    assert pushed["firms"][-1] > 1.2 * pushed["firms"][8] and pushed["firms"][-1] > 150
+    pushed = _run(s, 36)
+    assert pushed["firms"][-1] > 1.2 * pushed["firms"][12] and pushed["firms"][-1] > still["firms"][-1] + 30
+    assert STAGES[int(pushed["stage"][-1])] == "growing"
 
 
 # ----------------------------------------------------------------------------- sliders from the schema
@@ -217,7 +212,8 @@ def test_startup_inflow_lever_raises_startups(fresh):
     pushed.set_startup_inflow(6.0)
     pushed.set_incubator(True)
     hb, hp = _run(base, 8), _run(pushed, 8)
-    assert hp["startups"][2:].sum() > 3 * max(hb["startups"][2:].sum(), 1)
+    # the national pool is finite: x6 attractiveness draws a larger share of it, not six times the startups
+    assert hp["startups"][2:].sum() > 1.3 * max(hb["startups"][2:].sum(), 1)
     assert pushed.status()["startup_inflow"] == 6.0 and pushed._startup_policy.incubator_link == 0.5
     pushed.set_startup_inflow(1.0)                           # back to no policy: the lever is neutral
     pushed.step()

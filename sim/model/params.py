@@ -46,7 +46,7 @@ _DECLARED: tuple[Param, ...] = (
     # --- set-up -----------------------------------------------------------------
     _P("scale", 1.0, 0.001, 1.0, "float", "setup",
        "fraction of each cluster's observed 2020 firm count simulated (1 = real size)", 0.01, 0.1),
-    _P("outside_ratio", 0.5, 0.0, 3.0, "float", "setup",
+    _P("outside_ratio", 0.5, 0.0, 20.0, "float", "setup",
        "firms of the outside world (rest of the country and abroad) per cluster firm", 0.2, 1.0),
     _P("init_home_share", 0.45, 0.05, 0.95, "float", "setup",
        "initial share of a cluster's firms in its home coarse sector (about 0.1 is the national share of a "
