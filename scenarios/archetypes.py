@@ -1,7 +1,7 @@
 """Development types grown from mechanisms: one small documented set-up per type.
 
 Each archetype is one synthetic cluster (home sector machinery) in a small national
-system (the outside world is three times the cluster), with a few parameters changed
+system (the outside world is ten times the cluster), with a few parameters changed
 from the defaults, every value inside its sensitivity range (``Param.sa_bounds``).  Each
 names the **mechanism** that produces its type and the parameter values that switch that
 mechanism **off**; ``tests/test_archetypes.py`` checks that the type arises with the
@@ -54,7 +54,7 @@ class Archetype:
     family: str = "machinery"
 
 
-_COMMON = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 10.0}
+_COMMON = {"scale": 1.0, "outside_ratio": 10.0, "institutions_per_1000": 10.0}
 #: The standard technology shock of the resilience measure: in year 1, penalty 3, persistence 0.9.
 STANDARD_SHOCK = {"shock_year": 1.0, "shock_size": 3.0, "shock_persistence": 0.9}
 
@@ -80,7 +80,7 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               "cognitive lock-in pulls firms together; centripetal forces dominate and the gap does not close",
               {"external_cost": 0.5, "n_external": 4, "beta_local": 0.0}),
     Archetype("resilient", 300, 7, {"init_home_share": 0.6, "recombination_rate": 0.2, "external_cost": 0.5,
-                                    "n_external": 4, "space_headroom": 1.5, **STANDARD_SHOCK},
+                                    "n_external": 4, "space_headroom": 1.5, "startup_rate": 0.1, **STANDARD_SHOCK},
               "renewal after the standard shock: hurt firms branch into related sectors and entrants, shunning "
               "the devalued technology, refill the vacated space: firms recover and the mix moves away from "
               "the shocked sector",
