@@ -46,6 +46,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results" / "soak.json"
 
@@ -75,7 +77,8 @@ def _model_mb(model) -> float:
         n += E._keys_sorted.nbytes + E._key_pos.nbytes
     for _, ind in model._records:
         n += sum(getattr(v, "nbytes", 0) for v in ind.values())
-    n += sum(v.nbytes for v in model._firm_hist.values())
+    n += sum(np.asarray(a).nbytes for v in model._firm_hist.values() for a in v)
+    n += sum(a.nbytes for a in model.count_hist)
     return n / 2 ** 20
 
 

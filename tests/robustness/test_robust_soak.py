@@ -90,7 +90,7 @@ def test_band_stops_a_collapse_early():
     soak = _soak_module()
     run = soak.soak_run(scale=0.05, years=10, every=5, clusters=SMALL, mode="batch", trace=False,
                         params={"exit_rate": 0.5, "exit_sensitivity": 0.0, "startup_rate": 0.0,
-                                "spinoff_rate": 0.0, "relocation_rate": 0.0, "inst_spinoff_rate": 0.0})
+                                "spinoff_rate": 0.0, "inst_spinoff_rate": 0.0})
     assert not run["finished"] and run["breach"].startswith("collapse"), run["breach"]
     assert run["samples"][-1]["year"] < 10
 
