@@ -15,8 +15,9 @@ nascent     the cross-group barrier: firms of many families, few local   ``cross
             pairs accept, so no local network forms
 growing     attractiveness above critical mass with free space: the      ``critical_mass_gain`` = 0
             national pool chooses the cluster
-featureless no critical mass and no shared base: the national pool's     ``startup_rate`` = 0
-            entrants keep the firm mix as dispersed as the country's
+featureless a firm mix as dispersed as the country's, kept apart by the  ``cross_accept`` = 1
+            barrier between families (lock-in cannot pull firms together;
+            lifting the barrier removes the type only slowly)
 path_locked closure: costly external ties and a local preference keep     ``external_cost`` = 0.5,
             ties inside, where lock-in pulls firms together               ``n_external`` = 4,
                                                                           ``beta_local`` = 0
