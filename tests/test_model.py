@@ -407,3 +407,26 @@ def test_load_scenario_is_base_and_labeller_read_once():
     p2, c2 = scenario_base()
     assert params == p2 and cols.equals(c2)
     assert labeller.to_dict() == scenario_labeller().to_dict()
+
+
+def test_mesa_face_keyword_parameters_datacollector_and_batch_run():
+    """A Mesa user's habits work: keyword parameters, model.datacollector with the indicators, mesa.batch_run."""
+    import mesa
+
+    m = ClusterModel(scale=0.05, clusters=["wonju_medical_devices"], rng=1, startup_rate=0.05)
+    assert m.p["startup_rate"] == 0.05 and m.p["scale"] == 0.05
+    m.step()
+    mv = m.datacollector.get_model_vars_dataframe()
+    assert len(mv) == 2 and {"firms", "inclusiveness", "centripetal", "stage"} <= set(mv.columns)
+    assert mv["firms"].iloc[-1] == m.latest()["firms"]
+    with pytest.raises(P.ParameterError, match="both as keywords and in params"):
+        ClusterModel(params={"scale": 0.05}, scale=0.05)
+    with pytest.raises(P.ParameterError, match="unknown parameter"):
+        ClusterModel(scale=0.05, startup_rte=0.1)
+    res = pd.DataFrame(mesa.batch_run(
+        ClusterModel, parameters={"clusters": [["wonju_medical_devices"]], "scale": [0.05],
+                                  "startup_rate": [0.03, 0.06], "handles": [False]},
+        iterations=1, max_steps=3, number_processes=1, display_progress=False, data_collection_period=1))
+    assert sorted(res["startup_rate"].unique()) == [0.03, 0.06]
+    assert res.groupby("startup_rate")["Step"].max().tolist() == [3, 3]
+    assert res["firms"].notna().all() and res["inclusiveness"].between(0, 1).all()

@@ -362,7 +362,7 @@ class ClusterModel(mesa.Model):
         return np.bincount(pop.cluster[m].astype(np.int64), minlength=self.n_clusters).astype(float)
 
     def _reporters(self) -> dict:
-        names = list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "stage"]
+        names = list(INDEX_NAMES) + list(FLOWS) + ["centripetal", "centrifugal", "typology", "resilience", "stage"]
         return {name: (lambda m, k=name: m._report(k)) for name in names}
 
     def _report(self, name: str):
