@@ -82,6 +82,25 @@ RECOVERY_SHARE = 0.95   # share of the pre-shock firm count a recovered cluster 
 REORIENTATION = 0.2     # relative fall of the shocked sector's share that counts as diversifying away
 
 
+class IndicatorCollector(mesa.DataCollector):
+    """Mesa's DataCollector for the model's indicators, without the defensive deep copy.
+
+    Every model reporter returns a freshly built number or ``{cluster id: value}`` dict, so
+    the copy Mesa makes of each value (to protect against later mutation) only costs time;
+    agent reporters, if a user adds any, are collected by Mesa as usual.
+    """
+
+    def collect(self, model):
+        for var, reporter in self.model_reporters.items():
+            self.model_vars[var].append(reporter(model))
+        if self.agent_reporters or self.agenttype_reporters:
+            reporters, self.model_reporters = self.model_reporters, {}
+            try:
+                super().collect(model)
+            finally:
+                self.model_reporters = reporters
+
+
 class ClusterModel(mesa.Model):
     """Agent-based model of industrial cluster evolution.
 
@@ -194,7 +213,7 @@ class ClusterModel(mesa.Model):
         for pol in self.policies:
             pol.initialize(self)
         self._burn_in()
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector = IndicatorCollector(model_reporters=self._reporters())
         self.record()
 
     # ------------------------------------------------------------------ set-up
