@@ -151,7 +151,7 @@ def measure_effects(replicates: int = 20, scale: float = 0.1, years: float = 10.
 
     Each policy in :data:`MEASURE_SPECS` targets every simulated cluster from year 0
     for ``years`` years (default: the 38 clusters at scale 0.1); the growth-pole
-    runs target the four medical-device clusters (one pole vs all four).  Returns
+    runs target the three medical-device clusters (one pole vs all three).  Returns
     one row per (policy, indicator) with the mean over the targeted clusters of
     the end-of-run difference to the baseline, its 95 % interval, the relative
     effect, the expected sign and whether the model supports it (interval
