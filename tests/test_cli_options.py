@@ -116,7 +116,9 @@ def test_sensitivity_params_default_is_runs():
     ap = build_parser()
     sens = ap.parse_args(COMMANDS["sensitivity"] + ["--out", "o"])
     run = ap.parse_args(COMMANDS["run"] + ["--out", "o"])
-    assert sens.params == run.params == "calibrated"
+    from scenarios.base import DEFAULT_BASE
+
+    assert sens.params == run.params == DEFAULT_BASE
 
 
 # ----------------------------------------------------------------------------- --scheduler reaches the engine

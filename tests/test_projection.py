@@ -58,7 +58,7 @@ def proj(tmp_path_factory):
              _scenario(d, "startups", [dict(policy="startup_inflow", target="euljiro_urban_manufacturing",
                                             intensity=4.0)]),
              _scenario(d, "hub", [dict(policy="hub_institution", target="jeonju_machinery", intensity=1)])]
-    return project(files, d / "out", progress=False)
+    return project(files, d / "out", params_file="calibrated", progress=False)
 
 
 # ----------------------------------------------------------------------------- common random numbers
@@ -102,7 +102,7 @@ def test_calibrated_base_differs_by_cluster_and_a_scenario_value_overrides_it(tm
     assert cols["beta_local"].nunique() > 10  # each cluster its own value
     s = _scenario(tmp_path, "base")
     s.write_text(s.read_text() + "beta_local = 0.7\n")  # under the template's [params]
-    p = project([s], None, replicates=1, progress=False)
+    p = project([s], None, replicates=1, params_file="calibrated", progress=False)
     from sim.data.clusters import cluster_table
 
     tab = cluster_table().merge(cols.drop(columns="beta_local"), on="id", how="left")
@@ -319,7 +319,7 @@ def test_report_marks_small_projections_as_smoke_tests(settings, smoke):
 def test_projection_labels_with_its_base_models_labeller(tmp_path):
     """A calibrated projection labels its clusters as `run` on the same base does (issue 12: one typology)."""
     s = _scenario(tmp_path, "base")
-    p = project([s], None, replicates=1, progress=False)
+    p = project([s], None, replicates=1, params_file="calibrated", progress=False)
     b = resolve_base("calibrated")
     ref = run(years=3, seed=11, replicates=1, clusters=CL, scale=0.05, record_every=2, progress=False, base=b)
     got = p.indicators.drop(columns=["scenario", "seed"]).reset_index(drop=True)

@@ -69,12 +69,14 @@ BASE_ARGS = ["sensitivity", "--method", "morris", "--outcomes", "centripetal", "
 
 
 def test_params_is_the_base_model_as_in_run(tmp_path, monkeypatch):
-    """--params has run's default and meaning (issue 16, item 3): the calibrated model unless
-    'defaults' or a file is given, recorded in manifest.json; a varied factor or --set overrides a
-    per-cluster calibrated value of the same name."""
+    """--params has run's default and meaning: the default base (the schema defaults until the calibration
+    is redone on model v2) unless 'calibrated' or a file is given, recorded in manifest.json; a varied factor
+    or --set overrides a per-cluster calibrated value of the same name."""
+    from scenarios.base import DEFAULT_BASE
+
     ap = build_parser()
     assert ap.parse_args(BASE_ARGS + ["--out", "x"]).params == ap.parse_args(["run", "--out", "x"]).params \
-        == "calibrated"
+        == DEFAULT_BASE
     seen = []
     real = cli_sensitivity.morris
 
@@ -83,7 +85,7 @@ def test_params_is_the_base_model_as_in_run(tmp_path, monkeypatch):
         return real(func, *args, **kw)
 
     monkeypatch.setattr(cli_sensitivity, "morris", spy)
-    assert main(BASE_ARGS + ["--set", "search_rate=0.3", "--out", str(tmp_path / "cal")]) == 0
+    assert main(BASE_ARGS + ["--params", "calibrated", "--set", "search_rate=0.3", "--out", str(tmp_path / "cal")]) == 0
     assert main(BASE_ARGS + ["--params", "defaults", "--out", str(tmp_path / "def")]) == 0
     cal = json.loads((tmp_path / "cal" / "manifest.json").read_text())
     dft = json.loads((tmp_path / "def" / "manifest.json").read_text())

@@ -48,6 +48,8 @@ DEFAULT_FIRMS = 300
 DEFAULT_SEED = 1
 MAX_FIRMS = 2000
 """Most firms a session may start with."""
+FREE_PLAY_OUTSIDE = 10.0
+"""Outside world per cluster firm in free play: the country whose pool of entrants the cluster draws on."""
 
 STAGE_TEXT: dict[str, str] = {
     "nascent": f"Nascent: hardly any local network yet (under {NASCENT_INCLUSIVENESS:.0%} of firms linked)",
@@ -261,7 +263,7 @@ class DemoSession:
         """Parameters before the teacher's slider changes (the lesson's, or the defaults at the cluster's scale)."""
         if self.lesson is not None:
             return validate_lesson(self.lesson)
-        return validate({"scale": self.scale})
+        return validate({"scale": self.scale, "outside_ratio": FREE_PLAY_OUTSIDE})
 
     @property
     def params(self) -> dict:
