@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -10,8 +11,11 @@ from test_architecture import FLOORS
 
 from scenarios.policies import REGISTRY
 from sim.data.observed import load_sources
+from sim.engine import baseline
 from sim.face import report
+from sim.face.cli import build_parser
 from sim.model.model import SCHEDULE
+from sim.model.params import SCHEMA, problem
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,3 +157,60 @@ def test_the_report_lists_the_references_it_cites():
     text = "\n".join(refs)
     assert "Sources" in text and "Korea Research Institute for Human Settlements" in text and "Kang Hyun-soo" in text
     assert report._sources_section(["<p>no citation</p>"]) == []
+
+
+# ----------------------------------------------------------------------------- docs/sensitivity.md is regenerated
+REGENERATE_SENSITIVITY = "python scripts/sensitivity_docs.py"
+
+
+def _sensitivity_docs():
+    """``scripts/sensitivity_docs.py`` as a module (it reads the documented command and the recorded hashes)."""
+    spec = importlib.util.spec_from_file_location("sensitivity_docs", ROOT / "scripts" / "sensitivity_docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_sensitivity_doc_numbers_come_from_the_current_model():
+    """The Morris numbers of docs/sensitivity.md record the run hash of the model they came from; a change of
+    the model's behaviour (a new golden run hash) makes them stale until the doc is regenerated."""
+    sd = _sensitivity_docs()
+    gold = baseline.golden()["run"]
+    rec = sd.recorded_hashes((ROOT / "docs" / "sensitivity.md").read_text(encoding="utf-8"))
+    assert rec["numbers"] == gold, (f"docs/sensitivity.md: the Morris numbers came from run hash {rec['numbers']}, "
+                                    f"the model's golden run hash is {gold}: run {REGENERATE_SENSITIVITY}")
+    assert rec["reading"] == gold, (f"docs/sensitivity.md: the interpretation below the Morris tables was written "
+                                    f"for run hash {rec['reading']}, not {gold}: re-read it against the regenerated "
+                                    f"tables and set <!-- morris:reading run={gold} -->")
+
+
+def test_sensitivity_doc_command_is_the_one_behind_its_numbers():
+    """The documented command parses, varies schema parameters only, and is the command the tables came from."""
+    sd = _sensitivity_docs()
+    text = (ROOT / "docs" / "sensitivity.md").read_text(encoding="utf-8")
+    cmd = sd.documented_command(text)
+    build_parser().parse_args(cmd[1:])
+    factors = sd.option(cmd, "--factors").split(",")
+    unknown = [f for f in factors if f not in SCHEMA]
+    assert not unknown, f"docs/sensitivity.md: --factors names parameters the schema does not have: {unknown}"
+    assert set(factors) <= set(problem()["names"]), "a documented factor is a set-up parameter"
+    generated = text.split(sd.START)[1].split(sd.END)[0]
+    assert f"`{' '.join(cmd)}`" in generated, f"the tables came from another command: run {REGENERATE_SENSITIVITY}"
+    ranked = re.findall(r"^\| \d+ \| `(\w+)` \|", generated, flags=re.MULTILINE)
+    outcomes = sd.option(cmd, "--outcomes").split(",")
+    assert sorted(ranked) == sorted(factors * len(outcomes))
+
+
+def test_documented_factors_are_schema_parameters():
+    """Every ``--factors`` of a command example (code blocks of the docs and the README) names existing parameters."""
+    texts = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
+    texts["README.md"] = (ROOT / "README.md").read_text(encoding="utf-8")
+    bad, seen = {}, 0
+    for name, text in texts.items():
+        for code in re.findall(r"```[^\n]*\n(.*?)```", text, flags=re.DOTALL):
+            for m in re.finditer(r"--factors[ =]([\w,]+)", code):
+                seen += 1
+                missing = [f for f in m.group(1).split(",") if f not in SCHEMA]
+                if missing:
+                    bad.setdefault(name, []).extend(missing)
+    assert seen and not bad, f"--factors names no longer in the parameter schema (clustersim params): {bad}"
