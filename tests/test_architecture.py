@@ -41,7 +41,8 @@ FLOORS: tuple[str, ...] = ("sim.core", "sim.data", "sim.indices", "sim.plots", "
 #: Third-party modules that may be imported inside a function: optional extras and heavy
 #: dependencies needed by one command only.
 OPTIONAL: frozenset[str] = frozenset({"solara", "ipyvuetify", "ipywidgets", "reacton", "dask", "distributed",
-                                      "ray", "playwright", "uvicorn", "starlette"})
+                                      "ray", "playwright", "uvicorn", "starlette",
+                                      "ema_workbench"})
 
 #: Package facades whose lazy attributes are allowed to import from any floor.
 FACADES: frozenset[str] = frozenset({"sim"})
