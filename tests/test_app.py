@@ -33,11 +33,12 @@ from sim.face.demo import (
     Limits,
     scale_for,
 )
-from sim.face.drawing import StableLayout
+from sim.face.drawing import DPI, StableLayout, text_sizes_px
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
 from sim.face.sliders import NO_SLIDER, slider_spec, slider_specs
 from sim.indices.scores import STAGES, TYPOLOGIES
 from sim.model.params import SCHEMA, ParameterError
+from sim.plots.plane import PLANE_AXES
 
 
 def _run(session: DemoSession, quarters: int) -> dict:
@@ -503,6 +504,49 @@ def test_pictures_are_pngs_that_change():
         s.set_colour_by("rainbow")
 
 
+def test_app_plane_puts_centripetal_on_x_like_every_figure():
+    """One convention (issue 16, item 9): the app's typology plane has the axes of sim.plots.plane.PLANE_AXES."""
+    s = DemoSession()
+    s.step(3)
+    plane = s.figures()[1].axes[3]
+    assert (plane.get_xlabel(), plane.get_ylabel()) == PLANE_AXES == ("centripetal", "centrifugal")
+    h = s.history()
+    path = [line for line in plane.lines if len(line.get_xdata()) == len(h["t"])]
+    assert len(path) == 1
+    assert np.allclose(path[0].get_xdata(), h["centripetal"]) and np.allclose(path[0].get_ydata(), h["centrifugal"])
+    corner = {t.get_text(): t.get_position() for t in plane.texts}
+    assert corner["path-locked"][0] > 0.5 > corner["path-locked"][1]      # centripetal high: right; low: bottom
+
+
+def test_projector_mode_draws_larger_text(monkeypatch):
+    """Issue 16, item 9: the pictures' text is 11 PNG pixels at the smallest by default (6-7 screen pixels once
+    the page shrinks them to half of a 1280-pixel screen); the projector mode draws 15 and more."""
+    from sim.face.app import ENV, _config_from_env
+    from sim.face.cli import build_parser
+
+    s = DemoSession()
+    s.step(1)
+    before = s.pictures()
+    small = min(min(text_sizes_px(f)) for f in s.figures())
+    s.set_projector(True)
+    assert s.projector and s.quarter == 1                  # the same model, redrawn
+    figs = s.figures()
+    big = min(min(text_sizes_px(f)) for f in figs)
+    assert big >= 15 > small
+    assert all(f.get_figwidth() * DPI <= 900 for f in figs)   # about as wide as the page shows them
+    assert s.pictures()[0] != before[0] and s.pictures()[1] != before[1]
+    s.set_projector(False)
+    assert s.pictures() == before
+    assert DemoSession(render=False, projector=True).projector
+    # from the command line (clustersim demo --projector) through the environment to every new tab's session
+    assert build_parser().parse_args(["demo", "--projector"]).projector
+    assert not build_parser().parse_args(["demo"]).projector
+    monkeypatch.delenv(ENV["projector"], raising=False)
+    assert "projector" not in _config_from_env()
+    monkeypatch.setenv(ENV["projector"], "1")
+    assert _config_from_env()["projector"] is True
+
+
 def test_readout_and_markdown_helpers():
     st = DemoSession(render=False).status()
     text = readout(st)
@@ -555,6 +599,69 @@ def test_page_builds_and_its_buttons_drive_the_model():
             assert any(lab.startswith(name.replace("_", " ") + ":") for lab in labels), name
         button("cs-reset").click()
         assert "Quarter 0 " in html("cs-readout") and "hubs 0" in html("cs-levers")
+    finally:
+        rc.close()
+
+
+def test_readout_shows_the_quarter_of_the_pictures_while_a_step_runs(monkeypatch):
+    """Issue 16, item 12: with several quarters per frame the pictures are drawn after the last one; a page
+    rendered meanwhile (a lever pulled during Play) said 'Quarter 2' over pictures of quarter 0."""
+    solara = pytest.importorskip("solara", reason='the page needs the app extra: pip install ".[app]"')
+    import ipyvuetify as v
+    import ipywidgets
+    from solara.widgets import HTML as HTMLWidget
+
+    import sim.face.app
+
+    sessions: list[DemoSession] = []
+    drawn_at: dict[bytes, int] = {}                        # network picture -> the quarter it shows
+
+    class Recording(DemoSession):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            sessions.append(self)
+
+        def _refresh(self, initial=False):
+            super()._refresh(initial)
+            drawn_at[self.network_png] = int(self.model.t)
+
+    monkeypatch.setattr(sim.face.app, "DemoSession", Recording)
+
+    @solara.component
+    def Wrapped():
+        with solara.AppLayout():
+            sim.face.app.Page()
+
+    _, rc = solara.render(Wrapped(), handle_error=False)
+    try:
+        (s,) = sessions
+
+        def shown() -> tuple[int, int]:
+            text = [w for w in rc.find(HTMLWidget).widgets if "cs-readout" in w.attributes.get("class", "")]
+            quarter = int(text[0].unsafe_innerHTML.split("Quarter ")[1].split(" ")[0])
+            images = [w for w in rc.find(ipywidgets.Image).widgets if w.value in drawn_at]
+            return quarter, drawn_at[images[0].value]
+
+        assert shown() == (0, 0)
+        def button(cls):
+            return next(b for b in rc.find(v.Btn).widgets if cls in (b.class_ or "").split())
+
+        hub = button("cs-hub")
+        seen = []
+
+        def stop():                                        # between two quarters of a 3-quarter frame
+            if s.model.t == 2 and not seen:
+                hub.click()                                # a lever: the page renders now
+                seen.append(shown())
+                st, net, _ = s.view()
+                seen.append((st["quarter"], drawn_at[net]))
+                assert st["hubs"] == 1                     # the levers as they are now
+            return False
+
+        assert s.step(3, stop=stop) == 3
+        assert seen == [(0, 0), (0, 0)]                    # the read-out of the quarter the pictures show
+        button("cs-step").click()
+        assert shown() == (4, 4)
     finally:
         rc.close()
 

@@ -66,6 +66,7 @@ from SALib.sample import sobol as sobol_sample
 from sim.core.io import atomic_write_csv
 from sim.engine.design import design_from_array
 from sim.engine.experiments import ExperimentResult, func_name, run_experiments
+from sim.plots.labels import place_labels
 
 __all__ = [
     "LastPeriodMean",
@@ -512,6 +513,9 @@ def _axes(ax):
 def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None):
     """Morris ``mu*`` against ``sigma`` for one outcome, points labelled.
 
+    The labels are placed by :func:`sim.plots.labels.place_labels`: no two overlap, none
+    covers the legend (with ``ax`` given, lay the figure out before calling).
+
     Factors far right are influential; factors high up act non-linearly or
     through interactions. The dashed line marks ``sigma = mu*``. Horizontal
     bars are the bootstrap ``mu_star_conf``.
@@ -533,8 +537,6 @@ def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None
     x, y = sub["mu_star"].to_numpy(float), sub["sigma"].to_numpy(float)
     ax.errorbar(x, y, xerr=sub["mu_star_conf"].to_numpy(float), fmt="o", color="C0", ecolor="0.6",
                 capsize=3, zorder=3)
-    for label, xi, yi in zip(sub["parameter"], x, y):
-        ax.annotate(str(label), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=9)
     top = float(np.nanmax(np.concatenate([x, y]))) * 1.1 if len(x) else 1.0
     top = top if top > 0 else 1.0
     ax.plot([0, top], [0, top], ls="--", lw=0.8, color="0.5", label=r"$\sigma = \mu^*$")
@@ -543,7 +545,9 @@ def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None
     ax.set_xlabel(r"$\mu^*$ (mean |elementary effect|)")
     ax.set_ylabel(r"$\sigma$ (std of elementary effects)")
     ax.set_title(f"Morris screening: {outcome}")
-    ax.legend(loc="upper left", frameon=False)
+    legend = ax.legend(loc="upper left", frameon=False)
+    # labels last, clear of each other and of the legend (sim.plots.labels: a layout rule, no extra dependency)
+    place_labels(ax, x, y, [str(p) for p in sub["parameter"]], avoid=[legend], fontsize=9)
     return fig
 
 

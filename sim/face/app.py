@@ -16,7 +16,9 @@ Start it with ``clustersim demo`` (see ``docs/app.md``); it serves a web page on
   cost of external ties, a broker between old and new firms, a technology shock
   (the policies of :data:`scenarios.policies.REGISTRY`); every model parameter has a
   slider generated from :data:`sim.model.params.SCHEMA`;
-* the preset lessons of :mod:`sim.face.lessons`.
+* the preset lessons of :mod:`sim.face.lessons`;
+* a projector mode (``clustersim demo --projector``, or the Display switch): larger
+  type in the pictures, shown one under the other (:data:`sim.face.drawing.PROJECTOR`).
 
 This module is the page only; the work is done below it:
 :class:`sim.face.demo.DemoSession` (the model, the levers, the layout and the
@@ -65,16 +67,28 @@ from sim.face.lessons import LESSONS
 from sim.face.sliders import NO_SLIDER, SliderSpec, slider_spec, slider_specs
 from sim.model.params import SCHEMA, ParameterError
 
-__all__ = ["ENV", "md_to_html", "readout", "lever_summary", "parse_origin", "allowed_origins", "OriginGuard",
-           "serve"]
+__all__ = [
+    "ENV",
+    "OriginGuard",
+    "allowed_origins",
+    "lever_summary",
+    "md_to_html",
+    "parse_origin",
+    "readout",
+    "serve",
+]
 
 #: Environment variables through which ``clustersim demo`` configures the page (and the classroom limits,
 #: :data:`sim.face.demo.LIMIT_ENV`, and the extra origins allowed to open the page's websocket).
 ENV = {"cluster": "CLUSTERSIM_DEMO_CLUSTER", "firms": "CLUSTERSIM_DEMO_FIRMS",
-       "seed": "CLUSTERSIM_DEMO_SEED", "lesson": "CLUSTERSIM_DEMO_LESSON",
+       "seed": "CLUSTERSIM_DEMO_SEED", "lesson": "CLUSTERSIM_DEMO_LESSON", "projector": "CLUSTERSIM_DEMO_PROJECTOR",
        **LIMIT_ENV, "allow_origins": "CLUSTERSIM_DEMO_ALLOW_ORIGINS"}
 
 FREE = "Free play"
+PROJECTOR_TEXT = ("Projector: larger text in the pictures, shown one under the other, so that a class can read "
+                  "them on a projector (1280 x 720 and up).")
+#: Widest the pictures are shown in projector mode (pixels): about their own width, never blown up further.
+PROJECTOR_WIDTH = 900
 LESSON_TITLES = {lesson.title: key for key, lesson in LESSONS.items()}
 
 
@@ -90,6 +104,8 @@ def _config_from_env() -> dict:
         cfg["seed"] = int(os.environ[ENV["seed"]])
     if os.environ.get(ENV["lesson"]):
         cfg["lesson"] = os.environ[ENV["lesson"]]
+    if os.environ.get(ENV["projector"], "").strip().lower() in ("1", "true", "yes", "on"):
+        cfg["projector"] = True
     cfg["limits"] = Limits.from_env()
     return cfg
 
@@ -195,7 +211,7 @@ def md_to_html(text: str) -> str:
         body = html.escape(para.strip(), quote=False)
         body = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", body)
         body = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<i>\1</i>", body)
-        m = re.match(r"^(#{1,4})\s+(.*)$", body, flags=re.S)
+        m = re.match(r"^(#{1,4})\s+(.*)$", body, flags=re.DOTALL)
         if m:
             lvl = len(m.group(1)) + 1
             out.append(f"<h{lvl}>{m.group(2)}</h{lvl}>")
@@ -376,20 +392,28 @@ def lever_summary(status: dict) -> str:
 def _live_view(session: DemoSession, frame, error):
     """Read-out, network, plots, levers and lesson; re-rendered every frame."""
     _ = frame.value
-    status = session.status()
-    net_png, plots_png = session.pictures()
+    status, net_png, plots_png = session.view()   # the read-out of the quarter the pictures show
     if error.value:
         solara.Error(error.value)
     if status["halted"]:
         solara.Warning(status["halted"], classes=["cs-limit"])
     _text(readout(status), classes=["cs-readout"], style="font-size: 1.1em")
-    with solara.Columns([1, 1]):
-        with solara.Column(classes=["cs-network"]):
-            if net_png:
-                solara.Image(net_png, width="100%")
-        with solara.Column(classes=["cs-plots"]):
-            if plots_png:
-                solara.Image(plots_png, width="100%")
+    if session.projector:   # one under the other, each about as wide as its PNG: large type on a projector
+        with solara.Column(classes=["cs-pictures", "cs-projector-view"], style=f"max-width: {PROJECTOR_WIDTH}px"):
+            with solara.Column(classes=["cs-network"]):
+                if net_png:
+                    solara.Image(net_png, width="100%")
+            with solara.Column(classes=["cs-plots"]):
+                if plots_png:
+                    solara.Image(plots_png, width="100%")
+    else:
+        with solara.Columns([1, 1], classes=["cs-pictures"]):
+            with solara.Column(classes=["cs-network"]):
+                if net_png:
+                    solara.Image(net_png, width="100%")
+            with solara.Column(classes=["cs-plots"]):
+                if plots_png:
+                    solara.Image(plots_png, width="100%")
     if status["drawn_note"]:
         _text(status["drawn_note"], classes=["cs-drawn"])
     _text(lever_summary(status), classes=["cs-levers"])
@@ -433,6 +457,9 @@ def _sidebar(ctl: _Controls):
     solara.HTML(tag="h4", unsafe_innerHTML="Display")
     solara.ToggleButtonsSingle(value=session.colour_by, values=["sector", "role"],
                                on_value=ctl.act(session.set_colour_by))
+    with solara.Tooltip(PROJECTOR_TEXT), solara.Column(gap="0px", classes=["cs-projector"]):
+        solara.Checkbox(label="Projector: large text", value=session.projector,
+                        on_value=ctl.act(session.set_projector))
     solara.HTML(tag="h4", unsafe_innerHTML="Model parameters")
     ParamSliders(session, ctl.params_version)
 
@@ -478,10 +505,12 @@ def origins_from_env() -> list[str]:
 
 def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_CLUSTER,
           firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED, lesson: str | None = None,
-          limits: Limits | None = None, allow_origins=(), open_browser: bool = False, on_ready=None) -> None:
+          limits: Limits | None = None, allow_origins=(), open_browser: bool = False, on_ready=None,
+          projector: bool = False) -> None:
     """Serve the page with Solara's server (uvicorn) until interrupted.
 
-    The session settings and the classroom ``limits`` travel through
+    The session settings (``projector``: every new tab starts in projector mode; without it
+    the environment decides) and the classroom ``limits`` travel through
     environment variables (:data:`ENV`), which every browser tab reads when it
     creates its own :class:`DemoSession`.  The server is wrapped in
     :class:`OriginGuard`: only pages of :func:`allowed_origins` (the app's own
@@ -495,6 +524,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, cluster: str = DEFAULT_C
     os.environ[ENV["firms"]] = str(int(firms))
     os.environ[ENV["seed"]] = str(int(seed))
     os.environ[ENV["lesson"]] = lesson or ""
+    if projector:
+        os.environ[ENV["projector"]] = "1"
     os.environ.update(limits.to_env())
     os.environ["SOLARA_APP"] = "sim.face.app"
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"

@@ -59,6 +59,9 @@ def register(subparsers) -> None:
     add_options(p, "seed", seed=DEFAULT_SEED)
     p.add_argument("--lesson", choices=sorted(LESSONS), help="open with this preset lesson instead of free play")
     p.add_argument("--open", action="store_true", help="also open the page in the default web browser")
+    p.add_argument("--projector", action="store_true",
+                   help="start in projector mode: larger text in the pictures, shown one under the other "
+                        f"(readable on a 1280 x 720 classroom projector; a switch on the page too; ${ENV['projector']})")
     lim = Limits()
     g = p.add_argument_group(
         "classroom limits", "All browser tabs share one server process; a session that reaches a limit pauses "
@@ -156,5 +159,5 @@ def cmd_demo(a) -> int:
 
 
     serve(a.host, port, cluster=a.cluster, firms=a.firms, seed=a.seed, lesson=a.lesson, limits=limits,
-          allow_origins=a.allow_origin, open_browser=a.open, on_ready=ready)
+          allow_origins=a.allow_origin, open_browser=a.open, on_ready=ready, projector=a.projector)
     return 0

@@ -22,7 +22,15 @@ from scenarios.policies import REGISTRY
 from sim.core.calendar import steps_in, years_of
 from sim.data.clusters import check_ids, cluster_table
 from sim.engine.runner import release_model
-from sim.face.drawing import StableLayout, draw_network, draw_plots
+from sim.face.drawing import (
+    CLASSROOM,
+    PROJECTOR,
+    StableLayout,
+    draw_network,
+    draw_plots,
+    network_figure,
+    plots_figure,
+)
 from sim.face.lessons import LESSONS, Lesson, lesson_policies, validate_lesson
 from sim.indices.scores import (
     DECLINE_RATE,
@@ -37,8 +45,19 @@ from sim.model.model import ClusterModel
 from sim.model.params import SCHEMA, ParameterError, validate
 
 __all__ = [
-    "DEFAULT_CLUSTER", "DEFAULT_FIRMS", "DEFAULT_SEED", "MAX_FIRMS", "STAGE_TEXT", "TYPOLOGY_TEXT", "LEVER_TEXT",
-    "STARTUP_RANGE", "SHOCK_DEFAULT", "LIMIT_ENV", "Limits", "scale_for", "DemoSession",
+    "DEFAULT_CLUSTER",
+    "DEFAULT_FIRMS",
+    "DEFAULT_SEED",
+    "LEVER_TEXT",
+    "LIMIT_ENV",
+    "MAX_FIRMS",
+    "SHOCK_DEFAULT",
+    "STAGE_TEXT",
+    "STARTUP_RANGE",
+    "TYPOLOGY_TEXT",
+    "DemoSession",
+    "Limits",
+    "scale_for",
 ]
 
 DEFAULT_CLUSTER = "jeonju_machinery"
@@ -216,6 +235,9 @@ class DemoSession:
     limits : Limits or None
         The classroom limits (``None``: :meth:`Limits.from_env`, i.e. what
         ``clustersim demo`` was told, else the defaults).
+    projector : bool
+        Draw the pictures with the larger type of :data:`sim.face.drawing.PROJECTOR`
+        (:meth:`set_projector` switches it at any time).
 
     Every method that changes the model holds the session's own lock, so the
     play loop and the buttons can run in different threads; the lock is taken
@@ -227,11 +249,20 @@ class DemoSession:
     The session keeps to its :class:`Limits`: :meth:`step` stops when the
     cluster grows past ``max_firms`` nodes or a quarter takes longer than
     ``max_step_seconds``, and says why in :attr:`halted` (shown by the page).
+
+    The pictures are drawn after a step (of one or more quarters), so while a
+    multi-quarter step runs the model is ahead of them: :meth:`view` gives the
+    read-out of the quarter the pictures show, with the levers as they are now, so that
+    the page's read-out and pictures always agree.
     """
+
+    #: The entries of :meth:`status` that describe the model's state (the rest: levers, log, limits).
+    STATE_KEYS = ("quarter", "years", "firms", "institutions", "ties", "home_firms", "critical_mass", "stage",
+                  "typology", "stage_text", "typology_text", "centripetal", "centrifugal", "drawn_note")
 
     def __init__(self, cluster: str = DEFAULT_CLUSTER, firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED,
                  lesson: str | None = None, colour_by: str = "sector", render: bool = True,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, projector: bool = False):
         self._lock = threading.RLock()
         if limits is not None and not isinstance(limits, Limits):
             raise ParameterError(f"limits must be a Limits, got {limits!r}")
@@ -252,9 +283,11 @@ class DemoSession:
             self.lesson = LESSONS[lesson]
         self.overrides: dict = {}
         self.colour_by = colour_by
+        self.style = PROJECTOR if projector else CLASSROOM
         self.render_enabled = render
         self.network_png = b""
         self.plots_png = b""
+        self._drawn: dict = {}
         self.reset()
 
     # ---------------------------------------------------------------- set-up
@@ -468,8 +501,8 @@ class DemoSession:
             cls = _policy_class("broker")
             if cls is not None and cls.name == "living_lab":
                 first = self.brokers == 0
-                kw = dict(brokers=1.0, members=0.5, intensity=5.0 if first else 1.0,
-                          recombination=10.0 if first else 1.0)
+                kw = {"brokers": 1.0, "members": 0.5, "intensity": 5.0 if first else 1.0,
+                          "recombination": 10.0 if first else 1.0}
             else:
                 kw = {}
             self._new_policy("broker", **kw)
@@ -517,7 +550,7 @@ class DemoSession:
             return {
                 "quarter": int(m.t), "years": years_of(m.t),
                 "firms": int(ind["firms"]), "institutions": int(net["is_inst"].sum()),
-                "ties": int(len(net["i"])), "home_firms": self._home_hist.get(m.t, 0),
+                "ties": len(net["i"]), "home_firms": self._home_hist.get(m.t, 0),
                 "critical_mass": self.critical_mass,
                 "stage": STAGES[st] if st >= 0 else "", "typology": TYPOLOGIES[ty] if ty >= 0 else "",
                 "stage_text": STAGE_TEXT.get(STAGES[st], "") if st >= 0 else "not defined (no firms)",
@@ -534,7 +567,7 @@ class DemoSession:
     def _refresh(self, initial: bool = False) -> None:
         full = self.network()
         net = _drawn_subset(full, self.limits.max_drawn)
-        self._full_counts = (int(full["is_inst"].sum()), int(len(full["i"])))
+        self._full_counts = (int(full["is_inst"].sum()), len(full["i"]))
         n, shown = len(full["uid"]), len(net["uid"])
         self.drawn_note = (f"The picture shows the {shown:,} best-connected of {n:,} nodes "
                            f"(classroom drawing limit)." if shown < n else "")
@@ -545,20 +578,35 @@ class DemoSession:
             self._xy = self.layout.update(net["uid"], net["i"], net["j"], iterations=4, temperature=0.015)
         self._net = net
         if self.render_enabled:
+            # the state the pictures show: the read-out of view() and any later redraw use it
+            st = self.status()
+            self._drawn = {"status": {k: st[k] for k in self.STATE_KEYS}, "history": self.history()}
             self.network_png = self._draw_network()
             self.plots_png = self._draw_plots()
 
-    def _draw_network(self) -> bytes:
+    def _figure_args(self):
         inst, ties = self._full_counts
-        return draw_network(self._net, self._xy, colour_by=self.colour_by, title=self.title,
-                            quarter=self.model.t, firms=int(self.model.latest(0)["firms"]),
-                            institutions=inst, ties=ties, note=self.drawn_note)
+        st = self._drawn["status"]
+        net = {"colour_by": self.colour_by, "title": self.title, "quarter": st["quarter"], "firms": st["firms"],
+                   "institutions": inst, "ties": ties, "note": st["drawn_note"], "style": self.style}
+        plots = {"labeller": self.model.labeller, "critical_mass": st["critical_mass"], "stage_text": st["stage_text"],
+                     "typology_text": st["typology_text"], "horizon": self.lesson.years if self.lesson else 10.0,
+                     "style": self.style}
+        return net, plots
+
+    def _draw_network(self) -> bytes:
+        return draw_network(self._net, self._xy, **self._figure_args()[0])
 
     def _draw_plots(self) -> bytes:
-        s = self.status()
-        return draw_plots(self.history(), labeller=self.model.labeller, critical_mass=s["critical_mass"],
-                          stage_text=s["stage_text"], typology_text=s["typology_text"],
-                          horizon=self.lesson.years if self.lesson else 10.0)
+        return draw_plots(self._drawn["history"], **self._figure_args()[1])
+
+    def figures(self):
+        """The matplotlib figures of the two pictures as drawn now (network, plots), e.g. to measure their text."""
+        with self._lock:
+            if not self._drawn:
+                raise RuntimeError("nothing drawn yet (a session with render=False draws nothing)")
+            net, plots = self._figure_args()
+            return network_figure(self._net, self._xy, **net), plots_figure(self._drawn["history"], **plots)
 
     def set_colour_by(self, what: str) -> None:
         if what not in ("sector", "role"):
@@ -568,7 +616,35 @@ class DemoSession:
             if self.render_enabled:
                 self.network_png = self._draw_network()
 
+    @property
+    def projector(self) -> bool:
+        """Whether the pictures have the projector's larger type (:data:`sim.face.drawing.PROJECTOR`)."""
+        return self.style is PROJECTOR
+
+    def set_projector(self, on: bool) -> None:
+        """Switch the pictures to the projector's larger type (or back), redrawing them as they were."""
+        with self._lock:
+            style = PROJECTOR if on else CLASSROOM
+            if style is self.style:
+                return
+            self.style = style
+            if self.render_enabled:
+                self.network_png = self._draw_network()
+                self.plots_png = self._draw_plots()
+
     def pictures(self) -> tuple[bytes, bytes]:
         with self._lock:
             return self.network_png, self.plots_png
 
+    def view(self) -> tuple[dict, bytes, bytes]:
+        """``(status, network PNG, plots PNG)`` that agree: what the page shows.
+
+        The status's model state (:data:`STATE_KEYS`: quarter, counts, stage, typology,
+        scores) is that of the quarter the pictures were drawn at; the levers, the log and
+        the limits are as they are now.  Without rendering it is :meth:`status`.
+        """
+        with self._lock:
+            st = self.status()
+            if self.render_enabled and self._drawn:
+                st.update(self._drawn["status"])
+            return st, self.network_png, self.plots_png

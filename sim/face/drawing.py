@@ -5,13 +5,18 @@
 * :func:`draw_network`: the network (arrays of
   :meth:`sim.model.model.ClusterModel.cluster_network`) at given positions;
 * :func:`draw_plots`: the live plots of one cluster's history (indices, scores,
-  firms against critical mass, the path through the typology plane).
+  firms against critical mass, the path through the typology plane, with centripetal
+  on x like every other figure: :data:`sim.plots.plane.PLANE_AXES`);
+* :class:`Style`: the sizes of both pictures, :data:`CLASSROOM` (default) or
+  :data:`PROJECTOR` (larger type for a classroom projector).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import textwrap
+from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
@@ -19,13 +24,36 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from sim.core.calendar import years_of
 from sim.indices.scores import CENTRIFUGAL, CENTRIPETAL, Labeller
 from sim.model.population import ROLE_NAMES
 from sim.model.technology import SECTOR_FAMILIES
+from sim.plots.plane import (
+    PLANE_AXES,
+    QUADRANT_TEXT,
+    draw_quadrant_labels,
+    plane_thresholds,
+    plane_xy,
+)
 
-__all__ = ["StableLayout", "ROLE_COLOURS", "INDEX_LABELS", "draw_network", "draw_plots", "png_bytes"]
+__all__ = [
+    "CLASSROOM",
+    "DPI",
+    "INDEX_LABELS",
+    "PROJECTOR",
+    "ROLE_COLOURS",
+    "STYLES",
+    "StableLayout",
+    "Style",
+    "draw_network",
+    "draw_plots",
+    "network_figure",
+    "plots_figure",
+    "png_bytes",
+    "text_sizes_px",
+]
 
 INDEX_LABELS = {
     "specialization": "specialisation", "hierarchy": "hierarchy", "internal_cohesion": "internal cohesion",
@@ -164,12 +192,78 @@ ROLE_COLOURS = {
 }
 
 
-def png_bytes(fig, dpi=100) -> bytes:
+#: Dots per inch of the app's pictures (font sizes in points are ``size * DPI / 72`` pixels in the PNG).
+DPI = 100
+
+
+@dataclass(frozen=True)
+class Style:
+    """Sizes of the app's two pictures: figure inches and font sizes (points).
+
+    :data:`CLASSROOM` is the default, two pictures side by side on a laptop screen;
+    :data:`PROJECTOR` has larger type for a classroom projector (the page then shows the
+    pictures one under the other, each about as wide as its PNG, so that at 1280 x 720 no
+    text is drawn smaller than about 12 screen pixels).
+    """
+
+    name: str
+    network_size: tuple[float, float]
+    plots_size: tuple[float, float]
+    headline: float      # the bold first line of a picture
+    subline: float       # the lines under it
+    title: float         # panel titles
+    label: float         # axis labels and legends
+    tick: float          # tick labels and the quadrant names
+    network_legend_cols: int
+    network_axes: tuple[float, float, float, float]   # [left, bottom, width, height] of the network
+    hspace: float        # between the two rows of plots (room for the legends under the first row)
+
+    @property
+    def smallest(self) -> float:
+        """The smallest font size of the style (points)."""
+        return min(self.headline, self.subline, self.title, self.label, self.tick)
+
+
+CLASSROOM = Style("classroom", network_size=(7.2, 7.2), plots_size=(7.6, 7.2), headline=11, subline=10,
+                  title=9.5, label=8, tick=8, network_legend_cols=4, network_axes=(0.0, 0.1, 1.0, 0.8),
+                  hspace=0.62)
+PROJECTOR = Style("projector", network_size=(8.4, 8.8), plots_size=(8.4, 9.4), headline=15, subline=13,
+                  title=13, label=11.5, tick=11.5, network_legend_cols=3, network_axes=(0.0, 0.16, 1.0, 0.7),
+                  hspace=0.8)
+STYLES = {s.name: s for s in (CLASSROOM, PROJECTOR)}
+
+
+def png_bytes(fig, dpi=DPI) -> bytes:
     """The figure as PNG bytes (Agg canvas, no pyplot)."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def text_sizes_px(fig, dpi=DPI) -> list[float]:
+    """Font sizes in PNG pixels (at ``dpi``) of every visible non-empty text of ``fig`` (after a draw)."""
+    FigureCanvasAgg(fig).draw()
+    return [t.get_fontsize() * dpi / 72.0 for t in fig.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and t.get_figure() is not None]
+
+
+def _wrap(text: str, size: float, width_in: float, bold: bool = False) -> str:
+    """``text`` broken into lines that fit ``width_in`` inches at ``size`` points (an average glyph width)."""
+    chars = max(12, int(width_in * 72 / (size * (0.62 if bold else 0.55))))
+    return "\n".join(textwrap.wrap(text, chars)) or text
+
+
+def _headline(fig, lines: list[tuple[str, float, dict]], width_in: float) -> float:
+    """Write ``(text, fontsize, kw)`` lines at the top of ``fig``, wrapped to the width; returns the bottom (fraction)."""
+    y = 1.0 - 0.012
+    h = fig.get_figheight()
+    for text, size, kw in lines:
+        for part in _wrap(text, size, 0.96 * width_in, kw.get("weight") == "bold").split("\n"):
+            step = size * 1.3 / 72 / h
+            fig.text(0.02, y - step / 2, part, fontsize=size, va="center", **kw)
+            y -= step
+    return y
 
 
 # ----------------------------------------------------------------------------- the network
@@ -226,8 +320,35 @@ def _legend_handles(net: dict, roles: list[str], colour_by: str) -> list:
     return handles
 
 
+def network_figure(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quarter: int, firms: int,
+                   institutions: int | None = None, ties: int | None = None, note: str = "",
+                   style: Style = CLASSROOM) -> Figure:
+    """The figure of :func:`draw_network` (for tests: its texts and sizes)."""
+    fig = Figure(figsize=style.network_size)
+    ax = fig.add_axes(list(style.network_axes))
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    roles = [ROLE_NAMES[r] for r in net["role"]]
+    _draw_nodes(ax, net, xy, roles, colour_by)
+    n_inst = int(net["is_inst"].sum()) if institutions is None else int(institutions)
+    n_ties = len(net["i"]) if ties is None else int(ties)
+    lines = [(title, style.headline, {"weight": "bold"}),
+             ((f"Quarter {quarter} (year {years_of(quarter):.2f}): {firms} firms, {n_inst} institutions, "
+              f"{n_ties} ties"), style.subline, {})]
+    if note:
+        lines.append((note, style.label, {"color": "#b2182b"}))
+    _headline(fig, lines, style.network_size[0])
+    fig.legend(handles=_legend_handles(net, roles, colour_by), loc="lower center", ncol=style.network_legend_cols,
+               fontsize=style.label, frameon=False, bbox_to_anchor=(0.5, 0.0), title="size = number of partners",
+               title_fontsize=style.label)
+    return fig
+
+
 def draw_network(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quarter: int, firms: int,
-                 institutions: int | None = None, ties: int | None = None, note: str = "") -> bytes:
+                 institutions: int | None = None, ties: int | None = None, note: str = "",
+                 style: Style = CLASSROOM) -> bytes:
     """PNG of one cluster's network (fixed axes).
 
     Parameters
@@ -249,101 +370,115 @@ def draw_network(net: dict, xy: np.ndarray, *, colour_by: str, title: str, quart
         cluster's when ``net`` is a part of it).
     note : str
         A line under the counts (e.g. that only part of the network is drawn).
+    style : Style
+        :data:`CLASSROOM` (default) or :data:`PROJECTOR` (larger type).
     """
-    fig = Figure(figsize=(7.2, 7.2))
-    ax = fig.add_axes([0.0, 0.1, 1.0, 0.84])
-    ax.set_xlim(-1.05, 1.05)
-    ax.set_ylim(-1.05, 1.05)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    roles = [ROLE_NAMES[r] for r in net["role"]]
-    _draw_nodes(ax, net, xy, roles, colour_by)
-    n_inst = int(net["is_inst"].sum()) if institutions is None else int(institutions)
-    n_ties = len(net["i"]) if ties is None else int(ties)
-    fig.text(0.02, 0.965, f"{title}", fontsize=12, weight="bold", va="center")
-    fig.text(0.02, 0.935, f"Quarter {quarter} (year {years_of(quarter):.2f}): {firms} firms, "
-             f"{n_inst} institutions, {n_ties} ties", fontsize=10.5, va="center")
-    if note:
-        fig.text(0.02, 0.907, note, fontsize=9.5, va="center", color="#b2182b")
-    fig.legend(handles=_legend_handles(net, roles, colour_by), loc="lower center", ncol=4, fontsize=8.5,
-               frameon=False, bbox_to_anchor=(0.5, 0.0), title="size = number of partners", title_fontsize=8.5)
-    return png_bytes(fig, dpi=100)
+    return png_bytes(network_figure(net, xy, colour_by=colour_by, title=title, quarter=quarter, firms=firms,
+                                    institutions=institutions, ties=ties, note=note, style=style))
 
 
 # ----------------------------------------------------------------------------- the live plots
+#: The panel titles of the plots (wrapped to the panel's width by :func:`_panel_title`).
+PANEL_TITLES = ("Six indices (z-score against the published 2020 clusters)", "Centripetal and centrifugal scores",
+                "Firms", "Typology plane (the path of the cluster)")
+
+
+def _panel_title(text: str, st: Style) -> str:
+    return _wrap(text, st.title, 0.42 * st.plots_size[0])
+
+
 def _stable_ylim(ax, half: float) -> None:
     """At least [-half, half], so that small wiggles do not fill the panel; wider if the data need it."""
     lo, hi = ax.get_ylim()
     ax.set_ylim(min(lo, -half), max(hi, half))
 
 
-def _plot_indices(ax, years, h, sc: Labeller, horizon: float) -> None:
+def _plot_indices(ax, years, h, sc: Labeller, horizon: float, st: Style) -> None:
     warm = ("#b2182b", "#e6550d", "#8c510a")
     cool = ("#2166ac", "#1b9e77", "#6a51a3")
     for names, cols, ls in ((CENTRIPETAL, warm, "-"), (CENTRIFUGAL, cool, "--")):
         for name, col in zip(names, cols):
             ax.plot(years, sc.z(name, h[name]), color=col, ls=ls, lw=1.6, label=INDEX_LABELS[name])
     ax.axhline(0, color="#999999", lw=0.8)
-    ax.set_title("Six indices (z-score against the published 2020 clusters)", fontsize=9.5)
+    ax.set_title(_panel_title("Six indices (z-score against the published 2020 clusters)", st), fontsize=st.title)
     ax.set_xlim(-0.02 * horizon, horizon)
     _stable_ylim(ax, 3.0)
-    ax.legend(fontsize=7.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False,
-              handlelength=2.2, columnspacing=1.0)
-    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=st.label, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False,
+              handlelength=1.8, columnspacing=0.8, handletextpad=0.4)
+    ax.tick_params(labelsize=st.tick)
 
 
-def _plot_scores(ax, years, h, horizon: float) -> None:
+def _plot_scores(ax, years, h, horizon: float, st: Style) -> None:
     ax.plot(years, h["centripetal"], color="#b2182b", lw=2.2, label="centripetal")
     ax.plot(years, h["centrifugal"], color="#2166ac", lw=2.2, label="centrifugal")
-    ax.fill_between(years, h["centripetal"], h["centrifugal"], color="#999999", alpha=0.15)
+    ax.fill_between(years, h["centripetal"], h["centrifugal"], color="#999999", alpha=0.15, label="gap")
     ax.scatter(years[-1:].repeat(2), [h["centripetal"][-1], h["centrifugal"][-1]], s=18,
                color=["#b2182b", "#2166ac"], zorder=3)
     ax.axhline(0, color="#999999", lw=0.8)
-    ax.set_title("Centripetal and centrifugal scores", fontsize=9.5)
+    ax.set_title(_panel_title("Centripetal and centrifugal scores", st), fontsize=st.title)
     ax.set_xlim(-0.02 * horizon, horizon)
     _stable_ylim(ax, 1.5)
-    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
-    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=st.label, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False,
+              handlelength=1.8, columnspacing=0.8, handletextpad=0.4)
+    ax.tick_params(labelsize=st.tick)
 
 
-def _plot_firms(ax, years, h, critical_mass: float, horizon: float) -> None:
+def _plot_firms(ax, years, h, critical_mass: float, horizon: float, st: Style) -> None:
     ax.plot(years, h["firms"], color="#222222", lw=2.0, label="firms")
     ax.plot(years, h["home_firms"], color="#6b8fb3", lw=1.6, label="home-sector firms")
     ax.scatter(years[-1:].repeat(2), [h["firms"][-1], h["home_firms"][-1]], s=14,
                color=["#222222", "#6b8fb3"], zorder=3)
     ax.axhline(critical_mass, color="#d62728", lw=1.2, ls="--", label="critical mass")
-    ax.set_title("Firms", fontsize=9.5)
+    ax.set_title("Firms", fontsize=st.title)
     ax.set_xlim(-0.02 * horizon, horizon)
     top = np.nanmax(np.concatenate([h["firms"], [critical_mass]]))
-    ax.set_ylim(0, 1.3 * top if np.isfinite(top) and top > 0 else 1)
-    ax.set_xlabel("years", fontsize=8.5)
-    ax.legend(fontsize=7.5, loc="upper left", frameon=False, ncol=3, handlelength=1.6, columnspacing=0.8)
-    ax.tick_params(labelsize=8)
+    ax.set_ylim(0, 1.45 * top if np.isfinite(top) and top > 0 else 1)
+    ax.set_xlabel("years", fontsize=st.label)
+    ax.legend(fontsize=st.label, loc="upper left", frameon=False, ncol=2, handlelength=1.4, columnspacing=0.8,
+              handletextpad=0.4)
+    ax.tick_params(labelsize=st.tick)
 
 
-def _plot_typology_plane(ax, h, sc: Labeller) -> None:
-    ty, tx = sc.thresholds or (0.0, 0.0)
-    cf, cp = h["centrifugal"], h["centripetal"]
-    lim = max(1.5, float(np.nanmax(np.abs(np.concatenate([cf - tx, cp - ty, [0.0]])))) * 1.1)
+def _plot_typology_plane(ax, h, sc: Labeller, st: Style) -> None:
+    """The path through the typology plane, axes as in every other figure (:data:`PLANE_AXES`)."""
+    tx, ty = plane_thresholds(sc.thresholds or (0.0, 0.0))
+    x, y = plane_xy(h)
+    lim = max(1.5, float(np.nanmax(np.abs(np.concatenate([x - tx, y - ty, [0.0]])))) * 1.1)
     ax.set_xlim(tx - lim, tx + lim)
     ax.set_ylim(ty - lim, ty + lim)
     ax.axvline(tx, color="#999999", lw=0.8)
     ax.axhline(ty, color="#999999", lw=0.8)
-    for x, y, name, ha, va in ((-1, 1, "path-locked", "left", "top"), (1, 1, "resilient", "right", "top"),
-                               (1, -1, "centrifugal-\ndominant", "right", "bottom"),
-                               (-1, -1, "other", "left", "bottom")):
-        ax.text(tx + x * 0.95 * lim, ty + y * 0.95 * lim, name, ha=ha, va=va, fontsize=8, color="#777777")
-    ax.plot(cf, cp, color="#888888", lw=1.0)
-    if len(cf):
-        ax.scatter(cf[-1:], cp[-1:], s=60, color="#000000", zorder=3)
-    ax.set_title("Typology plane (the path of the cluster)", fontsize=9.5)
-    ax.set_xlabel("centrifugal", fontsize=8.5)
-    ax.set_ylabel("centripetal", fontsize=8.5)
-    ax.tick_params(labelsize=8)
+    draw_quadrant_labels(ax, {**QUADRANT_TEXT, "centrifugal_dominant": "centrifugal-\ndominant"},
+                         inset=0.025, fontsize=st.tick, color="#777777", style="normal")
+    ax.plot(x, y, color="#888888", lw=1.0)
+    if len(x):
+        ax.scatter(x[-1:], y[-1:], s=60, color="#000000", zorder=3)
+    ax.set_title(_panel_title("Typology plane (the path of the cluster)", st), fontsize=st.title)
+    ax.set_xlabel(PLANE_AXES[0], fontsize=st.label)
+    ax.set_ylabel(PLANE_AXES[1], fontsize=st.label)
+    ax.tick_params(labelsize=st.tick)
+
+
+def plots_figure(h: dict[str, np.ndarray], *, labeller: Labeller, critical_mass: float, stage_text: str,
+                 typology_text: str, horizon: float = 10.0, style: Style = CLASSROOM) -> Figure:
+    """The figure of :func:`draw_plots` (for tests: its texts and sizes)."""
+    years = years_of(h["t"])
+    horizon = max(horizon, float(years[-1]) if len(years) else 0.0)
+    fig = Figure(figsize=style.plots_size)
+    top = _headline(fig, [(f"Stage: {stage_text}", style.headline, {"weight": "bold"}),
+                          (f"Typology: {typology_text}", style.subline, {})], style.plots_size[0])
+    lines = max(_panel_title(t, style).count("\n") + 1 for t in PANEL_TITLES)
+    room = (lines * 1.2 * style.title / 72 + 0.12) / style.plots_size[1]   # the first row's titles
+    gs = fig.add_gridspec(2, 2, left=0.1, right=0.98, top=top - room, bottom=0.07, hspace=style.hspace, wspace=0.3)
+    _plot_indices(fig.add_subplot(gs[0, 0]), years, h, labeller, horizon, style)
+    _plot_scores(fig.add_subplot(gs[0, 1]), years, h, horizon, style)
+    _plot_firms(fig.add_subplot(gs[1, 0]), years, h, critical_mass, horizon, style)
+    _plot_typology_plane(fig.add_subplot(gs[1, 1]), h, labeller, style)
+    return fig
 
 
 def draw_plots(h: dict[str, np.ndarray], *, labeller: Labeller, critical_mass: float, stage_text: str,
-               typology_text: str, horizon: float = 10.0) -> bytes:
+               typology_text: str, horizon: float = 10.0, style: Style = CLASSROOM) -> bytes:
     """PNG of the live plots: six indices, the two scores, firms against critical mass, the typology plane.
 
     Parameters
@@ -355,18 +490,11 @@ def draw_plots(h: dict[str, np.ndarray], *, labeller: Labeller, critical_mass: f
     critical_mass : float
         Drawn as a line on the firms panel.
     stage_text, typology_text : str
-        The stage and the typology in words (the headline).
+        The stage and the typology in words (the headline, wrapped to the picture's width).
     horizon : float
         Years shown on the time axes at least (more if the run is longer).
+    style : Style
+        :data:`CLASSROOM` (default) or :data:`PROJECTOR` (larger type).
     """
-    years = years_of(h["t"])
-    horizon = max(horizon, float(years[-1]) if len(years) else 0.0)
-    fig = Figure(figsize=(7.6, 7.2))
-    gs = fig.add_gridspec(2, 2, left=0.08, right=0.98, top=0.86, bottom=0.07, hspace=0.55, wspace=0.28)
-    fig.text(0.02, 0.965, f"Stage: {stage_text}", fontsize=11, weight="bold", va="center")
-    fig.text(0.02, 0.93, f"Typology: {typology_text}", fontsize=10.5, va="center")
-    _plot_indices(fig.add_subplot(gs[0, 0]), years, h, labeller, horizon)
-    _plot_scores(fig.add_subplot(gs[0, 1]), years, h, horizon)
-    _plot_firms(fig.add_subplot(gs[1, 0]), years, h, critical_mass, horizon)
-    _plot_typology_plane(fig.add_subplot(gs[1, 1]), h, labeller)
-    return png_bytes(fig, dpi=100)
+    return png_bytes(plots_figure(h, labeller=labeller, critical_mass=critical_mass, stage_text=stage_text,
+                                  typology_text=typology_text, horizon=horizon, style=style))

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from sim.data.observed import INDEX_COLUMNS
+from sim.plots.labels import place_labels
+from sim.plots.plane import PLANE_AXES, draw_quadrant_labels, plane_thresholds
 
-__all__ = ["plot_fit", "plot_arrows"]
+__all__ = ["plot_arrows", "plot_fit"]
 
 #: The 2020 targets of a calibration: the six published indices and inclusiveness.
 TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + ("inclusiveness",)
@@ -69,12 +71,21 @@ def _fit_panel(ax, g: pd.DataFrame, k: str, rho: float | None) -> None:
         h = g[g["in_fit"] == infit]
         ax.errorbar(h["observed"], h["simulated_mean"], yerr=h["simulated_sd"], fmt=mk,
                     mfc="C0" if infit else "none", mec="C0", ecolor="0.7", ms=4, lw=0.8)
-    lim = [np.nanmin([g["observed"].min(), g["simulated_mean"].min()]),
-           np.nanmax([g["observed"].max(), g["simulated_mean"].max()])]
-    ax.plot(lim, lim, "k--", lw=0.6)
-    ax.set_title(k if rho is None else f"{k} (rho={rho:.2f})", fontsize=9)
+    both = pd.concat([g["observed"], g["simulated_mean"]]).dropna()
+    if len(both):   # the diagonal (none for an index without values)
+        ax.plot([both.min(), both.max()], [both.min(), both.max()], "k--", lw=0.6)
+    ax.set_title(f"{k} ({_rho_text(rho)})" if rho is not None else k, fontsize=9)
     ax.set_xlabel("published 2020", fontsize=8)
     ax.set_ylabel("simulated (mapped)", fontsize=8)
+
+
+def _rho_text(rho: float | None) -> str:
+    """``rho=0.42``, or ``rho n/a`` when it is undefined (too few clusters, or constant values)."""
+    try:
+        value = float(rho)
+    except (TypeError, ValueError):
+        return "rho n/a"
+    return f"rho={value:.2f}" if np.isfinite(value) else "rho n/a"
 
 
 def _scores(fit: pd.DataFrame, year: int, col: str, classifier) -> pd.DataFrame:
@@ -86,6 +97,11 @@ def _scores(fit: pd.DataFrame, year: int, col: str, classifier) -> pd.DataFrame:
 
 def plot_arrows(fit: pd.DataFrame, classifier, axes=None):
     """2010 -> 2020 arrows per cluster in the centripetal-centrifugal plane: published and simulated.
+
+    Centripetal on x, centrifugal on y (:data:`sim.plots.plane.PLANE_AXES`); each arrow head is
+    labelled with the cluster, placed by :func:`sim.plots.labels.place_labels` so that no two
+    labels (nor a label and a quadrant name) overlap.  With ``axes`` given, lay the figure out
+    before calling: the labels are placed for the axes' size at the time of the call.
 
     Parameters
     ----------
@@ -102,25 +118,34 @@ def plot_arrows(fit: pd.DataFrame, classifier, axes=None):
         fig, axes = plt.subplots(1, 2, figsize=(13, 6), sharex=True, sharey=True)
     axs = np.asarray(axes).ravel()
     fig = axs[0].figure
+    panels = []
     for ax, col, title in ((axs[0], "observed", "published"), (axs[1], "simulated_mean", "simulated (mapped)")):
         s10, s20 = _scores(fit, 2010, col, classifier), _scores(fit, 2020, col, classifier)
+        heads, tails, names = [], [], []
         for c in s20.index:
-            x1, y1 = s20.loc[c].to_numpy()
+            x1, y1 = (float(v) for v in s20.loc[c, list(PLANE_AXES)])
             if c in s10.index:
-                x0, y0 = s10.loc[c].to_numpy()
+                x0, y0 = (float(v) for v in s10.loc[c, list(PLANE_AXES)])
                 ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                            arrowprops=dict(arrowstyle="->", color="C0", lw=0.8, alpha=0.8))
+                            arrowprops={"arrowstyle": "->", "color": "C0", "lw": 0.8, "alpha": 0.8})
                 ax.plot(x0, y0, ".", ms=3, color="C0", alpha=0.6)  # the tail (annotate sets no axis limits)
+                tails.append((x0, y0))
             ax.plot(x1, y1, "o", ms=3, color="C1")
-            ax.text(x1, y1, "_".join(c.split("_")[:2]), fontsize=6, alpha=0.7)
-        tc, tf = classifier.thresholds_
-        ax.axvline(tc, color="0.5", lw=0.6, ls=":")
-        ax.axhline(tf, color="0.5", lw=0.6, ls=":")
+            heads.append((x1, y1))
+            names.append("_".join(c.split("_")[:2]))
+        tx, ty = plane_thresholds(classifier.thresholds_)
+        ax.axvline(tx, color="0.5", lw=0.6, ls=":")
+        ax.axhline(ty, color="0.5", lw=0.6, ls=":")
         ax.set_title(f"{title}: 2010 -> 2020", fontsize=10)
-        ax.set_xlabel("centripetal score")
-    axs[0].set_ylabel("centrifugal score")
+        ax.set_xlabel(f"{PLANE_AXES[0]} score")
+        panels.append((ax, heads, tails, names))
+    axs[0].set_ylabel(f"{PLANE_AXES[1]} score")
     if own:
-        fig.suptitle("Clusters in the centripetal-centrifugal plane (typology factor scores; dotted: quadrant "
-                     "thresholds)")
+        fig.suptitle(f"Clusters in the {PLANE_AXES[0]}-{PLANE_AXES[1]} plane (typology factor scores; dotted: "
+                     "quadrant thresholds)")
         fig.tight_layout()
+    for ax, heads, tails, names in panels:  # after the layout: labels are placed in display space
+        quadrants = draw_quadrant_labels(ax, fontsize=7)
+        h = np.array(heads, float).reshape(-1, 2)
+        place_labels(ax, h[:, 0], h[:, 1], names, avoid=quadrants, obstacles=tails, fontsize=6.5, alpha=0.8)
     return fig

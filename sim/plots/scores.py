@@ -11,6 +11,13 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
+
+from sim.plots.labels import place_labels
+from sim.plots.plane import PLANE_AXES, draw_quadrant_labels, plane_xy
+
+#: The legend entry of the replicate band of :func:`plot_score_paths`.
+BAND_LABEL = "band: 10-90 % of replicates"
 
 
 def _pick_clusters(df: pd.DataFrame, clusters: Sequence[str] | None, n: int) -> list[str]:
@@ -36,7 +43,8 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
 
     Without ``ax``: two panels (centripetal left, centrifugal right).  With ``ax``:
     both on that axis (centripetal solid, centrifugal dashed).  With several
-    replicates the line is the ensemble mean and the band the 10-90 % range.
+    replicates the line is the ensemble mean and the band the 10-90 % range (a legend
+    entry, :data:`BAND_LABEL`, says so).
     """
 
     chosen = _pick_clusters(df, clusters, n)
@@ -47,6 +55,7 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
         fig = ax.figure
         panels = {"centripetal": ax, "centrifugal": ax}
     colors = plt.get_cmap("tab10")
+    band = False
     for i, c in enumerate(chosen):
         for ind, ls in (("centripetal", "-"), ("centrifugal", "--" if ax is not None else "-")):
             s = _series(df[df.cluster == c], ind)
@@ -62,13 +71,18 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
             if vals.shape[1] > 1:
                 lo, hi = np.nanpercentile(vals, [10, 90], axis=1)
                 a.fill_between(years, lo, hi, color=colors(i % 10), alpha=0.15, lw=0)
+                band = True
     for ind, a in panels.items():
         a.axhline(0, color="0.6", lw=0.8)
         a.set_xlabel("year")
         a.set_title(f"{ind} score" if ax is None else "centripetal (solid) and centrifugal (dashed) scores")
     first = panels["centripetal"]
     first.set_ylabel("factor score (SD of the published 2020 clusters)")
-    first.legend(fontsize=7, loc="best")
+    handles, labels = first.get_legend_handles_labels()
+    if band:
+        handles.append(Patch(facecolor="0.5", alpha=0.3, lw=0))
+        labels.append(BAND_LABEL)
+    first.legend(handles, labels, fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 
@@ -82,24 +96,27 @@ def plot_plane(df: pd.DataFrame, clusters: Sequence[str] | None = None, n: int =
     else:
         fig = ax.figure
     colors = plt.get_cmap("tab20")
+    ends, names, starts = [], [], []
     for i, c in enumerate(chosen):
         d = df[(df.cluster == c) & df.indicator.isin(["centripetal", "centrifugal"])]
         m = d.groupby(["year", "indicator"])["value"].mean().unstack()
         if m.empty:
             continue
-        x, y = m["centripetal"].to_numpy(), m["centrifugal"].to_numpy()
+        x, y = (v.to_numpy() for v in plane_xy(m))
         ax.plot(x, y, color=colors(i % 20), lw=1.2)
         ax.annotate("", xy=(x[-1], y[-1]), xytext=(x[-2], y[-2]) if len(x) > 1 else (x[-1], y[-1]),
-                    arrowprops=dict(arrowstyle="->", color=colors(i % 20)))
+                    arrowprops={"arrowstyle": "->", "color": colors(i % 20)})
         ax.plot(x[0], y[0], "o", color=colors(i % 20), ms=3)
-        ax.text(x[-1], y[-1], " " + c, fontsize=6, color=colors(i % 20))
+        ends.append((x[-1], y[-1], colors(i % 20)))
+        names.append(c)
+        starts.append((x[0], y[0]))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
-    ax.set_xlabel("centripetal score")
-    ax.set_ylabel("centrifugal score")
-    for (xq, yq, lab) in ((0.98, 0.02, "path-locked"), (0.98, 0.98, "resilient"),
-                          (0.02, 0.98, "centrifugal-dominant"), (0.02, 0.02, "other")):
-        ax.text(xq, yq, lab, transform=ax.transAxes, ha="right" if xq > 0.5 else "left",
-                va="top" if yq > 0.5 else "bottom", fontsize=8, color="0.4", style="italic")
+    ax.set_xlabel(f"{PLANE_AXES[0]} score")
+    ax.set_ylabel(f"{PLANE_AXES[1]} score")
+    quadrants = draw_quadrant_labels(ax, fontsize=8, color="0.4")
     fig.tight_layout()
+    e = np.array([(xe, ye) for xe, ye, _ in ends], float).reshape(-1, 2)
+    place_labels(ax, e[:, 0], e[:, 1], names, avoid=quadrants, obstacles=starts, fontsize=6,
+                 colors=[col for _, _, col in ends])
     return fig

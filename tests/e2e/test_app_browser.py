@@ -247,6 +247,55 @@ def test_demo_in_browser(browser_path, app_url, tmp_path):
     assert time.monotonic() - t0 < 150, "the browser test should stay under about two minutes"
 
 
+# ----------------------------------------------------------------------------- text size on a projector (issue 16, item 9)
+PICTURE_SIZES = """() => ['.cs-network img', '.cs-plots img'].map((sel) => {
+    const img = document.querySelector(sel);
+    return [img.naturalWidth, img.getBoundingClientRect().width];
+})"""
+
+
+def test_projector_mode_text_is_at_least_12_pixels_at_1280x720(browser_path, app_url, tmp_path):
+    """At 1280 x 720 the page shows each picture at half the screen, its text at 6-7 screen pixels.  The Display
+    switch 'Projector' shows them one under the other with larger type: every text of both pictures is at least
+    12 screen pixels (its size in the PNG, from the figure's dpi and font sizes, times the browser's scaling of
+    the image).  Saves a full-page screenshot in the test's tmp dir."""
+    from playwright.sync_api import sync_playwright
+
+    from sim.face.demo import DemoSession
+    from sim.face.drawing import DPI, text_sizes_px
+
+    def smallest_on_screen(page, figures) -> list[float]:
+        page.wait_for_function("() => document.querySelector('.cs-plots img') && "
+                               "document.querySelector('.cs-plots img').naturalWidth > 0", timeout=30000)
+        out = []
+        for (natural, shown), fig in zip(page.evaluate(PICTURE_SIZES), figures):
+            assert natural == round(fig.get_figwidth() * DPI)        # the PNG of this figure's style
+            out.append(min(text_sizes_px(fig)) * shown / natural)
+        return out
+
+    default_figs = DemoSession().figures()
+    projector_figs = DemoSession(projector=True).figures()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(app_url, wait_until="domcontentloaded", timeout=60000)
+            _wait_for(page, lambda r: r["quarter"] == 0, timeout=120, what="the read-out at quarter 0")
+            assert page.evaluate("() => window.devicePixelRatio") == 1
+            before = smallest_on_screen(page, default_figs)
+            assert min(before) < 12                                  # the complaint: too small on a projector
+            page.locator(".cs-projector").get_by_text("Projector").click()
+            page.locator(".cs-projector-view").wait_for(timeout=30000)
+            page.wait_for_timeout(500)                                # the redrawn pictures arrive
+            after = smallest_on_screen(page, projector_figs)
+            assert min(after) >= 12, after
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280   # no sideways scrolling
+            page.mouse.move(1270, 700)                                # no tooltip in the screenshot
+            page.screenshot(path=str(tmp_path / "app-projector.png"), full_page=True)
+        finally:
+            browser.close()
+
+
 # ----------------------------------------------------------------------------- classroom limits and origin (issue 15)
 class _OtherSite(http.server.BaseHTTPRequestHandler):
     """A page of another origin (another port of 127.0.0.1): an empty HTML page."""
