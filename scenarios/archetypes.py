@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim.core.calendar import STEPS_PER_YEAR
+from sim.data.clusters import cluster_table as observed_cluster_table
 from sim.engine.runner import simulate
 from sim.indices.scores import STAGES
 
@@ -91,6 +92,29 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               "a lasting technology shift hits a locked-in cluster whose firms cannot branch away",
               {"shock_size": 0.0}),
 )}
+
+
+#: The Wonju-like emergence ([KRIHS-2020] S4V-1, S4V-12): the three medical-device clusters, Wonju first.
+WONJU_CLUSTERS = ["wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices"]
+#: Its parameters: real size, an outside world three times the clusters, no institution but the policy's.
+WONJU_PARAMS = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 0.0}
+
+
+def wonju_setup(university: bool = True, space: float = 200.0) -> tuple[pd.DataFrame, list[dict]]:
+    """A Wonju-like start: ``(cluster table, policies)`` to run with :data:`WONJU_PARAMS`.
+
+    11 firms with no institution beside the two other medical-device clusters at real size; an
+    estate for ``space`` firms with a showcase, and (if ``university``) a university placed by
+    policy, from year 0.  Used by ``tests/test_mechanisms.py`` and ``scripts/source_facts.py``.
+    """
+    tab = observed_cluster_table().set_index("id").loc[WONJU_CLUSTERS].reset_index()
+    tab["firms0"] = tab["firms"].astype(float)
+    tab.loc[0, "firms0"] = 11.0
+    pols = [{"policy": "estate", "intensity": space, "showcase": 1.0, "target": WONJU_CLUSTERS[0]}]
+    if university:
+        pols.append({"policy": "hub_institution", "kind": "university", "intensity": 1, "initial_ties": 3,
+                     "outreach": 0.0, "target": WONJU_CLUSTERS[0]})
+    return tab, pols
 
 
 def cluster_table(firms0: int, family: str = "machinery") -> pd.DataFrame:

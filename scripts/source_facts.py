@@ -40,6 +40,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from scenarios.archetypes import WONJU_CLUSTERS, WONJU_PARAMS, wonju_setup  # noqa: E402
 from scenarios.policies import build_policies  # noqa: E402
 from sim.data.clusters import cluster_table  # noqa: E402
 from sim.indices.scores import TYPOLOGIES  # noqa: E402
@@ -166,22 +167,7 @@ def lineage(m: ClusterModel, c: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- the Wonju-like set-up (S4V-12)
-MEDICAL = ["wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices"]
-WONJU_PARAMS = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 0.0}
-
-
-def wonju_setup(university: bool = True, space: float = 200.0):
-    """The set-up of ``tests/test_mechanisms.py::_wonju`` (S4V-1, S4V-12): 11 firms with no institution beside
-    the two other medical-device clusters at real size, an outside world three times the clusters, an estate
-    for ``space`` firms with a showcase and a university placed by policy, from year 0."""
-    tab = cluster_table().set_index("id").loc[MEDICAL].reset_index()
-    tab["firms0"] = tab["firms"].astype(float)
-    tab.loc[0, "firms0"] = 11.0
-    pols = [{"policy": "estate", "intensity": space, "showcase": 1.0, "target": MEDICAL[0]}]
-    if university:
-        pols.append({"policy": "hub_institution", "kind": "university", "intensity": 1, "initial_ties": 3,
-                     "outreach": 0.0, "target": MEDICAL[0]})
-    return tab, pols
+MEDICAL = WONJU_CLUSTERS
 
 
 def _wonju_probe(m, year):

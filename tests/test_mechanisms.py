@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scenarios.archetypes import WONJU_PARAMS, wonju_setup
 from scenarios.policies import build_policies
 from sim.model.model import ClusterModel
 from sim.model.population import SPINOFF
@@ -155,23 +156,10 @@ def test_institutions_never_enter_the_transaction_network():
 
 
 # ----------------------------------------------------------------------------- entry and space
-MEDICAL = ["wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices"]
-
-
 def _wonju(seed: int, university: bool = True, space: float = 200.0, years: float = 18.0) -> float:
-    """A Wonju-like start: 11 firms with no institution beside the two other medical-device clusters at real
-    size and a national background (outside world three times the clusters); an estate for ``space`` firms
-    with a showcase, and a university placed by policy, from year 0 (S4V-1, S4V-12)."""
-    from sim.data.clusters import cluster_table
-
-    tab = cluster_table().set_index("id").loc[MEDICAL].reset_index()
-    tab["firms0"] = tab["firms"].astype(float)
-    tab.loc[0, "firms0"] = 11.0
-    pols = [{"policy": "estate", "intensity": space, "showcase": 1.0, "target": MEDICAL[0]}]
-    if university:
-        pols.append({"policy": "hub_institution", "kind": "university", "intensity": 1, "initial_ties": 3,
-                     "outreach": 0.0, "target": MEDICAL[0]})
-    m = _run({"outside_ratio": 3.0, "institutions_per_1000": 0.0}, seed, years, tab, policies=pols)
+    """Firms of the Wonju-like start (:func:`scenarios.archetypes.wonju_setup`) after ``years`` (S4V-1, S4V-12)."""
+    tab, pols = wonju_setup(university, space)
+    m = _run(WONJU_PARAMS, seed, years, tab, policies=pols)
     return float(m.history(0)["firms"][-1])
 
 

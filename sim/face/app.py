@@ -254,6 +254,16 @@ def _component(fn):
     return fn
 
 
+def _pictures(net_png: bytes, plots_png: bytes) -> None:
+    """The network picture and the plots, each in its own column (laid out by the caller)."""
+    with solara.Column(classes=["cs-network"]):
+        if net_png:
+            solara.Image(net_png, width="100%")
+    with solara.Column(classes=["cs-plots"]):
+        if plots_png:
+            solara.Image(plots_png, width="100%")
+
+
 def _text(md: str, classes=(), style=""):
     return solara.HTML(tag="div", unsafe_innerHTML=md_to_html(md), classes=list(classes), style=style)
 
@@ -400,20 +410,10 @@ def _live_view(session: DemoSession, frame, error):
     _text(readout(status), classes=["cs-readout"], style="font-size: 1.1em")
     if session.projector:   # one under the other, each about as wide as its PNG: large type on a projector
         with solara.Column(classes=["cs-pictures", "cs-projector-view"], style=f"max-width: {PROJECTOR_WIDTH}px"):
-            with solara.Column(classes=["cs-network"]):
-                if net_png:
-                    solara.Image(net_png, width="100%")
-            with solara.Column(classes=["cs-plots"]):
-                if plots_png:
-                    solara.Image(plots_png, width="100%")
+            _pictures(net_png, plots_png)
     else:
         with solara.Columns([1, 1], classes=["cs-pictures"]):
-            with solara.Column(classes=["cs-network"]):
-                if net_png:
-                    solara.Image(net_png, width="100%")
-            with solara.Column(classes=["cs-plots"]):
-                if plots_png:
-                    solara.Image(plots_png, width="100%")
+            _pictures(net_png, plots_png)
     if status["drawn_note"]:
         _text(status["drawn_note"], classes=["cs-drawn"])
     _text(lever_summary(status), classes=["cs-levers"])

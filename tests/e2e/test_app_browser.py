@@ -28,22 +28,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SHOT = ROOT / "docs" / "img" / "app.png"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
-
-
-def _chromium() -> str | None:
-    cands = [os.environ.get("CLUSTERSIM_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
-             shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")]
-    for c in cands:
-        if c and Path(c).is_file() and os.access(c, os.X_OK):
-            return c
-    return None
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -56,19 +44,6 @@ def _clustersim_cmd() -> list[str]:
     if script.is_file():
         return [str(script)]
     return [sys.executable, "-m", "sim.face.cli"]  # pragma: no cover - the package is installed in tests
-
-
-@pytest.fixture(scope="module")
-def browser_path():
-    path = _chromium()
-    if path is None:
-        pytest.skip("no Chromium executable found: install Debian's chromium (apt-get install -y chromium) "
-                    "or set CLUSTERSIM_CHROMIUM to a Chromium/Chrome binary")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.fail('the browser test needs the Playwright Python package: pip install ".[test]"')
-    return path
 
 
 @contextlib.contextmanager

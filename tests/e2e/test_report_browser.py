@@ -11,7 +11,7 @@ executable can be found (``apt-get install -y chromium``; or set ``CLUSTERSIM_CH
 from __future__ import annotations
 
 import pytest
-from test_app_browser import CHROMIUM_FLAGS, _chromium
+from conftest import CHROMIUM_FLAGS
 
 from sim.face.cli import main
 
@@ -47,19 +47,6 @@ def report_html(tmp_path_factory):
                  "--replicates", "2", "--out", str(out), "--quiet"]) == 0
     assert main(["report", str(out), "--quiet"]) == 0
     return out / "report.html"
-
-
-@pytest.fixture(scope="module")
-def browser_path():
-    path = _chromium()
-    if path is None:
-        pytest.skip("no Chromium executable found: install Debian's chromium (apt-get install -y chromium) "
-                    "or set CLUSTERSIM_CHROMIUM to a Chromium/Chrome binary")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.fail('the browser test needs the Playwright Python package: pip install ".[test]"')
-    return path
 
 
 def test_report_fits_the_window_at_1400_and_1024_px(browser_path, report_html, tmp_path):
