@@ -55,7 +55,7 @@ from sim.model.population import (
     SPINOFF,
     UNIVERSITY,
 )
-from sim.model.processes import members_by_cluster, remove_nodes, sector_counts
+from sim.model.processes import members_by_cluster, remove_nodes, sector_counts, young
 
 __all__ = [
     "Policy", "resolve_target", "REGISTRY", "build_policies", "register", "policy_table",
@@ -324,12 +324,11 @@ class _Placement:
         else:
             dst = np.empty(len(src), dtype=np.int64)
             want_young = self._rng.random(len(src)) < 0.5
-            limit = model.p["young_years"] * STEPS_PER_YEAR
             for c in np.unique(cl):
                 mem = order[start[c]:start[c] + count[c]]
-                young = mem[pop.age[mem] < limit]
-                old = mem[pop.age[mem] >= limit]
-                for flag, group in ((True, young), (False, old)):
+                is_young = young(model, mem)
+                new, old = mem[is_young], mem[~is_young]
+                for flag, group in ((True, new), (False, old)):
                     sel = (cl == c) & (want_young == flag)
                     pool = group if len(group) else mem
                     dst[sel] = pool[(self._rng.random(int(sel.sum())) * len(pool)).astype(np.int64)]

@@ -155,6 +155,9 @@ class ClusterModel(mesa.Model):
         self.cluster_ids = list(self.table["id"])
         self.n_clusters = C = len(self.cluster_ids)
         self.home = np.array([tech.sector_index(s) for s in self.table["sector_family"]], dtype=np.int64)
+        mean = self.table["employees_per_firm"].to_numpy(float)
+        #: Observed mean employees per firm of each cluster (``employees_per_firm``; 5 where unknown).
+        self.mean_size = np.where(np.isfinite(mean) & (mean > 0), mean, DEFAULT_FIRM_SIZE)
         self.start_year = float(start_year)
         self.labeller = labeller or Labeller.default()
         self.record_every = max(1, int(record_every))
@@ -189,7 +192,6 @@ class ClusterModel(mesa.Model):
         self.count_hist: deque[np.ndarray] = deque(maxlen=proc.REPUTATION_WINDOW + 1)
         self.budget_cache = np.zeros(0)
         self.budget_key: tuple | None = None
-        self._mean_size: np.ndarray | None = None
         self._uid_table: np.ndarray | None = None
         self.policies = list(policies)
         self.pop = Population(capacity=1024)
@@ -217,14 +219,6 @@ class ClusterModel(mesa.Model):
         self.record()
 
     # ------------------------------------------------------------------ set-up
-    @property
-    def mean_size(self) -> np.ndarray:
-        """Observed mean employees per firm of each cluster (``employees_per_firm``; 5 where unknown)."""
-        if self._mean_size is None:
-            mean = self.table["employees_per_firm"].to_numpy(float)
-            self._mean_size = np.where(np.isfinite(mean) & (mean > 0), mean, DEFAULT_FIRM_SIZE)
-        return self._mean_size
-
     def size_draw(self, cl: np.ndarray) -> np.ndarray:
         """Employees of new established firms: lognormal (log-sd 1) with the cluster's mean firm size."""
         mean = self.mean_size[cl]

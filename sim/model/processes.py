@@ -199,13 +199,13 @@ def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarr
     return cm + rep + lv["reputation"][:-1]
 
 
-def _new_firms(model, cluster, fine, role, size, quality, parent=-1, affil=-1):
+def _new_firms(model, cluster, fine, role, size, quality, parent=-1, affil=-1, age=0.0):
     n = len(cluster)
     if n == 0:
         return np.empty(0, dtype=np.int64)
     fine = np.asarray(fine, dtype=np.int64)
     ids = model.pop.add(n, cluster=cluster, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=role,
-                        size=size, quality=quality, parent=parent, birth=model.t, age=0.0, perf=0.0,
+                        size=size, quality=quality, parent=parent, birth=model.t, age=age, perf=0.0,
                         affil=affil)
     model.register_firms(ids)
     return ids
@@ -219,26 +219,46 @@ def _related_sector(model, fine: np.ndarray, rng) -> np.ndarray:
     return np.where(out < 0, fine, out)
 
 
-def introduce(model, a: np.ndarray, b: np.ndarray, rng, brokered: bool) -> int:
-    """Propose ties ``a - b``; pairs from different groups accept with the barrier's probability.
+def accepts(model, a: np.ndarray, b: np.ndarray, rng, brokered: bool) -> np.ndarray:
+    """Whether each chosen pair ``a - b`` forms: the barrier between groups.
 
-    A natural cross-group pair accepts with ``cross_accept``; a brokered one with
-    ``cross_accept + broker_lift (1 - cross_accept)`` (S4E-M5, S4E-M6).  Same-group pairs
-    accept.  Pairs already tied, or where either firm has no spare tie budget, are dropped.
+    A same-group pair forms; a natural cross-group pair with ``cross_accept`` (of the first
+    firm's cluster), a brokered one with ``cross_accept + broker_lift (1 - cross_accept)``
+    (S4E-M5, S4E-M6).
+    """
+    ca = model.cpar["cross_accept"][model.pop.cluster[a]]
+    if brokered:
+        ca = ca + model.p["broker_lift"] * (1.0 - ca)
+    return rng.random(len(a)) < np.where(cross_group(model, a, b), ca, 1.0)
+
+
+def first_with_room(draws: list[np.ndarray], deg: np.ndarray, bud: np.ndarray, want=None) -> np.ndarray:
+    """Per row, the first of several candidate draws with spare tie budget (``deg < bud``) and, if
+    ``want`` is given, for which ``want(candidates)`` holds; the last draw where none does (-1: none)."""
+    out = draws[-1].copy()
+    for d in reversed(draws[:-1]):
+        dz = np.maximum(d, 0)
+        ok = (d >= 0) & (deg[dz] < bud[dz])
+        if want is not None:
+            ok &= want(dz)
+        out = np.where(ok, d, out)
+    return out
+
+
+def introduce(model, a: np.ndarray, b: np.ndarray, rng, deg: np.ndarray, bud: np.ndarray) -> int:
+    """Brokered ties ``a - b`` (an intermediary's or an incubator's introduction) through the barrier.
+
+    Pairs already tied, or where either firm has no spare tie budget (``deg``, ``bud``: degrees
+    and :func:`budgets` now), are dropped; the others form as :func:`accepts` says, with the
+    broker's lift.
     """
     if len(a) == 0:
         return 0
     E = model.edges
-    deg = E.degree(model.pop.n)
-    bud = budgets(model)
     ok = (a != b) & (deg[a] < bud[a]) & (deg[b] < bud[b]) & ~E.has(a, b)
     a, b = a[ok], b[ok]
-    ca = model.cpar["cross_accept"][model.pop.cluster[a]]
-    if brokered:
-        ca = ca + model.p["broker_lift"] * (1.0 - ca)
-    p = np.where(cross_group(model, a, b), ca, 1.0)
-    acc = rng.random(len(a)) < p
-    return E.add(a[acc], b[acc], brokered=brokered)
+    acc = accepts(model, a, b, rng, brokered=True)
+    return E.add(a[acc], b[acc], brokered=True)
 
 
 # ----------------------------------------------------------------------------- 2. entry
@@ -311,9 +331,9 @@ def entry(model) -> None:
             if len(cl) == 0:
                 continue
             size = model.size_draw(cl) * (p["startup_size"] if kind == STARTUP else 1.0)
-            ids = _new_firms(model, cl, fs, kind, size, rng.normal(0.0, QUALITY_SD, len(cl)))
-            if kind == SME:  # relocating firms are established: ages as at set-up, not young
-                pop.age[ids] = rng.uniform(0, INITIAL_AGE_QUARTERS, len(ids))
+            # relocating firms are established: ages as at set-up, not young
+            ids = _new_firms(model, cl, fs, kind, size, rng.normal(0.0, QUALITY_SD, len(cl)),
+                             age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)) if kind == SME else 0.0)
             key = "startups" if kind == STARTUP else "relocations"
             flows[key] += np.bincount(cl, minlength=C)
             if kind == STARTUP:
@@ -330,7 +350,7 @@ def entry(model) -> None:
         flows["startups"] += np.bincount(cl, minlength=C)
         _incubate(model, ids, order, start, count, rng)
 
-    _spinoffs(model, order, free)
+    _spinoffs(model, order, inst, free)
 
     # anchor attraction (policy lever): large firms of the home sector
     k = rng.poisson(np.maximum(lv["anchor_inflow"][:-1] / Q, 0))
@@ -338,8 +358,8 @@ def entry(model) -> None:
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
         size = model.size_draw(cl) * p["anchor_size"]
-        ids = _new_firms(model, cl, fine, ANCHOR, size, rng.normal(0.0, QUALITY_SD, len(cl)))
-        pop.age[ids] = rng.uniform(0, INITIAL_AGE_QUARTERS, len(ids))  # established firms, not young
+        _new_firms(model, cl, fine, ANCHOR, size, rng.normal(0.0, QUALITY_SD, len(cl)),
+                   age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))  # established firms, not young
         flows["relocations"] += np.bincount(cl, minlength=C)
 
 
@@ -358,16 +378,14 @@ def _incubate(model, ids, order, start, count, rng) -> None:
         return
     bud = budgets(model)
     deg = model.edges.degree(pop.n)
-    draws = [pick_members(rng, order, start, count, cl[linked]) for _ in range(TRIES)]
-    partner = draws[-1].copy()
-    for d in reversed(draws[:-1]):
-        room = (d >= 0) & (deg[np.maximum(d, 0)] < bud[np.maximum(d, 0)])
-        partner = np.where(room, d, partner)
+    partner = first_with_room([pick_members(rng, order, start, count, cl[linked]) for _ in range(TRIES)], deg, bud)
     ok = partner >= 0
-    introduce(model, ids[linked][ok], partner[ok], rng, brokered=True)
+    introduce(model, ids[linked][ok], partner[ok], rng, deg, bud)
 
 
-def _spinoffs(model, par, free) -> None:
+def _spinoffs(model, par, inst, free) -> None:
+    """Spin-offs of the firms ``par`` and academic spin-offs of the universities and research institutes
+    ``inst`` (see :func:`entry`)."""
     pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
     C = model.n_clusters
     if len(par):
@@ -388,7 +406,6 @@ def _spinoffs(model, par, free) -> None:
         ids = _new_firms(model, cl, fine, SPINOFF, size, q, parent=pop.uid[spawn], affil=pop.affil[spawn])
         model.edges.add(ids, spawn)  # the spin-off keeps its tie to the parent (kinship crosses the barrier)
         model.flows["spinoffs"] += np.bincount(cl, minlength=C)
-    inst = np.flatnonzero(pop.alive & ((pop.role == UNIVERSITY) | (pop.role == RESEARCH)) & (pop.cluster >= 0))
     if len(inst):
         ci = pop.cluster[inst]
         ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci] * free[ci])
@@ -459,7 +476,7 @@ def link_formation(model) -> None:
     external cost plus the lever ``external_cost_shift``, reduced by ``gatekeeper_discount`` for
     a gatekeeper's affiliates.  The best candidate is chosen if it beats the outside option
     ``link_threshold + Gumbel``; a pair from different groups then forms only with the
-    barrier's probability (:func:`introduce`).  Then intermediaries introduce pairs
+    barrier's probability (:func:`accepts`).  Then intermediaries introduce pairs
     (:func:`brokered_introductions`).
     """
     pop, rng, cp, lv, E = model.pop, model.rng, model.cpar, model.levers, model.edges
@@ -521,7 +538,7 @@ def link_formation(model) -> None:
             u0 = cp["link_threshold"][cs] + rng.gumbel(size=len(S))
             ok = u_best > u0
             a, b = S[ok], Cm[np.arange(len(S)), best][ok]
-            acc = rng.random(len(a)) < np.where(cross_group(model, a, b), cp["cross_accept"][pop.cluster[a]], 1.0)
+            acc = accepts(model, a, b, rng, brokered=False)
             E.add(a[acc], b[acc])
 
     brokered_introductions(model)
@@ -557,25 +574,14 @@ def brokered_introductions(model) -> None:
         return
     bud = budgets(model)
     deg = model.edges.degree(pop.n)
-
-    def first_with_room(draws, want=None):
-        # the first draw with spare tie budget (and, if given, for which want() holds); else the last draw
-        out = draws[-1].copy()
-        for d in reversed(draws[:-1]):
-            ok = (d >= 0) & (deg[np.maximum(d, 0)] < bud[np.maximum(d, 0)])
-            if want is not None:
-                ok &= want(np.maximum(d, 0))
-            out = np.where(ok, d, out)
-        return out
-
-    a1 = first_with_room([pick_members(rng, aff, astart, acount, b) for _ in range(TRIES)])
+    a1 = first_with_room([pick_members(rng, aff, astart, acount, b) for _ in range(TRIES)], deg, bud)
     ok = a1 >= 0
     b, a1 = b[ok], a1[ok]
     if len(b) == 0:
         return
     order, start, count = members_by_cluster(model)
     cl = pop.cluster[a1].astype(np.int64)
-    a2 = first_with_room([pick_members(rng, order, start, count, cl) for _ in range(TRIES)],
+    a2 = first_with_room([pick_members(rng, order, start, count, cl) for _ in range(TRIES)], deg, bud,
                          want=lambda d: cross_group(model, a1, d))
     ext_pool = model.firm_pool()
     ext = rng.random(len(a1)) < model.p["broker_external_share"]
@@ -584,7 +590,7 @@ def brokered_introductions(model) -> None:
         other = pop.cluster[pick] != cl
         a2 = np.where(ext & other, pick, a2)
     ok = a2 >= 0
-    introduce(model, a1[ok], a2[ok], rng, brokered=True)
+    introduce(model, a1[ok], a2[ok], rng, deg, bud)
 
 
 # ----------------------------------------------------------------------------- 5. link decay and trust
@@ -759,10 +765,9 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
     old = pop.fine[mv].copy()
     pop.fine[mv] = new
     # collective coordination: the move pays off only if enough of the cluster holds the new sector
-    key = pop.cluster[np.flatnonzero(cluster_firms(pop))].astype(np.int64) * F + \
-        pop.fine[np.flatnonzero(cluster_firms(pop))]
-    holders = np.bincount(key, minlength=C * F)
-    n_c = holders.reshape(C, F).sum(1)
+    after, _ = sector_counts(model)
+    holders = after.ravel()
+    n_c = after.sum(1)
     need = np.maximum(2.0, cp["coordination_share"][cm] * lv["coordination_mult"][cm] * n_c[cm])
     fail = holders[cm * F + new] < need
     pop.fine[mv[fail]] = old[fail]
