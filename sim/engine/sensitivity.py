@@ -510,11 +510,16 @@ def _axes(ax):
     return ax.figure, ax
 
 
-def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None):
-    """Morris ``mu*`` against ``sigma`` for one outcome, points labelled.
+#: Largest number of labelled points in a Morris plot (a screening of every parameter has about 60).
+MORRIS_LABELS = 15
 
-    The labels are placed by :func:`sim.plots.labels.place_labels`: no two overlap, none
-    covers the legend (with ``ax`` given, lay the figure out before calling).
+
+def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None):
+    """Morris ``mu*`` against ``sigma`` for one outcome, the most influential points labelled.
+
+    Every factor is drawn; the :data:`MORRIS_LABELS` with the largest ``mu*`` are labelled (all
+    of them in ``morris_indices.csv``), placed by :func:`sim.plots.labels.place_labels`: no two
+    overlap, none covers the legend (with ``ax`` given, lay the figure out before calling).
 
     Factors far right are influential; factors high up act non-linearly or
     through interactions. The dashed line marks ``sigma = mu*``. Horizontal
@@ -544,10 +549,13 @@ def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None
     ax.set_ylim(0, top)
     ax.set_xlabel(r"$\mu^*$ (mean |elementary effect|)")
     ax.set_ylabel(r"$\sigma$ (std of elementary effects)")
-    ax.set_title(f"Morris screening: {outcome}")
+    shown = np.argsort(-np.nan_to_num(x, nan=-np.inf), kind="stable")[:MORRIS_LABELS]
+    more = f" ({len(shown)} largest $\\mu^*$ labelled)" if len(shown) < len(x) else ""
+    ax.set_title(f"Morris screening: {outcome}{more}")
     legend = ax.legend(loc="upper left", frameon=False)
     # labels last, clear of each other and of the legend (sim.plots.labels: a layout rule, no extra dependency)
-    place_labels(ax, x, y, [str(p) for p in sub["parameter"]], avoid=[legend], fontsize=9)
+    place_labels(ax, x[shown], y[shown], [str(p) for p in sub["parameter"].to_numpy()[shown]], avoid=[legend],
+                 fontsize=9)
     return fig
 
 
