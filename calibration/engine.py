@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.core.calendar import STEPS_PER_YEAR
 from sim.core.schema import Param
+from sim.data.clusters import in_canonical_order
 from sim.engine.experiments import run_experiments
 from sim.engine.runner import release_model
 from sim.engine.settings import RunSettings
@@ -123,7 +124,7 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     run = RunSettings.from_cell(params.pop(RUN_KEY))
     params.pop("experiment", None)
     persist = {k: v.check(params.pop(k, v.default), "run parameters") for k, v in RUN_PARAMS.items()}
-    table = decode_table(run)
+    table = in_canonical_order(decode_table(run))  # listing order never changes the numbers
     s0 = int(round(float(run.extra.get("spinup", 0.0)) * STEPS_PER_YEAR))
     s1 = int(round(float(run.years) * STEPS_PER_YEAR))
     model = ClusterModel(params=params, cluster_table=table, rng=int(seed),

@@ -210,3 +210,22 @@ def test_run_on_a_local_dask_cluster_equals_sequential(tmp_path):
     seq = pd.read_parquet(tmp_path / "seq" / "indicators.parquet")
     assert len(dask) and dask["replicate"].nunique() == 2
     assert_frame_equal(dask, seq)
+
+
+# ----------------------------------------------------------------------------- listing order
+@pytest.mark.parametrize("command", ["run", "project"])
+def test_cluster_order_does_not_change_the_numbers(command, tmp_path):
+    """Issue 15, item 10: '--clusters a,b,c' and 'c,b,a' give every cluster the same numbers (the
+    engine runs the clusters in the order of their ids, sim.data.clusters.in_canonical_order)."""
+    ids = ["wonju_medical_devices", "daejeon_machinery", "jeonju_machinery"]
+    extra = ["--scale", "0.02", "--seed", "5", "--quiet"]
+    extra += ["--years", "2", "--no-figure"] if command == "run" else ["--quick", "--no-figures", "baseline"]
+    frames = []
+    for order in (ids, ids[::-1]):
+        out = tmp_path / "-".join(o[:3] for o in order)
+        assert main([command, "--clusters", ",".join(order), "--out", str(out)] + extra) == 0
+        df = pd.read_parquet(out / "indicators.parquet")
+        key = [c for c in ("scenario", "cluster", "replicate", "step", "indicator") if c in df.columns]
+        frames.append(df.sort_values(key).reset_index(drop=True))
+    assert set(frames[0]["cluster"]) == set(ids)
+    assert_frame_equal(frames[0], frames[1])

@@ -266,7 +266,7 @@ def test_run_resume_reuses_and_refuses_other_config(tmp_path):
         run(years=0.5, replicates=2, **kw)
 
 
-def _two_cluster_signature(name, value, steps=8):
+def _two_cluster_signature(name, value, steps=16):
     """A run's fingerprint when cluster c0 has its own ``name`` = ``value`` (c1 keeps the default)."""
     tab = pd.DataFrame([{"id": f"c{i}", "name_en": f"c{i}", "sector_family": "machinery", "firms": 80,
                          "employees_per_firm": 5.0, "firms0": 80} for i in range(2)])

@@ -26,6 +26,18 @@ def _table(data_dir: str | None) -> pd.DataFrame:
     return tab
 
 
+def in_canonical_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The cluster table's rows sorted by cluster id.
+
+    The model processes clusters in the order of its table's rows, and that order is part of its
+    random streams. The experiment engine runs every model on a table in this order, so that a
+    cluster's results never depend on the order in which the clusters were listed (they may
+    still depend on which clusters are simulated together: they share the national pool and
+    the outside world).
+    """
+    return table.sort_values("id", kind="stable").reset_index(drop=True)
+
+
 def cluster_table(data_dir: str | None = None) -> pd.DataFrame:
     """Per-cluster set-up table: ``id, name_en, sector_family, firms, employees_per_firm``.
 

@@ -33,7 +33,7 @@ import pandas as pd
 from sim.core.calendar import STEPS_PER_YEAR, steps_in
 from sim.core.io import atomic_write_parquet, atomic_write_text, remove_stale_tmp
 from sim.core.provenance import provenance
-from sim.data.clusters import check_ids, cluster_table
+from sim.data.clusters import check_ids, cluster_table, in_canonical_order
 from sim.engine.experiments import run_experiments
 from sim.engine.settings import RunSettings
 from sim.indices.scores import Labeller
@@ -123,7 +123,9 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     years : float
         Simulated years (:data:`sim.core.calendar.STEPS_PER_YEAR` steps per year).
     clusters, cluster_table, start_year, record_every, labeller
-        Passed to :class:`sim.model.model.ClusterModel`.
+        Passed to :class:`sim.model.model.ClusterModel`, the clusters in the order of their ids
+        (:func:`sim.data.clusters.in_canonical_order`): the order in which they are listed does
+        not change the numbers.
     policies : sequence of Policy
         Built policy plug-ins (objects with the model's policy hooks, e.g. from
         :func:`scenarios.policies.build_policies`); each replicate gets its own copy.
@@ -137,8 +139,10 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     pandas.DataFrame
         Columns ``cluster, step, year, indicator, value, label``.
     """
-    model = ClusterModel(params=params, clusters=clusters, cluster_table=cluster_table,
-                         policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
+    # clusters in the order of their ids, whatever order they were listed in
+    table = in_canonical_order(cluster_table if cluster_table is not None else _default_table())
+    model = ClusterModel(params=params, clusters=None if clusters is None else sorted(clusters),
+                         cluster_table=table, policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
                          record_every=record_every, labeller=labeller, handles=handles)
     try:
         steps = steps_in(years)
@@ -155,6 +159,10 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
         return model.indicators_frame()
     finally:
         release_model(model)
+
+
+def _default_table() -> pd.DataFrame:
+    return cluster_table()
 
 
 def release_model(model) -> None:

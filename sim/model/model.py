@@ -28,6 +28,7 @@ import mesa
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from sim.core.calendar import STEPS_PER_YEAR, years_of
 from sim.data.clusters import check_ids
@@ -225,6 +226,19 @@ class ClusterModel(mesa.Model):
         sigma = 1.0
         return np.maximum(1.0, np.exp(self.rng.normal(np.log(mean) - sigma ** 2 / 2, sigma)))
 
+    def anchor_draw(self, cl: np.ndarray) -> np.ndarray:
+        """Employees of an anchor: ``anchor_size`` times a size from the top ``anchor_share`` of the lognormal.
+
+        The tail is that of :meth:`size_draw` above its ``1 - anchor_share`` quantile (at least
+        the top 0.1 %), drawn by inverting the normal distribution function, so an anchor that
+        enters later is as large as the anchors of the initial population.
+        """
+        a = min(max(float(self.p["anchor_share"]), 1e-3), 1.0)
+        u = self.rng.uniform(1.0 - a, 1.0, len(cl))
+        z = special.ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
+        mean = self.mean_size[cl]
+        return np.maximum(1.0, np.exp(np.log(mean) - 0.5 + z)) * self.p["anchor_size"]
+
     def _populate(self) -> None:
         """Initial firms, institutions and the outside world (see ``docs/odd.md``, initialisation)."""
         rng, p, C = self.rng, self.p, self.n_clusters
@@ -257,7 +271,7 @@ class ClusterModel(mesa.Model):
         for c in np.flatnonzero(n_anchor):
             idx = starts[c] + np.argsort(-size[starts[c]:starts[c] + n0[c]], kind="stable")[:n_anchor[c]]
             role[idx] = ANCHOR
-            size[idx] *= p["anchor_size"]
+            size[idx] = self.anchor_draw(cl[idx])
         ids = self.pop.add(N, cluster=cl, fine=fine, coarse=tech.FINE_TO_COARSE[fine], size=size,
                            quality=quality, role=role, age=rng.uniform(0, proc.INITIAL_AGE_QUARTERS, N), birth=0)
         self.register_firms(ids)

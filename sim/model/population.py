@@ -32,6 +32,7 @@ _FIELDS = {
     "affil": (np.int64, ()),
     "coarse": (np.int8, ()),
     "size": (np.float64, ()),
+    "target": (np.float64, ()),
     "age": (np.float64, ()),
     "quality": (np.float64, ()),
     "perf": (np.float64, ()),
@@ -45,9 +46,9 @@ class Population:
     """Structure of arrays with amortised growth.
 
     Attributes are views of length ``n`` (the number of ids ever used):
-    ``alive, role, cluster, fine, cap2, mission, affil, coarse, size, age, quality, perf, parent, birth, uid``.
+    ``alive, role, cluster, fine, cap2, mission, affil, coarse, size, target, age, quality, perf, parent, birth, uid``.
     ``fine`` is a firm's primary fine sector (an institution's field) and ``cap2`` its secondary
-    capability (-1: none); ``affil`` the ``uid`` of a firm's institution (-1: none); ``mission`` is the fine sector an institution's platform targets (-1: none).
+    capability (-1: none); ``target`` the employment a firm grows toward (its size when not given); ``affil`` the ``uid`` of a firm's institution (-1: none); ``mission`` is the fine sector an institution's platform targets (-1: none).
     """
 
     def __init__(self, capacity: int = 1024):
@@ -79,6 +80,8 @@ class Population:
         defaults = {"alive": True, "parent": -1, "cap2": -1, "mission": -1, "affil": -1,
                     "uid": np.arange(self.next_uid, self.next_uid + n)}
         self.next_uid += n
+        if "target" not in values and "size" in values:
+            defaults["target"] = values["size"]
         for k in _FIELDS:
             v = values.pop(k, defaults.get(k, 0))
             self._data[k][self.n:need] = v

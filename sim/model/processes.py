@@ -199,13 +199,14 @@ def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarr
     return cm + rep + lv["reputation"][:-1]
 
 
-def _new_firms(model, cluster, fine, role, size, quality, parent=-1, affil=-1, age=0.0):
+def _new_firms(model, cluster, fine, role, target, quality, parent=-1, affil=-1, age=0.0, start=1.0):
+    """Add firms of employment target ``target`` starting at ``start`` times it (at least 1 employee)."""
     n = len(cluster)
     if n == 0:
         return np.empty(0, dtype=np.int64)
     fine = np.asarray(fine, dtype=np.int64)
     ids = model.pop.add(n, cluster=cluster, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=role,
-                        size=size, quality=quality, parent=parent, birth=model.t, age=age, perf=0.0,
+                        size=np.maximum(1.0, target * start), target=target, quality=quality, parent=parent, birth=model.t, age=age, perf=0.0,
                         affil=affil)
     model.register_firms(ids)
     return ids
@@ -292,7 +293,15 @@ def entry(model) -> None:
     Universities and research institutes spawn ``inst_spinoff_rate`` academic spin-offs per
     year, into sectors related to but different from their field, affiliated with them.
 
-    **Anchors** (lever ``anchor_inflow``): home-sector firms ``anchor_size`` times the mean size.
+    **Anchors.** A share ``anchor_entry_share`` of relocating firms are branch plants of large
+    firms: anchors.  The lever ``anchor_inflow`` adds anchors of the home sector.  An anchor's
+    employment is :meth:`~sim.model.model.ClusterModel.anchor_draw` (``anchor_size`` times a size
+    from the top ``anchor_share`` of the size distribution, as at set-up).
+
+    **Employment.** Every firm draws a target employment at birth
+    (:meth:`~sim.model.model.ClusterModel.size_draw`, lognormal around its cluster's observed mean
+    firm size); new firms and spin-offs start at ``startup_size`` times it and grow toward it
+    (:func:`performance`), relocating firms arrive at it.
     """
     pop, rng, lv, p = model.pop, model.rng, model.levers, model.p
     C, F = model.n_clusters, tech.N_FINE
@@ -330,10 +339,18 @@ def entry(model) -> None:
             cl, fs = dest[ok], s[ok]
             if len(cl) == 0:
                 continue
-            size = model.size_draw(cl) * (p["startup_size"] if kind == STARTUP else 1.0)
-            # relocating firms are established: ages as at set-up, not young
-            ids = _new_firms(model, cl, fs, kind, size, rng.normal(0.0, QUALITY_SD, len(cl)),
-                             age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)) if kind == SME else 0.0)
+            if kind == STARTUP:
+                ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
+                                 start=p["startup_size"])
+            else:
+                # relocating firms are established (ages as at set-up, at their size); a share are
+                # branch plants of large firms: anchors
+                big = rng.random(len(cl)) < p["anchor_entry_share"]
+                target = model.size_draw(cl)
+                if big.any():
+                    target[big] = model.anchor_draw(cl[big])
+                ids = _new_firms(model, cl, fs, np.where(big, ANCHOR, SME).astype(np.int8), target,
+                                 rng.normal(0.0, QUALITY_SD, len(cl)), age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))
             key = "startups" if kind == STARTUP else "relocations"
             flows[key] += np.bincount(cl, minlength=C)
             if kind == STARTUP:
@@ -345,8 +362,8 @@ def entry(model) -> None:
     if len(cl):
         fs = tech.draw_from(base[cl], rng)
         fs = np.where(fs < 0, home[cl] * tech.FINE_PER_COARSE, fs)
-        size = model.size_draw(cl) * p["startup_size"]
-        ids = _new_firms(model, cl, fs, STARTUP, size, rng.normal(0.0, QUALITY_SD, len(cl)))
+        ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
+                         start=p["startup_size"])
         flows["startups"] += np.bincount(cl, minlength=C)
         _incubate(model, ids, order, start, count, rng)
 
@@ -357,8 +374,7 @@ def entry(model) -> None:
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
-        size = model.size_draw(cl) * p["anchor_size"]
-        _new_firms(model, cl, fine, ANCHOR, size, rng.normal(0.0, QUALITY_SD, len(cl)),
+        _new_firms(model, cl, fine, ANCHOR, model.anchor_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                    age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))  # established firms, not young
         flows["relocations"] += np.bincount(cl, minlength=C)
 
@@ -402,8 +418,8 @@ def _spinoffs(model, par, inst, free) -> None:
         branch = rng.random(n) < p["spinoff_branch"]
         fine = np.where(branch, _related_sector(model, fine, rng), fine)
         q = p["spinoff_heredity"] * pop.quality[spawn] + rng.normal(0.0, QUALITY_SD, n)
-        size = model.size_draw(cl) * p["startup_size"]
-        ids = _new_firms(model, cl, fine, SPINOFF, size, q, parent=pop.uid[spawn], affil=pop.affil[spawn])
+        ids = _new_firms(model, cl, fine, SPINOFF, model.size_draw(cl), q, parent=pop.uid[spawn],
+                         affil=pop.affil[spawn], start=p["startup_size"])
         model.edges.add(ids, spawn)  # the spin-off keeps its tie to the parent (kinship crosses the barrier)
         model.flows["spinoffs"] += np.bincount(cl, minlength=C)
     if len(inst):
@@ -413,9 +429,8 @@ def _spinoffs(model, par, inst, free) -> None:
         if len(src):
             cl = pop.cluster[src].astype(np.int64)
             fine = _related_sector(model, pop.fine[src].astype(np.int64), rng)
-            size = model.size_draw(cl) * p["startup_size"]
-            _new_firms(model, cl, fine, SPINOFF, size, rng.normal(0.0, QUALITY_SD, len(src)),
-                       parent=pop.uid[src], affil=pop.uid[src])
+            _new_firms(model, cl, fine, SPINOFF, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(src)),
+                       parent=pop.uid[src], affil=pop.uid[src], start=p["startup_size"])
             model.flows["spinoffs"] += np.bincount(cl, minlength=C)
 
 
@@ -788,8 +803,14 @@ def performance(model) -> None:
     technology-shock policy) sets :math:`\sigma_c` to ``shock_size``; it fades by
     ``shock_persistence`` per quarter.  Firms on the dominant technology lose most, related
     sectors lose :math:`\varphi` times as much and a secondary capability away from it is an
-    escape (S4P-M10).  Employment grows by ``exp(size_growth * (perf - mean perf))`` per quarter
-    (mean over all cluster firms); every node ages one quarter.
+    escape (S4P-M10).  Employment :math:`s_i` moves toward the firm's target :math:`T_i` (drawn at
+    birth, see :func:`entry`) and with performance, per quarter
+
+    :math:`\log s_i \leftarrow \log s_i + \frac{m}{4} (\log T_i - \log s_i) + g (\pi_i - \bar\pi)`
+
+    with ``maturation_rate`` :math:`m` (per year), ``size_growth`` :math:`g` and the mean
+    :math:`\bar\pi` over all cluster firms (at least one employee): new firms grow into their
+    size and a cluster's employment stays put at rest; every node ages one quarter.
     """
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
@@ -816,7 +837,10 @@ def performance(model) -> None:
             + rng.normal(0.0, model.p["perf_noise"], len(firms)))
     pop.perf[firms] = perf
     if len(perf):
-        pop.size[firms] = np.maximum(1.0, pop.size[firms] * np.exp(model.p["size_growth"] * (perf - perf.mean())))
+        size = pop.size[firms]
+        d = (model.p["maturation_rate"] / Q * np.log(pop.target[firms] / size)
+             + model.p["size_growth"] * (perf - perf.mean()))
+        pop.size[firms] = np.maximum(1.0, size * np.exp(d))
     pop.age[pop.alive] += 1.0
     model.shock *= model.p["shock_persistence"]
 

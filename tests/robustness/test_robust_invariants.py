@@ -136,8 +136,8 @@ def test_invariants_on_random_parameter_sets(params, clusters, seed, handles):
 #: Every parameter that drives a process (entry, links, decay, learning, growth, shocks, exit).
 PROCESS_RATES = ("startup_rate", "spinoff_rate", "inst_spinoff_rate", "search_rate",
                  "broker_intros", "decay_rate", "convergence_rate", "recombination_rate",
-                 "size_growth", "shock_size", "exit_rate", "anchor_exit_rate")
-STATE = ("alive", "role", "cluster", "fine", "cap2", "coarse", "size", "quality", "parent", "birth", "uid")
+                 "size_growth", "maturation_rate", "shock_size", "exit_rate", "anchor_exit_rate")
+STATE = ("alive", "role", "cluster", "fine", "cap2", "coarse", "size", "target", "quality", "parent", "birth", "uid")
 
 
 @settings(max_examples=examples(15), **SETTINGS)
