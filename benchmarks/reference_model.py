@@ -75,6 +75,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict, deque
 from collections.abc import Mapping, Sequence
+from statistics import NormalDist
 
 import mesa
 import networkx as nx
@@ -122,14 +123,15 @@ class Node(mesa.Agent):
 
     def __init__(self, model: ReferenceModel, cluster: int, role: int, fine: int, size: float,
                  quality: float = 0.0, age: float = 0.0, parent: int | None = None,
-                 institution: Node | None = None):
+                 institution: Node | None = None, start: float = 1.0):
         super().__init__(model)
         self.cluster = cluster
         self.role = role
         self.fine = fine
         self.cap2 = -1
         self.coarse = fine // K
-        self.size = size
+        self.target = size                 # the employment it grows toward
+        self.size = max(1.0, size * start)  # new firms start at a share of it
         self.quality = quality
         self.age = age
         self.perf = 0.0
@@ -185,8 +187,8 @@ class Node(mesa.Agent):
             if r.random() < p["spinoff_branch"]:
                 fine = m.related_sector(fine)
             q = p["spinoff_heredity"] * self.quality + r.gauss(0.0, QUALITY_SD)
-            child = m.node_class(m, c, SPINOFF, fine, m.size_draw(c) * p["startup_size"], q,
-                                 parent=self.unique_id, institution=self.institution)
+            child = m.node_class(m, c, SPINOFF, fine, m.size_draw(c), q,
+                                 parent=self.unique_id, institution=self.institution, start=p["startup_size"])
             m.tie(child, self)  # kinship: no barrier, no budget
 
     def academic_spin_offs(self, free: list) -> None:
@@ -194,8 +196,9 @@ class Node(mesa.Agent):
         c = self.cluster
         for _ in range(int(m.rng.poisson(p["inst_spinoff_rate"] / Q * free[c]))):
             fine = m.related_sector(self.fine)
-            m.node_class(m, c, SPINOFF, fine, m.size_draw(c) * p["startup_size"],
-                         self.random.gauss(0.0, QUALITY_SD), parent=self.unique_id, institution=self)
+            m.node_class(m, c, SPINOFF, fine, m.size_draw(c),
+                         self.random.gauss(0.0, QUALITY_SD), parent=self.unique_id, institution=self,
+                         start=p["startup_size"])
 
     # affiliations (institutions) --------------------------------------------------------
     def recruit(self, members: dict, have: Counter, share: float) -> None:
@@ -376,7 +379,9 @@ class Node(mesa.Agent):
                      - m.shock[c] * exposure + self.random.gauss(0.0, p["perf_noise"]))
 
     def grow(self, mean_perf: float) -> None:
-        self.size = max(1.0, self.size * math.exp(self.model.p["size_growth"] * (self.perf - mean_perf)))
+        p = self.model.p
+        self.size = max(1.0, self.size * math.exp(p["maturation_rate"] / Q * math.log(self.target / self.size)
+                                                  + p["size_growth"] * (self.perf - mean_perf)))
 
     def maybe_exit(self, mean_perf: float) -> None:
         p = self.model.p
@@ -485,6 +490,12 @@ class ReferenceModel(mesa.Model):
         """Employees of a new firm: lognormal (log-sd 1) with the cluster's observed mean firm size."""
         return max(1.0, self.random.lognormvariate(math.log(self.mean_size[c]) - 0.5, 1.0))
 
+    def anchor_draw(self, c: int) -> float:
+        """Employees of an anchor: ``anchor_size`` times a size from the top ``anchor_share`` of the lognormal."""
+        a = min(max(self.p["anchor_share"], 1e-3), 1.0)
+        z = NormalDist().inv_cdf(min(max(self.random.uniform(1.0 - a, 1.0), 1e-12), 1.0 - 1e-12))
+        return max(1.0, math.exp(math.log(self.mean_size[c]) - 0.5 + z)) * self.p["anchor_size"]
+
     def cluster_firms(self):
         return self.agents.select(lambda a: a.is_cluster_firm)
 
@@ -532,7 +543,8 @@ class ReferenceModel(mesa.Model):
                                              r.uniform(0, INITIAL_AGE_QUARTERS)))
             n_anchor = math.floor(n * p["anchor_share"] + r.random())
             for f in sorted(firms, key=lambda a: -a.size)[:n_anchor]:
-                f.role, f.size = ANCHOR, f.size * p["anchor_size"]
+                f.role = ANCHOR
+                f.size = f.target = self.anchor_draw(c)
         rot = (INTERMEDIARY, UNIVERSITY, RESEARCH, GATEKEEPER)
         for c, n in enumerate(n0):
             k = 0 if p["institutions_per_1000"] == 0 else max(1, round(n * p["institutions_per_1000"] / 1000.0))
@@ -628,10 +640,15 @@ class ReferenceModel(mesa.Model):
                     dest = r.choices(range(C + 1), weights=w)[0]
                     if dest == C:  # the rest of the country: leaves the model
                         continue
-                    size = self.size_draw(dest) * (p["startup_size"] if role == STARTUP else 1.0)
-                    firm = self.node_class(self, dest, role, s, size, r.gauss(0.0, QUALITY_SD))
-                    if role == SME:  # relocating firms are established: ages as at set-up
-                        firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
+                    if role == STARTUP:
+                        self.node_class(self, dest, STARTUP, s, self.size_draw(dest), r.gauss(0.0, QUALITY_SD),
+                                        start=p["startup_size"])
+                        continue
+                    # relocating firms are established (ages as at set-up); some are branch plants
+                    big = r.random() < p["anchor_entry_share"]
+                    size = self.anchor_draw(dest) if big else self.size_draw(dest)
+                    firm = self.node_class(self, dest, ANCHOR if big else SME, s, size, r.gauss(0.0, QUALITY_SD))
+                    firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
         parents.shuffle_do("maybe_spin_off", free)
         self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do(
             "academic_spin_offs", free)
