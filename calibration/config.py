@@ -48,7 +48,7 @@ class Config:
     setup_replicates: int = 3
     setup_local: int = 6
     estimate: tuple[str, ...] = ("sector_persistence", "network_persistence", "decay_rate", "startup_rate",
-                                 "exit_rate", "external_learning", "beta_tri", "beta_inst")
+                                 "exit_rate", "external_learning", "beta_tri", "tie_budget")
     n_initial: int = 32
     rounds: int = 3
     batch: int = 12
@@ -169,7 +169,8 @@ SETTINGS: dict[str, Param] = {p.name: p for p in (
 
 
 QUICK = Config(mode="quick", scale=0.03, setup_runs=12, setup_checks=1, setup_replicates=3, setup_local=4,
-               estimate=("sector_persistence", "network_persistence", "decay_rate", "startup_rate", "exit_rate"),
+               estimate=("sector_persistence", "network_persistence", "decay_rate", "startup_rate", "exit_rate",
+                         "tie_budget"),
                n_initial=10, rounds=2, batch=5, replicates=2, final_replicates=4, bootstrap=50)
 FULL = Config()
 

@@ -34,9 +34,11 @@ from sim.model.model import ClusterModel
 
 __all__ = ["OUTPUTS", "RUN_PARAMS", "run_task", "encode_run", "relax_traits", "Batch", "run_batch"]
 
-#: Raw indicators kept from every run (the six published indices, inclusiveness, size).
+#: Raw indicators kept from every run (the six published indices, inclusiveness, links per
+#: firm, size and links).
 OUTPUTS: tuple[str, ...] = ("specialization", "related_variety", "hierarchy", "heterophily",
-                            "internal_cohesion", "external_linkage", "inclusiveness", "firms", "links")
+                            "internal_cohesion", "external_linkage", "inclusiveness", "links_per_firm",
+                            "firms", "links")
 
 #: Key of the per-run configuration (a :class:`~sim.engine.settings.RunSettings` cell) in a run's parameter dict.
 RUN_KEY = "_run"
@@ -134,7 +136,10 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     frames = []
 
     def snap(step: int) -> None:
-        ind = model.indices()
+        ind = dict(model.indices())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ind["links_per_firm"] = np.where(np.asarray(ind["firms"], float) > 0,
+                                             np.asarray(ind["links"], float) / np.asarray(ind["firms"], float), np.nan)
         for k in OUTPUTS:
             frames.append(pd.DataFrame({"cluster": ids, "step": np.int64(step), "indicator": k,
                                         "value": np.asarray(ind[k], dtype=float)}))

@@ -1,10 +1,13 @@
 """The targets of the fit and the estimator's moments: per-index discrepancies of simulated and published values.
 
-Targets (:func:`observed_targets`): the six published indices in 2010 and in 2020, 2020
-inclusiveness and the 2020 firm count in simulated units (the size moment, :data:`SIZE`).
-The discrepancy of an index is ``1 - max(0, corr)^2`` between the simulated ensemble means
-and the published values over the fitted clusters (weighted by cluster multiplicity in the
-cluster bootstrap); that of the size moment is the mean squared log ratio, capped at 1.
+Targets (:func:`observed_targets`): the six published indices in 2010 and in 2020, the two
+2020 indices published in raw units (inclusiveness and intra-cluster links per establishment,
+table 3-2) and the 2020 firm count in simulated units (the size moment, :data:`SIZE`).
+The discrepancy of a published index is ``1 - max(0, corr)^2`` between the simulated ensemble
+means and the published values over the fitted clusters (weighted by cluster multiplicity in
+the cluster bootstrap); that of a raw-unit index is ``e / (1 + e)`` with ``e`` the normalised
+mean squared error in raw units (:func:`calibration.measurement.raw_fit`: no map, levels
+count); that of the size moment is the mean squared log ratio, capped at 1.
 :func:`loss_matrix` gives one row of discrepancies per evaluated point.
 """
 
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.config import Config
+from calibration.measurement import RAW_TARGETS, raw_loss
 from sim.data.observed import INDEX_COLUMNS
 from sim.model.params import ParameterError
 
@@ -23,20 +27,22 @@ __all__ = ["TARGETS_2010", "TARGETS_2020", "SIZE", "observed_targets", "size_los
            "loss_matrix"]
 
 TARGETS_2010: tuple[str, ...] = tuple(INDEX_COLUMNS)
-TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + ("inclusiveness",)
+TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + RAW_TARGETS
 #: Name of the size moment: the simulated 2020 firm count against the observed one (table 3-3).
 SIZE = "firms"
 
 
 def observed_targets(data, cfg: Config | None = None) -> dict[int, pd.DataFrame]:
-    """Targets by year: 2010 (six published indices) and 2020 (six indices, inclusiveness and, with
-    ``cfg``, the 2020 firm count in simulated units, ``SIZE`` column: max(min_firms, firms x scale))."""
+    """Targets by year: 2010 (six published indices) and 2020 (six indices, inclusiveness, links per
+    establishment = table 3-2 links / table 3-3 establishments and, with ``cfg``, the 2020 firm
+    count in simulated units, ``SIZE`` column: max(min_firms, firms x scale))."""
     o10 = data.indices_for_year(2010)[list(TARGETS_2010)]
     o20 = data.indices_for_year(2020)[list(INDEX_COLUMNS)].copy()
-    inc = data.indices.loc[data.indices["year"] == 2020, ["id", "inclusiveness"]].set_index("id")["inclusiveness"]
-    o20["inclusiveness"] = inc.reindex(o20.index).astype(float)
+    raw = data.indices.loc[data.indices["year"] == 2020, ["id", "inclusiveness", "links"]].set_index("id")
+    o20["inclusiveness"] = raw["inclusiveness"].reindex(o20.index).astype(float)
+    firms = data.economics.set_index("id")["firms"].reindex(o20.index).astype(float)
+    o20["links_per_firm"] = raw["links"].reindex(o20.index).astype(float) / firms
     if cfg is not None:
-        firms = data.economics.set_index("id")["firms"].reindex(o20.index).astype(float)
         o20[SIZE] = np.maximum(cfg.min_firms, np.round(firms * cfg.scale))
     return {2010: o10, 2020: o20}
 
@@ -133,7 +139,7 @@ def loss_matrix(means: np.ndarray, clusters: Sequence[str], outputs: Sequence[st
         for k in targets:
             o = o_df[k].to_numpy(float)
             M = means[:, when, cols, opos[k]]
-            out.append(_weighted_loss(M, o, w))
+            out.append(raw_loss(M, o, w) if k in RAW_TARGETS else _weighted_loss(M, o, w))
             moments.append((y, k))
     if SIZE in obs[2020].columns:
         M = means[:, 1, cols, opos[SIZE]]

@@ -33,9 +33,12 @@ from calibration.loss import (
     resolve_fit_clusters,
 )
 from calibration.measurement import (
+    RAW_TARGETS,
     MeasurementMap,
     affine_loss,
     fit_affine,
+    raw_fit,
+    raw_loss,
     rmse,
     spearman,
 )
@@ -108,10 +111,30 @@ def test_estimator_loss_is_invariant_to_the_published_scale():
     means = rng.normal(size=(4, 2, len(ids), len(outputs)))
     obs = {y: pd.DataFrame(rng.normal(size=(len(ids), len(t))), index=ids, columns=list(t))
            for y, t in ((2010, TARGETS_2010), (2020, TARGETS_2020))}
-    obs2 = {y: 1.5 - 3.0 * 0 + 4.0 * o for y, o in obs.items()}
+    obs2 = {y: o.copy() for y, o in obs.items()}
+    for y, o in obs2.items():  # the published scores rescaled; the raw-unit targets stay in their units
+        pub = [k for k in o.columns if k not in RAW_TARGETS]
+        o[pub] = 1.5 + 4.0 * o[pub]
     L1, _ = loss_matrix(means, ids, outputs, obs, ids)
     L2, _ = loss_matrix(means, ids, outputs, obs2, ids)
     np.testing.assert_allclose(L1, L2, atol=1e-12)
+
+
+def test_raw_unit_targets_count_levels_not_only_order():
+    """Inclusiveness and links per firm are published in raw units: a level error costs, and the
+    vectorised discrepancy equals the per-index fit (weighted as duplicated data)."""
+    rng = np.random.default_rng(5)
+    o = rng.uniform(0.3, 0.8, 10)
+    m = np.vstack([o, o + 0.3, o.mean() + 0 * o, o + rng.normal(0, 0.05, 10)])
+    L = raw_loss(m, o, np.ones(10))
+    assert L[0] == pytest.approx(0.0)
+    assert L[2] == pytest.approx(0.5)          # as good as the observed mean
+    assert L[1] > 0.5 > L[3] > 0.0             # right order, wrong level: worse than the mean
+    assert fit_affine(m[1], o).loss == pytest.approx(0.0)  # an affine map would forgive it
+    w = np.array([1, 2, 0, 1, 3, 1, 1, 2, 1, 1], float)
+    rep = np.repeat(np.arange(10), w.astype(int))
+    for i in range(4):
+        assert raw_loss(m[i:i + 1], o, w)[0] == pytest.approx(raw_fit(m[i, rep], o[rep]).loss, abs=1e-12)
 
 
 def test_negative_association_gets_flat_map_and_loss_one():
