@@ -48,7 +48,8 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
     obs10 = data.indices_for_year(2010)
     fit10 = list(base.loc[base["has_2010"], "id"])
     all_tables = list(designs)
-    all_raw = [b.values[:, 0, 0]]
+    rows = _rows_of(b, base["id"])
+    all_raw = [b.values[:, 0, 0][:, rows]]
     states = ini.fit_initial_states(base, all_tables, np.concatenate(all_raw), b.outputs, obs10, names,
                                     seed=cfg.seed)
     rng = np.random.default_rng(cfg.seed + 31)
@@ -78,7 +79,7 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
                               store=None if store is None else store / f"setup-local-{r}", constants=params,
                               n_jobs=n_jobs, backend=backend, scheduler=scheduler, resume=resume, progress=False)
         all_tables += [table] * cfg.setup_replicates + local
-        all_raw += [bc.values[0, :, 0], bl.values[:, 0, 0]]
+        all_raw += [bc.values[0, :, 0][:, rows], bl.values[:, 0, 0][:, rows]]
         states = ini.fit_initial_states(base, all_tables, np.concatenate(all_raw), b.outputs, obs10, names,
                                         seed=cfg.seed)
     states = best[1]
@@ -87,6 +88,13 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
                        "setup_checks": cfg.setup_checks,
                        "selected_round": int(np.argmin([h["total"] for h in history]))}
     return states, pd.DataFrame(history)
+
+
+def _rows_of(batch, ids) -> np.ndarray:
+    """Positions in ``batch.clusters`` of the clusters ``ids`` (the set-up table's row order; the
+    engine runs and returns clusters in the order of their ids, not of the table)."""
+    pos = {c: i for i, c in enumerate(batch.clusters)}
+    return np.array([pos[c] for c in ids], dtype=np.int64)
 
 
 def _jittered(table: pd.DataFrame, names, n: int, rng: np.random.Generator) -> list[pd.DataFrame]:

@@ -518,3 +518,18 @@ def test_quick_parameter_recovery(tmp_path, data):
 def test_calibration_without_baseline_is_not_checked():
     assert shipped.check_baseline({"params": {}})
     assert shipped.check_baseline({"baseline": shipped.baseline.golden()["run"]})
+
+
+def test_set_up_fit_pairs_each_table_row_with_its_own_cluster():
+    """The engine returns clusters in the order of their ids; the 2010 set-up fit pairs the raw
+    outputs with the rows of its (unsorted) table through calibration.states._rows_of."""
+    from calibration.states import _rows_of
+
+    tab = pd.DataFrame([{"id": i, "name_en": i, "sector_family": "machinery", "firms": 40,
+                         "employees_per_firm": 5.0, "firms0": 40, "init_home_share": h}
+                        for i, h in (("zz", 0.9), ("aa", 0.1), ("mm", 0.5))])
+    d = pd.DataFrame({engine.RUN_KEY: [engine.encode_run(tab, 0.0, spinup=0.0)]})
+    b = engine.run_batch(d, replicates=1, seed=1, store=None, constants={"scale": 1.0})
+    assert b.clusters == ["aa", "mm", "zz"]
+    spec = b.values[0, 0, 0][_rows_of(b, tab["id"]), list(b.outputs).index("specialization")]
+    assert spec[0] > spec[2] > spec[1]  # home shares 0.9, 0.1, 0.5 in the table's order
