@@ -33,7 +33,8 @@ class Config:
     ``final_replicates`` at the estimate, ``bootstrap`` cluster-bootstrap samples, ``kappa``
     (exploration of the lower confidence bound), ``seed``. ``refit_setup``: refit the 2010
     set-up at the estimate before the final ensemble (the set-up of the estimation is fitted
-    at the default parameter values; the spin-up depends on them).
+    at the default parameter values; the spin-up depends on them). ``information``: the
+    information set of the set-up sizes (:data:`calibration.initial.INFORMATION_SETS`).
     """
 
     mode: str = "full"
@@ -48,7 +49,7 @@ class Config:
     setup_replicates: int = 3
     setup_local: int = 6
     estimate: tuple[str, ...] = ("sector_persistence", "network_persistence", "decay_rate", "startup_rate",
-                                 "exit_rate", "external_learning", "beta_tri", "tie_budget")
+                                 "exit_rate", "external_learning", "beta_tri", "cross_accept")
     n_initial: int = 32
     rounds: int = 3
     batch: int = 12
@@ -59,6 +60,7 @@ class Config:
     seed: int = 1
     fixed: tuple[tuple[str, float], ...] = ()
     refit_setup: bool = True
+    information: str = "with_2020_size"
 
     def bounds(self, source: str = "calibration settings") -> dict[str, tuple[float, float]]:
         out = {}
@@ -116,6 +118,10 @@ class Config:
                         raise TypeError
                     validate(dict(v), source=f"{source}: fixed")
                     v = tuple(sorted(dict(v).items()))
+                elif k == "information":
+                    if v not in ini.INFORMATION_SETS:
+                        raise ParameterError(f"{source}: setting 'information' must be one of "
+                                             f"{', '.join(ini.INFORMATION_SETS)}, got {_short(v)}")
                 elif k in SETTINGS:
                     v = SETTINGS[k].check(v, source)
                 elif isinstance(cur, str) and not isinstance(v, str):
@@ -170,7 +176,7 @@ SETTINGS: dict[str, Param] = {p.name: p for p in (
 
 QUICK = Config(mode="quick", scale=0.03, setup_runs=12, setup_checks=1, setup_replicates=3, setup_local=4,
                estimate=("sector_persistence", "network_persistence", "decay_rate", "startup_rate", "exit_rate",
-                         "tie_budget"),
+                         "cross_accept"),
                n_initial=10, rounds=2, batch=5, replicates=2, final_replicates=4, bootstrap=50)
 FULL = Config()
 

@@ -92,7 +92,7 @@ RUN_PARAMS: dict[str, Param] = {p.name: p for p in (
               "(convergence_rate, recombination_rate) kept after 2010: 1 = the cluster keeps its 2010 "
               "character, 0 = it behaves like the median cluster"),
     Param(name="network_persistence", default=1.0, low=0.0, high=1.0, kind="float", group="calibration",
-          doc="the same for the tie-formation set-up (beta_local, external_cost, search_rate, beta_pop, "
+          doc="the same for the tie-formation set-up (beta_local, external_cost, search_rate, tie_budget, "
               "beta_status)"),
 )}
 

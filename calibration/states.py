@@ -37,7 +37,7 @@ def build_initial_states(cfg: Config, data, store: Path | None, *, n_jobs: int =
     """
     names = ini.knobs()
     base = ini.base_table(data, scale=cfg.scale, min_firms=cfg.min_firms, backcast=cfg.backcast,
-                          nascent_share=cfg.nascent_share)
+                          nascent_share=cfg.nascent_share, information=cfg.information)
     params = dict(base_params if base_params is not None else cfg.base_params())
     designs = ini.design_tables(base, cfg.setup_runs, names, seed=cfg.seed)
     d = pd.DataFrame({engine.RUN_KEY: [engine.encode_run(t, 0.0, spinup=cfg.spinup) for t in designs]})

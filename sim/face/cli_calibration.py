@@ -14,6 +14,7 @@ from pathlib import Path
 
 from calibration.config import FULL, QUICK
 from calibration.estimate import calibrate
+from calibration.initial import INFORMATION_SETS
 from calibration.predict import predict
 from calibration.recovery import parameter_recovery
 from calibration.validate import cross_validate
@@ -122,6 +123,8 @@ def cmd_predict(a) -> int:
 
 def cmd_validate(a) -> int:
     cfg = _config(a)
+    if a.information is not None:
+        cfg = cfg.updated({"information": a.information}, source="--information")
     _confirm(a, cfg, "validate", a.folds)
     prepare_output(a.out, "validate", resume=a.resume, force=a.force, overwrite=a.overwrite)
     s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
@@ -200,6 +203,10 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--folds", type=positive(int, maximum=38), default=5,
                    help="number of folds (default %(default)s, at most the 38 clusters)")
+    p.add_argument("--information", choices=INFORMATION_SETS, default=None,
+                   help="what the held-out clusters' set-up may use: with_2020_size (their 2020 establishment "
+                        "count and mean firm size set their simulated size; the settings' default) or 2010_only "
+                        "(every cluster starts at the median size: no cluster's own 2020 count enters)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("recover", help="parameter-recovery check: simulate from known parameters, re-estimate")
