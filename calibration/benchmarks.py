@@ -37,7 +37,7 @@ year's scale.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

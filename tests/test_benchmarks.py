@@ -6,8 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration.benchmarks import (BASELINES, baseline_forecasts, benchmark_table, change_correlation, ols,
-                                    paired_bootstrap, skill_score, within_year_z)
+from calibration.benchmarks import (
+    BASELINES,
+    baseline_forecasts,
+    benchmark_table,
+    change_correlation,
+    ols,
+    paired_bootstrap,
+    skill_score,
+    within_year_z,
+)
 from calibration.validate import case_facts, forecast_rows, markdown_report
 
 
@@ -91,7 +99,7 @@ def test_skill_score():
 
 
 def test_benchmark_table_chooses_the_best_baseline(levels):
-    o10, o20, rng = levels
+    o10, o20, _ = levels
     good = 0.5 + 0.8 * o10
     pred = _pred(o10, o20, {"model": good, "persistence": o10, "training_mean": np.full(len(o20), o20.mean()),
                             "linear_persistence": good + 0.3})
@@ -154,19 +162,18 @@ def test_forecast_rows_and_change_facts_within_year(tmp_path):
                                   "model_2010"]
     assert list(pred["id"][:12]) == ["jeonju_machinery"] * 12 and list(pred["forecast"][:2]) == ["model", "persistence"]
     facts = case_facts(pred, pd.DataFrame({"id": ids, "model": "other"}), {}, obs).set_index("statement")
-    rv = facts.loc[[s for s in facts.index if "Jeonju" in s and "related variety" in s][0]]
+    rv = facts.loc[next(s for s in facts.index if "Jeonju" in s and "related variety" in s)]
     assert "within-year z-score" in rv.name
     assert rv["observed_within_year"] and rv["reproduced"]
-    hier = facts.loc[[s for s in facts.index if "Jeonju" in s and "hierarchy" in s][0]]
+    hier = facts.loc[next(s for s in facts.index if "Jeonju" in s and "hierarchy" in s)]
     # the stated rise of hierarchy does not hold within year, nor in the model (which reproduces the data)
     assert not hier["observed_within_year"] and not hier["reproduced"]
     assert "observed z" in hier["detail"] and "model z" in hier["detail"]
-    typology = facts.loc[[s for s in facts.index if "Jeonju is resilient" in s][0]]
+    typology = facts.loc[next(s for s in facts.index if "Jeonju is resilient" in s)]
     assert typology["observed_within_year"] is None and not typology["reproduced"]
     # the markdown report reads the files back
-    from calibration.benchmarks import benchmark_table as bt
-    bt(pred, B=100).to_csv(tmp_path / "cv_metrics.csv", index=False)
-    bt(pred[pred["forecast"] == "model"], B=100).to_csv(tmp_path / "cv_metrics_all.csv", index=False)
+    benchmark_table(pred, B=100).to_csv(tmp_path / "cv_metrics.csv", index=False)
+    benchmark_table(pred[pred["forecast"] == "model"], B=100).to_csv(tmp_path / "cv_metrics_all.csv", index=False)
     pd.DataFrame({"id": ids, "published": "other", "model": "other", "persistence": "other",
                   "family_mode": "other"}).to_csv(tmp_path / "cv_typology.csv", index=False)
     facts.reset_index().to_csv(tmp_path / "case_facts.csv", index=False)
