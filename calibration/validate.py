@@ -404,9 +404,9 @@ def levels_lines(met: pd.DataFrame) -> list[str]:
                      f"{r.get('skill', np.nan):.2f} | {r.get('diff_rmse', np.nan):+.2f} "
                      f"[{r.get('diff_lo', np.nan):+.2f}, {r.get('diff_hi', np.nan):+.2f}] | "
                      f"{r.get('rho_change', np.nan):.2f} |")
-    lines += ["", "Cells: RMSE (Spearman ρ) against the published 2020 values, pooled over folds, on the clusters "
-              "where every forecast is defined; the lowest RMSE in bold. Skill = 1 − MSE(model) / MSE(best "
-              "baseline), the best baseline chosen on the same clusters (conservative for the model). Interval: "
-              "paired cluster bootstrap, 2000 resamples. ρ of changes: Spearman correlation of simulated and "
-              "observed 2010 → 2020 changes of within-year z-scores among the held-out clusters."]
+    lines += ["", ("Cells: RMSE (Spearman ρ) against the published 2020 values, pooled over folds, on the clusters "
+                   "where every forecast is defined; the lowest RMSE in bold. Skill = 1 − MSE(model) / MSE(best "
+                   "baseline), the best baseline chosen on the same clusters (conservative for the model). Interval: "
+                   "paired cluster bootstrap, 2000 resamples. ρ of changes: Spearman correlation of simulated and "
+                   "observed 2010 → 2020 changes of within-year z-scores among the held-out clusters.")]
     return lines
