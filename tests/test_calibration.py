@@ -370,7 +370,13 @@ def test_micro_cross_validation(tmp_path, micro_cfg, data):
     s = cross_validate(micro_cfg, tmp_path / "cv", folds=2, progress=False, data=data)
     met = pd.read_csv(tmp_path / "cv" / "cv_metrics.csv")
     assert list(met["index"]) == list(INDEX_COLUMNS)
-    assert {"rmse_model", "rmse_persistence", "rmse_family_mean", "rmse_linear_persistence"} <= set(met.columns)
+    assert {"rmse_model", "rmse_persistence", "rmse_family_mean", "rmse_linear_persistence", "rmse_training_mean",
+            "rmse_size_regression", "best_baseline", "skill", "diff_lo", "diff_hi", "rho_change"} <= set(met.columns)
+    assert (met["diff_lo"] <= met["diff_hi"]).all()
+    beats = json.loads((tmp_path / "cv" / "validation.json").read_text())["beats"]
+    assert set(beats) == set(INDEX_COLUMNS) and {"best_baseline", "skill", "interval_90"} <= set(beats["hierarchy"])
+    from calibration.validate import markdown_report
+    assert "best baseline" in markdown_report(tmp_path / "cv")
     pred = pd.read_csv(tmp_path / "cv" / "cv_predictions.csv")
     held = set(pred["id"])
     assert len(held) == 30 and not held & set(data.withheld_ids())
