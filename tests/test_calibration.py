@@ -539,3 +539,38 @@ def test_set_up_fit_pairs_each_table_row_with_its_own_cluster():
     assert b.clusters == ["aa", "mm", "zz"]
     spec = b.values[0, 0, 0][_rows_of(b, tab["id"]), list(b.outputs).index("specialization")]
     assert spec[0] > spec[2] > spec[1]  # home shares 0.9, 0.1, 0.5 in the table's order
+
+
+# ----------------------------------------------------------------------------- the frozen final exam
+def test_final_exam_scores_the_clusters_the_calibration_never_saw(tmp_path, micro_cfg, data, capsys):
+    """'clustersim calibrate --exam' leaves the frozen exam clusters out; 'clustersim exam' predicts
+    exactly those and writes the scorecard; a calibration fitted on every cluster cannot be examined."""
+    from calibration.exam import EXAM_CLUSTERS
+    from sim.face.cli import main
+
+    settings = tmp_path / "micro.json"
+    settings.write_text(json.dumps(MICRO))
+    cal = tmp_path / "cal"
+    assert main(["calibrate", "--settings", str(settings), "--exam", "--no-figures", "--quiet", "--yes",
+                 "--out", str(cal)]) == 0
+    d = json.loads((cal / "params.json").read_text())
+    assert not set(EXAM_CLUSTERS) & set(d["fit_clusters"]) and set(EXAM_CLUSTERS) <= set(d["excluded"])
+    ex = tmp_path / "exam"
+    assert main(["exam", "--params", str(cal / "params.json"), "--replicates", "2", "--quiet",
+                 "--out", str(ex)]) == 0
+    card = pd.read_csv(ex / "scorecard.csv")
+    assert list(card["index"]) == list(INDEX_COLUMNS)
+    assert {"skill", "diff_lo", "diff_hi", "best_baseline", "rho_change"} <= set(card.columns)
+    assert (card["diff_lo"] <= card["diff_hi"]).all()
+    pred = pd.read_csv(ex / "scorecard_predictions.csv")
+    assert sorted(pred["id"].unique()) == sorted(EXAM_CLUSTERS)
+    assert {"model", "persistence", "training_mean", "linear_persistence", "size_regression"} <= set(pred["forecast"])
+    md = (ex / "scorecard.md").read_text()
+    assert "fitted on 24 clusters" in md and "size-augmented regression" in md
+    # a calibration fitted on every published cluster leaves nothing to examine: one line, exit 2
+    full = tmp_path / "full"
+    assert main(["calibrate", "--settings", str(settings), "--no-figures", "--quiet", "--yes", "--out", str(full)]) == 0
+    capsys.readouterr()
+    assert main(["exam", "--params", str(full / "params.json"), "--quiet", "--out", str(tmp_path / "e2")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "calibrate --exam" in err[0]

@@ -1,4 +1,4 @@
-"""``clustersim calibrate | predict | validate | recover``: the calibration sub-commands.
+"""``clustersim calibrate | predict | validate | recover | exam``: the calibration sub-commands.
 
 Registered by :func:`register` (``sim/face/cli.py`` calls it when this module exists). Bad input
 raises :class:`sim.model.params.ParameterError`, :class:`sim.data.observed.DataError` or
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from calibration.config import FULL, QUICK
 from calibration.estimate import calibrate
+from calibration.exam import exam_exclusions, final_exam
 from calibration.initial import INFORMATION_SETS
 from calibration.predict import predict
 from calibration.recovery import parameter_recovery
@@ -66,6 +67,27 @@ def _config(a):
     return cfg
 
 
+def _exclude(a) -> list[str] | None:
+    """``--exclude`` plus, with ``--exam``, the frozen exam clusters of :mod:`calibration.exam`."""
+    ex = csv_list(a.exclude, "--exclude")
+    return exam_exclusions(ex) if getattr(a, "exam", False) else ex
+
+
+def cmd_exam(a) -> int:
+    if a.params == DEFAULTS:
+        raise UserError("--params defaults: the exam predicts with a calibration (its 2010 set-up, measurement map "
+                        "and fit clusters); pass the params.json of 'clustersim calibrate --exam'")
+    check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
+    prepare_output(a.out, "exam", resume=a.resume, force=a.force, overwrite=a.overwrite)
+    res = final_exam(None if a.params == CALIBRATED else a.params, a.out, replicates=a.replicates, seed=a.seed,
+                     n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler, resume=a.resume,
+                     progress=not a.quiet, data=_data(a))
+    if not a.quiet:
+        print(res["table"].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(f"wrote {Path(a.out) / 'scorecard.md'} and scorecard.csv")
+    return 0
+
+
 def _data(a):
     return load_all(getattr(a, "data", None))
 
@@ -94,7 +116,7 @@ def cmd_calibrate(a) -> int:
     cfg = _config(a)
     _confirm(a, cfg, "calibrate")
     prepare_output(a.out, "calibrate", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    p = calibrate(cfg, a.out, clusters=csv_list(a.clusters), exclude=csv_list(a.exclude, "--exclude"),
+    p = calibrate(cfg, a.out, clusters=csv_list(a.clusters), exclude=_exclude(a),
                   n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler, resume=a.resume, progress=not a.quiet,
                   figures=not a.no_figures, data=_data(a), command=_command())
     if not a.quiet:
@@ -130,7 +152,7 @@ def cmd_validate(a) -> int:
     s = cross_validate(cfg, a.out, folds=a.folds, n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
                        resume=a.resume,
                        progress=not a.quiet, data=_data(a), clusters=csv_list(a.clusters),
-                       exclude=csv_list(a.exclude, "--exclude"))
+                       exclude=_exclude(a))
     if not a.quiet:
         print(s["metrics"].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print(f"typology hits: {s['typology_hits']}")
@@ -164,6 +186,9 @@ def _common(p, quick: bool = True, clusters: bool = True) -> None:
         p.add_argument("--clusters", help="comma-separated ids of the clusters to fit (default: every cluster "
                                           "with published 2020 values)")
         p.add_argument("--exclude", help="comma-separated ids to leave out of the fit (still simulated)")
+        p.add_argument("--exam", action="store_true",
+                       help="also leave out the frozen final-exam clusters (calibration/exam.py), for "
+                            "'clustersim exam' to examine the result on")
     p.add_argument("--resume", action="store_true", help="reuse the finished runs in OUT/store")
     p.add_argument("--data", help=argparse.SUPPRESS)  # folder of the observed data files (tests, own copies)
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -208,6 +233,17 @@ def register(sub) -> None:
                         "count and mean firm size set their simulated size; the settings' default) or 2010_only "
                         "(every cluster starts at the median size: no cluster's own 2020 count enters)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("exam", help="the frozen final exam: predict the clusters a calibration was not fitted "
+                                    "on and write scorecard.md and scorecard.csv",
+                       description="Predict, with a calibration fitted with --exam, the clusters it was not fitted "
+                                   "on, and score the model against persistence, training mean, family mean, "
+                                   "linear persistence and a size-augmented regression (docs/calibration.md).")
+    p.add_argument("--replicates", type=positive(int, maximum=MAX_REPLICATES), default=8,
+                   help="replicates (default %(default)s)")
+    add_options(p, "params", "seed", params=Default(CALIBRATED, "calibrated; a calibration's params.json"))
+    _common(p, quick=False, clusters=False)
+    p.set_defaults(func=cmd_exam)
 
     p = sub.add_parser("recover", help="parameter-recovery check: simulate from known parameters, re-estimate")
     _common(p, clusters=False)

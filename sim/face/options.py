@@ -346,6 +346,7 @@ MARKER_FORMAT = "clustersim.output/1"
 FINISHED: dict[str, tuple[str, ...]] = {
     "run": ("indicators.parquet",), "project": ("indicators.parquet",), "calibrate": ("params.json",),
     "predict": ("predicted.csv",), "validate": ("cv_metrics.csv",), "recover": ("recovery.csv",),
+    "exam": ("scorecard.md",),
     "sensitivity": ("morris_indices.csv", "sobol_indices.csv"),
 }
 
