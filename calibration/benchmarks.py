@@ -95,9 +95,10 @@ def ols(X, y) -> np.ndarray:
     return np.linalg.lstsq(X[ok], y[ok], rcond=None)[0]
 
 
-def _design(x10: pd.Series, log_size: pd.Series | None) -> np.ndarray:
-    """Columns ``[1, y10]`` or ``[1, y10, log firms20]`` of the regressions."""
-    cols = [np.ones(len(x10)), x10.to_numpy(float)]
+def _design(x10: pd.Series, log_size: pd.Series | None, with_2010: bool = True) -> np.ndarray:
+    """Columns ``[1, y10]`` or ``[1, y10, log firms20]`` of the regressions (``[1, log firms20]``
+    without ``with_2010``: for an index not published in 2010)."""
+    cols = [np.ones(len(x10))] + ([x10.to_numpy(float)] if with_2010 else [])
     if log_size is not None:
         cols.append(log_size.reindex(x10.index).to_numpy(float))
     return np.column_stack(cols)
@@ -142,7 +143,8 @@ def baseline_forecasts(o10: pd.DataFrame, o20: pd.DataFrame, family: pd.Series, 
         xk_tr, xk_te = x10[k].reindex(tr20.index), x10[k].reindex(test)
         lin[k] = _design(xk_te, None) @ ols(_design(xk_tr, None), tr20[k])
         if log_size is not None:
-            size[k] = _design(xk_te, log_size) @ ols(_design(xk_tr, log_size), tr20[k])
+            w = not x10[k].isna().all()  # an index published in 2020 only: log size alone
+            size[k] = _design(xk_te, log_size, w) @ ols(_design(xk_tr, log_size, w), tr20[k])
     return {"persistence": pers, "training_mean": mean, "family_mean": fam, "linear_persistence": lin,
             "size_regression": size}
 
@@ -252,7 +254,7 @@ def benchmark_table(pred: pd.DataFrame, obs20: pd.DataFrame | None = None, basel
         RMSE among ``baselines``), ``rmse_best``, ``skill = 1 - MSE(model)/MSE(best)``,
         ``diff_rmse = RMSE(model) - RMSE(best)`` with its interval ``diff_lo, diff_hi``;
         ``n_change`` and ``rho_change`` (:func:`change_correlation` of the model on those
-        clusters). Choosing the best baseline on the clusters it is compared on is slightly
+        clusters); ``mae_model``, the model's mean absolute error (for the raw-unit targets). Choosing the best baseline on the clusters it is compared on is slightly
         optimistic for the baseline, i.e. conservative for the model.
     """
     wide = pred.drop_duplicates(["index", "id", "forecast"]).set_index(["index", "id", "forecast"])["value"]
@@ -271,6 +273,7 @@ def benchmark_table(pred: pd.DataFrame, obs20: pd.DataFrame | None = None, basel
         for f in forecasts:
             r[f"rmse_{f}"] = rmse(g[f], o) if f in defined else np.nan
             r[f"rho_{f}"] = spearman(g[f], o) if f in defined else np.nan
+        r["mae_model"] = float(np.mean(np.abs(g["model"].to_numpy(float) - o))) if "model" in defined and len(o) else np.nan
         cand = {f: r[f"rmse_{f}"] for f in baselines if f in defined and np.isfinite(r[f"rmse_{f}"])}
         best = min(cand, key=cand.get) if cand and "model" in defined else None
         lo, hi = paired_bootstrap(g["model"], g[best], o, B, seed, level) if best else (np.nan, np.nan)

@@ -38,7 +38,7 @@ class Config:
     """
 
     mode: str = "full"
-    scale: float = 0.05
+    scale: float = 0.3
     min_firms: int = 30
     backcast: float = 1.0
     nascent_share: float = 0.25
@@ -118,10 +118,6 @@ class Config:
                         raise TypeError
                     validate(dict(v), source=f"{source}: fixed")
                     v = tuple(sorted(dict(v).items()))
-                elif k == "information":
-                    if v not in ini.INFORMATION_SETS:
-                        raise ParameterError(f"{source}: setting 'information' must be one of "
-                                             f"{', '.join(ini.INFORMATION_SETS)}, got {_short(v)}")
                 elif k in SETTINGS:
                     v = SETTINGS[k].check(v, source)
                 elif isinstance(cur, str) and not isinstance(v, str):
@@ -152,7 +148,7 @@ def _setting(name: str, default, low, high, kind: str, doc: str) -> Param:
 
 #: Declarations of the numeric and boolean settings (bounds inclusive; :meth:`Config.updated` checks with them).
 SETTINGS: dict[str, Param] = {p.name: p for p in (
-    _setting("scale", 0.05, 0.001, 1.0, "float", "fraction of the real firm counts simulated"),
+    _setting("scale", 0.3, 0.001, 1.0, "float", "fraction of the real firm counts simulated"),
     _setting("min_firms", 30, 1, 100_000, "int", "smallest simulated cluster (firms)"),
     _setting("backcast", 1.0, 0.01, 10.0, "float", "factor on the 2020 firm counts for the 2010 sizes"),
     _setting("nascent_share", 0.25, 0.001, 1.0, "float", "share of a nascent cluster's 2020 size present in 2010"),
@@ -171,6 +167,9 @@ SETTINGS: dict[str, Param] = {p.name: p for p in (
     _setting("kappa", 1.0, 0.0, 100.0, "float", "exploration weight of the lower confidence bound"),
     _setting("seed", 1, 0, 2 ** 63 - 1, "int", "root seed"),
     _setting("refit_setup", True, 0, 1, "bool", "refit the 2010 set-up at the estimate"),
+    Param(name="information", default="with_2020_size", low=None, high=None, kind="str", group="calibration",
+          doc="what the set-up sizes may use (calibration.initial.INFORMATION_SETS)", choices=ini.INFORMATION_SETS,
+          strict=True),
 )}
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from calibration import initial as ini
 from calibration.benchmarks import LABELS, benchmark_table
 from calibration.files import json_text, write_csv, write_text
-from calibration.loss import observed_targets
+from calibration.loss import TARGETS_2020, observed_targets
 from calibration.measurement import MeasurementMap
 from calibration.predict import ensemble, modal_typology, published_frames
 from calibration.shipped import (
@@ -99,8 +99,8 @@ def final_exam(params: str | os.PathLike | None, out: str | os.PathLike, *, repl
                   resume=resume, progress=progress)
     f20 = published_frames(fb, mm, 1, 2020)
     f10 = published_frames(fb, mm, 0, 2010)
-    model20 = sum(f[list(INDEX_COLUMNS)] for f in f20) / len(f20)
-    model10 = sum(f[list(INDEX_COLUMNS)] for f in f10) / len(f10)
+    model20 = sum(f.reindex(columns=list(TARGETS_2020)) for f in f20) / len(f20)
+    model10 = sum(f.reindex(columns=list(INDEX_COLUMNS)) for f in f10) / len(f10)
     frames = {"model": model20, **baselines(obs, fam, train, test, log_size=log_size)}
     pred = forecast_rows(0, {k: frames[k] for k in FORECASTS if k in frames}, obs, model10, test)
     table = benchmark_table(pred, obs[2020], B=B, seed=seed)

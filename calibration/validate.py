@@ -76,7 +76,7 @@ def baselines(obs: Mapping[int, pd.DataFrame], family: pd.Series, train: Sequenc
     See :func:`calibration.benchmarks.baseline_forecasts`; ``log_size`` is ``log(firms_2020)`` by
     cluster id (without it the ``size_regression`` forecast is NaN).
     """
-    cols = list(INDEX_COLUMNS)
+    cols = [k for k in TARGETS_2020 if k in obs[2020].columns]  # the six indices and the raw-unit targets
     return baseline_forecasts(obs[2010].reindex(columns=cols), obs[2020][cols], family, train, test, log_size)
 
 
@@ -230,8 +230,9 @@ def _fold_forecasts(f: int, mm: MeasurementMap, means: Mapping[int, pd.DataFrame
 def forecast_rows(f: int, frames: Mapping[str, pd.DataFrame], obs: Mapping[int, pd.DataFrame],
                   model_2010: pd.DataFrame, test: Sequence[str]) -> pd.DataFrame:
     """The long prediction table of fold ``f``: ``id, fold, index, forecast, value, observed_2010,
-    observed_2020, model_2010`` (cluster, then index, then forecast in the order of ``frames``)."""
-    cols = list(INDEX_COLUMNS)
+    observed_2020, model_2010`` (cluster, then index, then forecast in the order of ``frames``); the
+    six published indices, then the raw-unit targets (2020 only: no 2010 value)."""
+    cols = list(TARGETS_2020)
     test = pd.Index(list(test), name="id")
 
     def long(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -269,6 +269,9 @@ def test_config_settings_are_checked():
     assert set(SETTINGS) | {"mode", "estimate", "fixed"} == set(QUICK.to_dict())   # every setting declared once
     with pytest.raises(ParameterError, match="cannot estimate unknown parameter"):
         QUICK.updated({"estimate": ["decay_rate", "nope"]})
+    assert QUICK.updated({"information": "2010_only"}).information == "2010_only"
+    with pytest.raises(ParameterError, match="'information' = 'all' is not one of: with_2020_size, 2010_only"):
+        QUICK.updated({"information": "all"})
     with pytest.raises(ParameterError, match="'beta_status' is set cluster by cluster"):
         QUICK.updated({"estimate": ["decay_rate", "beta_status"]})
     with pytest.raises(ParameterError, match="out of range"):
@@ -369,12 +372,12 @@ def test_micro_cross_validation(tmp_path, micro_cfg, data):
 
     s = cross_validate(micro_cfg, tmp_path / "cv", folds=2, progress=False, data=data)
     met = pd.read_csv(tmp_path / "cv" / "cv_metrics.csv")
-    assert list(met["index"]) == list(INDEX_COLUMNS)
+    assert list(met["index"]) == list(TARGETS_2020)  # the six indices, then the raw-unit targets
     assert {"rmse_model", "rmse_persistence", "rmse_family_mean", "rmse_linear_persistence", "rmse_training_mean",
             "rmse_size_regression", "best_baseline", "skill", "diff_lo", "diff_hi", "rho_change"} <= set(met.columns)
     assert (met["diff_lo"] <= met["diff_hi"]).all()
     beats = json.loads((tmp_path / "cv" / "validation.json").read_text())["beats"]
-    assert set(beats) == set(INDEX_COLUMNS) and {"best_baseline", "skill", "interval_90"} <= set(beats["hierarchy"])
+    assert set(beats) == set(TARGETS_2020) and {"best_baseline", "skill", "interval_90"} <= set(beats["hierarchy"])
     from calibration.validate import markdown_report
     assert "best baseline" in markdown_report(tmp_path / "cv")
     pred = pd.read_csv(tmp_path / "cv" / "cv_predictions.csv")
@@ -559,7 +562,7 @@ def test_final_exam_scores_the_clusters_the_calibration_never_saw(tmp_path, micr
     assert main(["exam", "--params", str(cal / "params.json"), "--replicates", "2", "--quiet",
                  "--out", str(ex)]) == 0
     card = pd.read_csv(ex / "scorecard.csv")
-    assert list(card["index"]) == list(INDEX_COLUMNS)
+    assert list(card["index"]) == list(TARGETS_2020)
     assert {"skill", "diff_lo", "diff_hi", "best_baseline", "rho_change"} <= set(card.columns)
     assert (card["diff_lo"] <= card["diff_hi"]).all()
     pred = pd.read_csv(ex / "scorecard_predictions.csv")
