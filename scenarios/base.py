@@ -30,10 +30,10 @@ __all__ = ["CALIBRATED", "DEFAULTS", "DEFAULT_BASE", "BaseModel", "resolve_base"
 
 #: ``params_file`` / ``--params`` values that name a base instead of a file.
 CALIBRATED, DEFAULTS = "calibrated", "defaults"
-#: The base model of ``run``, ``project`` and ``sensitivity`` when none is named: the schema
-#: defaults, until the calibration is redone on model v2 (``calibration/calibrated.json`` was
-#: fitted on model v1; it still loads, with a :class:`~calibration.shipped.StaleCalibrationWarning`).
-DEFAULT_BASE = DEFAULTS
+#: The base model of ``run``, ``project`` and ``sensitivity`` when none is named: the shipped
+#: calibration (``calibration/calibrated.json``, fitted on model v2; ``tests/test_baseline.py``
+#: checks that it was fitted on the model as it behaves now).
+DEFAULT_BASE = CALIBRATED
 
 
 def load_params_file(path: str | os.PathLike) -> dict:
