@@ -49,6 +49,7 @@ EXPECTED: dict[str, set[str]] = {
     "validate": {"out", "seed", "jobs", "backend", "scheduler"},
     "recover": {"out", "seed", "jobs", "backend", "scheduler"},
     "predict": {"out", "params", "seed", "jobs", "backend", "scheduler"},
+    "exam": {"out", "params", "seed", "jobs", "backend", "scheduler"},
     "demo": {"seed"},
 }
 

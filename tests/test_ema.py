@@ -103,7 +103,7 @@ def test_levers_from_policies():
 
 
 def test_same_seed_same_outcomes():
-    model = ema_model(["lock_in", "cross_accept"], **SMALL)
+    model = ema_model(["lock_in", "cross_accept"], base="defaults", **SMALL)
     ex1, out1 = _run(model, scenarios=3, seed=11)
     ex2, out2 = _run(model, scenarios=3, seed=11)
     cols = [u.name for u in model.uncertainties]

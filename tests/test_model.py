@@ -197,20 +197,20 @@ def test_cli_run_writes_table_and_figure(tmp_path):
     assert (tmp_path / "scores.png").stat().st_size > 10_000
 
 
-def test_cli_run_base_model_defaults_until_recalibrated(tmp_path):
-    """``run`` uses the schema defaults unless --params calibrated (the shipped calibration predates model v2);
-    with --params calibrated --set holds for every cluster."""
+def test_cli_run_base_model_is_the_shipped_calibration(tmp_path):
+    """``run`` uses the shipped calibration unless --params defaults (the schema defaults); the two
+    named bases give what the Python API gives them; with --params calibrated --set holds for every cluster."""
     import json
 
     from calibration.shipped import scenario_base, scenario_labeller
     from scenarios.base import DEFAULT_BASE
     from sim.data.clusters import cluster_table
 
-    assert DEFAULT_BASE == "defaults"
+    assert DEFAULT_BASE == "calibrated"
     common = ["run", "--years", "0.5", "--seed", "3", "--scale", "0.02", "--clusters", ",".join(SMALL),
               "--quiet", "--no-figure"]
-    assert main(common + ["--out", str(tmp_path / "cal"), "--params", "calibrated"]) == 0
-    assert main(common + ["--out", str(tmp_path / "def")]) == 0
+    assert main(common + ["--out", str(tmp_path / "cal")]) == 0
+    assert main(common + ["--out", str(tmp_path / "def"), "--params", "defaults"]) == 0
     assert main(common + ["--out", str(tmp_path / "set"), "--params", "calibrated", "--set", "beta_local=0.9"]) == 0
     man = json.loads((tmp_path / "cal" / "manifest.json").read_text())
     assert man["base_model"]["path"].startswith("calibration/calibrated.json")
@@ -220,7 +220,7 @@ def test_cli_run_base_model_defaults_until_recalibrated(tmp_path):
     ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base_params=params,
               cluster_table=cluster_table().merge(cols, on="id", how="left"), labeller=labeller)
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "cal" / "indicators.parquet"), ref)
-    ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False)
+    ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False)  # the engine: schema defaults
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "def" / "indicators.parquet"), ref)
     ref = run(years=0.5, seed=3, clusters=SMALL, scale=0.02, progress=False, base_params=params,
               params={"beta_local": 0.9}, labeller=labeller,

@@ -83,7 +83,7 @@ def test_baseline_equals_sim_runner_run_with_the_same_seed(proj):
     got = proj.indicators[proj.indicators.scenario == "base"].drop(columns=["scenario", "seed"])
     assert_frame_equal(got.reset_index(drop=True), ref.reset_index(drop=True), check_dtype=False)
     assert proj.manifest["params_file"]["path"].startswith("calibration/calibrated.json")
-    assert set(proj.manifest["params_file"]["per_cluster"]) >= {"beta_local", "external_cost", "beta_pop"}
+    assert set(proj.manifest["params_file"]["per_cluster"]) >= {"beta_local", "external_cost", "tie_budget"}
 
 
 def test_defaults_base_is_the_uncalibrated_model(tmp_path):

@@ -27,7 +27,7 @@ _spec.loader.exec_module(sf)
 CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-2": ("because of the brokerage",),
     "S4V-3": ("shrinks", "employment falls", "while renewal starts", "inclusiveness rank falls"),
-    "S4V-5": ("low external ties", "cohesive"),
+    "S4V-5": ("low external ties", "low betweenness", "cohesive"),
     "S4V-6": ("high performance",),
     "S4V-10": ("institution at the centre", "not a large firm"),
     "S4V-11": ("intermediary at the centre", "no anchor on top"),
