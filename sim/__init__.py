@@ -15,13 +15,17 @@ __all__ = ["run", "simulate", "ClusterModel"]
 def run(*args, base=None, **kwargs):
     """Run an ensemble (:func:`sim.engine.runner.run`); ``base`` may be a name or a path.
 
-    ``base="calibrated"`` (the shipped calibration), ``"defaults"`` (the schema defaults) or the
-    path of a JSON file are resolved with :func:`scenarios.base.resolve_base`; a resolved
-    :class:`sim.engine.runner.BaseModel` is passed through unchanged.
+    ``base="calibrated"`` (the shipped calibration; the default, as for ``clustersim run``:
+    :data:`scenarios.base.DEFAULT_BASE`), ``"defaults"`` (the schema defaults) or the path of a
+    JSON file are resolved with :func:`scenarios.base.resolve_base`; a resolved
+    :class:`sim.engine.runner.BaseModel` is passed through unchanged. Given a ``cluster_table``
+    and no ``base``, the run uses that table with the schema defaults.
     """
-    from scenarios.base import resolve_base
+    from scenarios.base import DEFAULT_BASE, resolve_base
     from sim.engine import runner
 
+    if base is None and kwargs.get("cluster_table") is None:
+        base = DEFAULT_BASE
     if base is not None and not isinstance(base, runner.BaseModel):
         base = resolve_base(base)
     return runner.run(*args, base=base, **kwargs)

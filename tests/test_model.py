@@ -381,6 +381,7 @@ def test_sim_run_facade_resolves_a_named_base():
     kw = dict(years=0.5, seed=3, clusters=["jeonju_machinery"], scale=0.02, progress=False)
     assert sim.run(base="calibrated", **kw).equals(engine_run(base=resolve_base("calibrated"), **kw))
     assert sim.run(base="defaults", **kw).equals(engine_run(**kw))
+    assert sim.run(**kw).equals(engine_run(base=resolve_base("calibrated"), **kw))  # the default, as for the CLI
 
 
 def test_rerun_into_the_same_folder_offers_overwrite(tmp_path, capsys):
