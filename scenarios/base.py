@@ -72,11 +72,10 @@ def resolve_base(source: str | os.PathLike | None = DEFAULT_BASE) -> BaseModel:
     Parameters
     ----------
     source : {"calibrated", "defaults"} or path
-        ``"calibrated"``: the shipped calibration
+        ``"calibrated"`` (the default, :data:`DEFAULT_BASE`): the shipped calibration
         (``calibration/calibrated.json``, :func:`calibration.shipped.scenario_base`): the fitted
         global values and each cluster's own calibrated set-up values.
-        ``"defaults"`` or ``None`` (the default, :data:`DEFAULT_BASE`): the parameter schema's
-        defaults, the same for every cluster. A path: a calibration's ``params.json`` (read as the shipped one) or a
+        ``"defaults"`` or ``None``: the parameter schema's defaults, the same for every cluster. A path: a calibration's ``params.json`` (read as the shipped one) or a
         JSON object of parameter values (:func:`load_params_file`).
 
     Returns

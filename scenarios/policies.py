@@ -608,8 +608,8 @@ class AnchorAttraction(Policy):
     intensity_range: ClassVar[tuple] = (0.0, 1000.0)
     mechanism: ClassVar[str] = (
         "While active, anchors arrive at 'intensity' per year per targeted cluster (times the model "
-        "scale when 'scaled'; lever anchor_inflow): home-sector firms anchor_size times the cluster's mean "
-        "size.  Their tie budget grows with their size and they attract ties by preferential "
+        "scale when 'scaled'; lever anchor_inflow): home-sector firms as large as the largest firms "
+        "(ClusterModel.anchor_draw: anchor_size times a size from the top anchor_share of the size distribution).  Their tie budget grows with their size and they attract ties by preferential "
         "attachment, so they become hubs that integrate suppliers.")
     source: ClassVar[str] = (
         "[KRIHS-2020] S4J-M12 (Jeonju lacks an anchor; scenario: inject one), S4J-M8 (Hyosung "

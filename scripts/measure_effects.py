@@ -2,7 +2,7 @@
 
 Run it from the repository root (or with the package installed)::
 
-    python scripts/measure_effects.py                      # about 6 minutes on 2 cores
+    python scripts/measure_effects.py                      # about 11 minutes on 2 cores (calibrated base)
     python scripts/measure_effects.py --csv effects.csv --replicates 40 --jobs 4
 
 It prints the Markdown table of :func:`scenarios.measure.measure_effects`.
