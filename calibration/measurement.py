@@ -82,6 +82,17 @@ class AffineFit:
         return cls(float(d["a"]), float(d["b"]), float(d.get("loss", np.nan)), int(d.get("n", 0)))
 
 
+def _usable_pairs(sim, obs, weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The finite (simulated, observed, weight > 0) triples of one index over the clusters."""
+    x = np.asarray(sim, dtype=float).ravel()
+    y = np.asarray(obs, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"sim and obs have different lengths ({x.size} vs {y.size})")
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
+    return x[ok], y[ok], w[ok]
+
+
 def fit_affine(sim, obs, weights=None) -> AffineFit:
     """Sign-constrained (b >= 0) least-squares fit of ``obs = a + b * sim`` over finite pairs.
 
@@ -99,14 +110,8 @@ def fit_affine(sim, obs, weights=None) -> AffineFit:
         squares of ``obs`` (``1 - R^2``; 1 when the best increasing map is flat). With fewer
         than 3 usable clusters or a constant ``obs`` the loss is NaN.
     """
-    x = np.asarray(sim, dtype=float).ravel()
-    y = np.asarray(obs, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"sim and obs have different lengths ({x.size} vs {y.size})")
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
-    x, y, w = x[ok], y[ok], w[ok]
-    n = int(ok.sum())
+    x, y, w = _usable_pairs(sim, obs, weights)
+    n = len(x)
     if n == 0:
         return AffineFit(np.nan, np.nan, np.nan, 0)
     sw = w.sum()
@@ -140,14 +145,8 @@ def raw_fit(sim, obs, weights=None) -> AffineFit:
     Unlike the affine discrepancy it penalises a wrong level, not only a wrong order.
     NaN with fewer than 3 usable clusters or a constant ``obs``.
     """
-    x = np.asarray(sim, dtype=float).ravel()
-    y = np.asarray(obs, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"sim and obs have different lengths ({x.size} vs {y.size})")
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
-    x, y, w = x[ok], y[ok], w[ok]
-    n = int(ok.sum())
+    x, y, w = _usable_pairs(sim, obs, weights)
+    n = len(x)
     if n < 3:
         return AffineFit(0.0, 1.0, np.nan, n)
     my = (w * y).sum() / w.sum()
