@@ -384,6 +384,15 @@ def _yes_no(v) -> str:
     return {"True": "yes", "False": "no"}.get(str(v), "n/a")
 
 
+def _num(v, spec: str = ".2f") -> str:
+    """A table cell: the number, or "–" when it is missing or undefined (no 2010 value, a constant forecast)."""
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return format(v, spec) if np.isfinite(v) else "–"
+
+
 def levels_lines(met: pd.DataFrame) -> list[str]:
     """The levels table (markdown) of :func:`calibration.benchmarks.benchmark_table`'s output.
 
@@ -398,16 +407,18 @@ def levels_lines(met: pd.DataFrame) -> list[str]:
     for r in met.to_dict(orient="records"):
         rm = np.array([r[f"rmse_{f}"] for f in fc], dtype=float)
         best = int(np.nanargmin(rm)) if np.isfinite(rm).any() else -1
-        cells = [(f"**{v:.2f}**" if i == best else f"{v:.2f}") + f" ({r[f'rho_{f}']:.2f})"
+        cells = [("–" if not np.isfinite(v) else f"**{v:.2f}**" if i == best else f"{v:.2f}")
+                 + ("" if not np.isfinite(v) else f" ({_num(r[f'rho_{f}'])})")
                  for i, (f, v) in enumerate(zip(fc, rm))]
         bb = r.get("best_baseline")
         lines.append(f"| {r['index']} | {r['n']} | " + " | ".join(cells) + f" | {LABELS.get(bb, 'n/a')} | "
-                     f"{r.get('skill', np.nan):.2f} | {r.get('diff_rmse', np.nan):+.2f} "
-                     f"[{r.get('diff_lo', np.nan):+.2f}, {r.get('diff_hi', np.nan):+.2f}] | "
-                     f"{r.get('rho_change', np.nan):.2f} |")
+                     f"{_num(r.get('skill'))} | {_num(r.get('diff_rmse'), '+.2f')} "
+                     f"[{_num(r.get('diff_lo'), '+.2f')}, {_num(r.get('diff_hi'), '+.2f')}] | "
+                     f"{_num(r.get('rho_change'))} |")
     lines += ["", ("Cells: RMSE (Spearman ρ) against the published 2020 values, pooled over folds, on the clusters "
                    "where every forecast is defined; the lowest RMSE in bold. Skill = 1 − MSE(model) / MSE(best "
                    "baseline), the best baseline chosen on the same clusters (conservative for the model). Interval: "
                    "paired cluster bootstrap, 2000 resamples. ρ of changes: Spearman correlation of simulated and "
-                   "observed 2010 → 2020 changes of within-year z-scores among the held-out clusters.")]
+                   "observed 2010 → 2020 changes of within-year z-scores among the held-out clusters. –: undefined (an "
+                   "index published in 2020 only has no 2010 value; a constant forecast has no rank correlation).")]
     return lines
