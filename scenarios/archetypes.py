@@ -73,7 +73,7 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               "above critical mass, the national pool prefers the cluster while it has free space",
               {"critical_mass_gain": 0.0}),
     Archetype("featureless", 150, 6, {"init_home_share": 0.1, "cross_accept": 0.05, "convergence_rate": 0.3,
-                                      "lock_in": 4.0, "critical_mass": 1000.0},
+                                      "critical_mass": 1000.0},
               "a firm mix as dispersed as the country's, kept apart by the barrier between sector families: "
               "lock-in cannot pull firms of different families together",
               {"cross_accept": 1.0}),
