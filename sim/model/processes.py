@@ -800,8 +800,8 @@ def performance(model) -> None:
     with quality ``q``, ``network_return`` :math:`\rho`, firm-to-firm degree ``k``, the
     cluster's shock level :math:`\sigma_c`, its dominant fine sector :math:`d_c` and
     :math:`\epsilon \sim N(0, \text{perf\_noise})`.  A technology shift (``shock_year`` or the
-    technology-shock policy) sets :math:`\sigma_c` to ``shock_size``; it fades by
-    ``shock_persistence`` per quarter.  Firms on the dominant technology lose most, related
+    technology-shock policy lever) adds ``shock_size`` (the lever's value) to :math:`\sigma_c`, so
+    shifts accumulate; the level fades by ``shock_persistence`` per quarter.  Firms on the dominant technology lose most, related
     sectors lose :math:`\varphi` times as much and a secondary capability away from it is an
     escape (S4P-M10).  Employment :math:`s_i` moves toward the firm's target :math:`T_i` (drawn at
     birth, see :func:`entry`) and with performance, per quarter
