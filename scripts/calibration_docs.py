@@ -31,6 +31,7 @@ also reads the observed data (``calibration.loss.observed_targets(sim.data.obser
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -485,9 +486,15 @@ def exam(res: Results) -> str:
         clusters = re.findall(r"'([\w]+)'", clusters)
     frozen = "the frozen exam clusters" if set(clusters) == set(EXAM_CLUSTERS) else "clusters that differ from " \
         "the frozen exam list of `calibration/exam.py`"
-    lines += ["", f"Calibration of mode {meta.get('calibration_mode')}, fitted on {meta.get('fit_clusters')} "
-                  f"clusters; examined on {len(clusters)} ({frozen}); {meta.get('replicates')} replicates, seed "
-                  f"{meta.get('seed')}, {meta.get('bootstrap')} bootstrap resamples.", ""]
+    sha = str(meta.get("calibration_sha256", ""))
+    shipped = hashlib.sha256((ROOT / "calibration" / "calibrated.json").read_bytes()).hexdigest()
+    which = ("the shipped `calibration/calibrated.json`" if sha == shipped
+             else "**not** the shipped `calibration/calibrated.json`")
+    lines += ["", f"Calibration of mode {meta.get('calibration_mode')} (sha256 `{sha[:12]}`: {which}; model "
+                  f"baseline run `{str(meta.get('calibration_baseline', ''))[:12]}`), fitted on "
+                  f"{meta.get('fit_clusters')} clusters; examined on {len(clusters)} ({frozen}); "
+                  f"{meta.get('replicates')} replicates, seed {meta.get('seed')}, {meta.get('bootstrap')} bootstrap "
+                  "resamples.", ""]
     text = (folder / "scorecard.md").read_text(encoding="utf-8").splitlines()
     body = [ln for ln in text if ln.startswith("|") or ln.startswith("Typology")]
     # the two tables of scorecard.md, separated by its typology line
