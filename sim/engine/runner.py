@@ -34,6 +34,7 @@ from sim.core.calendar import STEPS_PER_YEAR, steps_in
 from sim.core.io import atomic_write_parquet, atomic_write_text, remove_stale_tmp
 from sim.core.provenance import provenance
 from sim.data.clusters import check_ids, cluster_table, in_canonical_order
+from sim.data.clusters import cluster_table as default_cluster_table
 from sim.engine.experiments import run_experiments
 from sim.engine.settings import RunSettings
 from sim.indices.scores import Labeller
@@ -140,7 +141,7 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
         Columns ``cluster, step, year, indicator, value, label``.
     """
     # clusters in the order of their ids, whatever order they were listed in
-    table = in_canonical_order(cluster_table if cluster_table is not None else _default_table())
+    table = in_canonical_order(cluster_table if cluster_table is not None else default_cluster_table())
     model = ClusterModel(params=params, clusters=None if clusters is None else sorted(clusters),
                          cluster_table=table, policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
                          record_every=record_every, labeller=labeller, handles=handles)
@@ -159,10 +160,6 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
         return model.indicators_frame()
     finally:
         release_model(model)
-
-
-def _default_table() -> pd.DataFrame:
-    return cluster_table()
 
 
 def release_model(model) -> None:

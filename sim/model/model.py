@@ -78,6 +78,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
 FLOWS = ("startups", "spinoffs", "relocations", "exits", "anchor_exits", "recombinations")
 STAGE_WINDOW = 4 * STEPS_PER_YEAR  # steps (four years) over which the stage's growth trend is measured
 DEFAULT_FIRM_SIZE = 5.0  # employees per firm of a cluster whose table gives none
+SIZE_LOG_SD = 1.0        # log-sd of the lognormal firm sizes (size_draw, anchor_draw): a structural choice
 RECOVERY_YEARS = 5      # years after a technology shock at which the recovery is measured
 RECOVERY_SHARE = 0.95   # share of the pre-shock firm count a recovered cluster has regained
 REORIENTATION = 0.2     # relative fall of the shocked sector's share that counts as diversifying away
@@ -221,9 +222,9 @@ class ClusterModel(mesa.Model):
 
     # ------------------------------------------------------------------ set-up
     def size_draw(self, cl: np.ndarray) -> np.ndarray:
-        """Employees of new established firms: lognormal (log-sd 1) with the cluster's mean firm size."""
+        """Employees of new established firms: lognormal (log-sd :data:`SIZE_LOG_SD`) with the cluster's mean firm size."""
         mean = self.mean_size[cl]
-        sigma = 1.0
+        sigma = SIZE_LOG_SD
         return np.maximum(1.0, np.exp(self.rng.normal(np.log(mean) - sigma ** 2 / 2, sigma)))
 
     def anchor_draw(self, cl: np.ndarray) -> np.ndarray:
@@ -237,7 +238,8 @@ class ClusterModel(mesa.Model):
         u = self.rng.uniform(1.0 - a, 1.0, len(cl))
         z = special.ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
         mean = self.mean_size[cl]
-        return np.maximum(1.0, np.exp(np.log(mean) - 0.5 + z)) * self.p["anchor_size"]
+        sigma = SIZE_LOG_SD
+        return np.maximum(1.0, np.exp(np.log(mean) - sigma ** 2 / 2 + sigma * z)) * self.p["anchor_size"]
 
     def _populate(self) -> None:
         """Initial firms, institutions and the outside world (see ``docs/odd.md``, initialisation)."""
