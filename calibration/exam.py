@@ -28,7 +28,7 @@ import pandas as pd
 from calibration import initial as ini
 from calibration.benchmarks import LABELS, benchmark_table
 from calibration.files import json_text, write_csv, write_text
-from calibration.loss import TARGETS_2020, observed_targets
+from calibration.loss import observed_targets
 from calibration.measurement import MeasurementMap
 from calibration.predict import ensemble, modal_typology, published_frames
 from calibration.shipped import (
@@ -39,7 +39,7 @@ from calibration.shipped import (
 )
 from calibration.validate import FORECASTS, baselines, forecast_rows
 from sim.core.provenance import provenance
-from sim.data.observed import INDEX_COLUMNS, load_all
+from sim.data.observed import load_all
 from sim.model.params import ParameterError
 
 __all__ = ["EXAM_CLUSTERS", "exam_clusters", "exam_exclusions", "final_exam", "scorecard_markdown"]
@@ -97,12 +97,11 @@ def final_exam(params: str | os.PathLike | None, out: str | os.PathLike, *, repl
     fb = ensemble(d["params"], d.get("run_params", {}), states, 10.0, float(d["setup"].get("spinup", 0.0)),
                   replicates, seed, out / "store", n_jobs=n_jobs, backend=backend, scheduler=scheduler,
                   resume=resume, progress=progress)
+    # the model's forecast as in the cross-validation: the ensemble mean through the measurement map
+    frames = {"model": mm.apply(fb.frame(0, 1), 2020), **baselines(obs, fam, train, test, log_size=log_size)}
+    pred = forecast_rows(0, {k: frames[k] for k in FORECASTS if k in frames}, obs, mm.apply(fb.frame(0, 0), 2010),
+                         test)
     f20 = published_frames(fb, mm, 1, 2020)
-    f10 = published_frames(fb, mm, 0, 2010)
-    model20 = sum(f.reindex(columns=list(TARGETS_2020)) for f in f20) / len(f20)
-    model10 = sum(f.reindex(columns=list(INDEX_COLUMNS)) for f in f10) / len(f10)
-    frames = {"model": model20, **baselines(obs, fam, train, test, log_size=log_size)}
-    pred = forecast_rows(0, {k: frames[k] for k in FORECASTS if k in frames}, obs, model10, test)
     table = benchmark_table(pred, obs[2020], B=B, seed=seed)
     mode, share, _ = modal_typology(f20, classifier=calibration_classifier(d))
     labels = data.clusters.set_index("id")["typology_2020"]

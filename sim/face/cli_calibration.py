@@ -73,13 +73,20 @@ def _exclude(a) -> list[str] | None:
     return exam_exclusions(ex) if getattr(a, "exam", False) else ex
 
 
-def cmd_exam(a) -> int:
+def _calibration_file(a, why: str):
+    """The calibration file ``--params`` names (None: the shipped one); ``--params defaults`` stops
+    with one line saying ``why`` a calibration is needed."""
     if a.params == DEFAULTS:
-        raise UserError("--params defaults: the exam predicts with a calibration (its 2010 set-up, measurement map "
-                        "and fit clusters); pass the params.json of 'clustersim calibrate --exam'")
+        raise UserError(f"--params defaults: {why}")
+    return None if a.params == CALIBRATED else a.params
+
+
+def cmd_exam(a) -> int:
+    params = _calibration_file(a, "the exam predicts with a calibration (its 2010 set-up, measurement map and fit "
+                                  "clusters); pass the params.json of 'clustersim calibrate --exam'")
     check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     prepare_output(a.out, "exam", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    res = final_exam(None if a.params == CALIBRATED else a.params, a.out, replicates=a.replicates, seed=a.seed,
+    res = final_exam(params, a.out, replicates=a.replicates, seed=a.seed,
                      n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler, resume=a.resume,
                      progress=not a.quiet, data=_data(a))
     if not a.quiet:
@@ -127,13 +134,12 @@ def cmd_calibrate(a) -> int:
 
 
 def cmd_predict(a) -> int:
-    if a.params == DEFAULTS:
-        raise UserError("--params defaults: predict starts from a calibration's 2010 set-up and measurement map, "
-                        "which the schema defaults do not have; pass --params calibrated or the params.json of "
-                        "'clustersim calibrate'")
+    params = _calibration_file(a, "predict starts from a calibration's 2010 set-up and measurement map, which the "
+                                  "schema defaults do not have; pass --params calibrated or the params.json of "
+                                  "'clustersim calibrate'")
     check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     prepare_output(a.out, "predict", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    pred, _ = predict(None if a.params == CALIBRATED else a.params, csv_list(a.clusters), year_from=a.year_from,
+    pred, _ = predict(params, csv_list(a.clusters), year_from=a.year_from,
                       year_to=a.year_to, replicates=a.replicates, seed=a.seed, out=a.out, n_jobs=a.jobs,
                       backend=a.backend, scheduler=a.scheduler, resume=a.resume, progress=not a.quiet,
                       data=_data(a))
