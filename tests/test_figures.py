@@ -205,3 +205,19 @@ def test_fit_figure_never_prints_nan(fit_table):
     assert not [t for t in texts if "nan" in t.lower()]
     titles = [ax.get_title() for ax in fig.axes]
     assert "hierarchy (rho=0.50)" in titles and "specialization (rho n/a)" in titles
+
+
+def test_fit_figure_has_a_panel_per_target_and_one_for_the_size_moment(fit_table):
+    """Every 2020 target of the calibration gets its own panel and the firm counts theirs (the size moment
+    was once drawn into the panel of the eighth target when the targets outgrew a fixed 2 x 4 grid)."""
+    from calibration.loss import TARGETS_2020 as FITTED
+
+    assert TARGETS_2020 == FITTED
+    firms = pd.DataFrame({"cluster": ["a", "b", "c"], "year": 2020, "index": "firms", "observed": [30.0, 60.0, 90.0],
+                          "simulated_mean": [35.0, 50.0, 95.0], "simulated_sd": 1.0, "raw_mean": 0.0, "in_fit": True})
+    fig = plot_fit(pd.concat([fit_table, firms], ignore_index=True), TARGETS_2020, "firms")
+    shown = [ax for ax in fig.axes if ax.axison]
+    titles = [ax.get_title() for ax in shown]
+    assert titles == [*TARGETS_2020, "firms 2020 (simulated units)"]
+    with pytest.raises(ValueError, match="needs 9 axes"):
+        plot_fit(fit_table, TARGETS_2020, "firms", axes=plt.subplots(2, 4)[1])

@@ -19,8 +19,10 @@ from sim.plots.plane import PLANE_AXES, draw_quadrant_labels, plane_thresholds
 
 __all__ = ["plot_arrows", "plot_fit"]
 
-#: The 2020 targets of a calibration: the six published indices and inclusiveness.
-TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + ("inclusiveness",)
+#: The 2020 targets of a calibration: the six published indices, then the two published in raw
+#: units (the plots sit below the calibration and cannot import ``calibration.loss.TARGETS_2020``;
+#: ``tests/test_figures.py`` checks that the two are the same).
+TARGETS_2020: tuple[str, ...] = tuple(INDEX_COLUMNS) + ("inclusiveness", "links_per_firm")
 
 
 def plot_fit(fit: pd.DataFrame, indices: Sequence[str] = TARGETS_2020, size: str | None = "firms",
@@ -32,24 +34,31 @@ def plot_fit(fit: pd.DataFrame, indices: Sequence[str] = TARGETS_2020, size: str
     fit : DataFrame
         A calibration's ``fit.csv`` table.
     indices : sequence of str
-        The indices drawn, one panel each (at most 7; the eighth panel is the size moment).
+        The indices drawn, one panel each; the next panel is the size moment.
     size : str, optional
         Name of the size moment (simulated against observed firm counts, log-log); its panel
         is left empty when ``fit`` has no such rows.
     rho : mapping, optional
         Spearman rank correlation per index, shown in the panel titles.
-    axes : array of 8 matplotlib axes, optional
-        Default: a new 2 x 4 figure with a title.
+    axes : array of matplotlib axes, optional
+        At least one more than ``indices``; panels beyond the size moment's are switched off.
+        Default: a new figure of two rows with a title.
     """
+    indices = list(indices)
     own = axes is None
     if own:
-        fig, axes = plt.subplots(2, 4, figsize=(14, 6.5))
+        cols = -(-(len(indices) + 1) // 2)
+        fig, axes = plt.subplots(2, cols, figsize=(3.5 * cols, 6.5))
     axs = np.asarray(axes).ravel()
+    if len(axs) < len(indices) + 1:
+        raise ValueError(f"plot_fit needs {len(indices) + 1} axes (one per index and the size moment), got {len(axs)}")
     fig = axs[0].figure
-    for ax, k in zip(axs, list(indices)):
+    for ax, k in zip(axs, indices):
         _fit_panel(ax, fit[(fit["year"] == 2020) & (fit["index"] == k) & fit["observed"].notna()], k,
                    None if rho is None else rho.get(k))
-    ax = axs[-1]
+    for ax in axs[len(indices) + 1:]:
+        ax.axis("off")
+    ax = axs[len(indices)]
     g = fit[(fit["year"] == 2020) & (fit["index"] == size) & fit["observed"].notna()]
     if len(g):
         ax.loglog(g["observed"], g["simulated_mean"], "o", ms=4)
@@ -61,7 +70,8 @@ def plot_fit(fit: pd.DataFrame, indices: Sequence[str] = TARGETS_2020, size: str
     else:
         ax.axis("off")
     if own:
-        fig.suptitle("Observed vs simulated 2020 indices in the published scale (mean ± sd over replicates)")
+        fig.suptitle("Observed vs simulated 2020 indices in the published scale, raw units where the index is "
+                     "published so (mean ± sd over replicates)")
         fig.tight_layout()
     return fig
 
