@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from calibration import initial as ini
-from calibration.benchmarks import LABELS, benchmark_table
+from calibration.benchmarks import benchmark_table
 from calibration.files import json_text, write_csv, write_text
 from calibration.loss import observed_targets
 from calibration.measurement import MeasurementMap
@@ -37,7 +37,7 @@ from calibration.shipped import (
     check_baseline,
     load_params,
 )
-from calibration.validate import FORECASTS, baselines, forecast_rows
+from calibration.validate import FORECASTS, baselines, forecast_rows, levels_lines
 from sim.core.provenance import provenance
 from sim.data.observed import load_all
 from sim.model.params import ParameterError
@@ -128,21 +128,9 @@ def scorecard_markdown(table: pd.DataFrame, typ: pd.DataFrame, meta: dict) -> st
              f"{meta['calibration_mode']}, model baseline run `{str(meta['calibration_baseline'])[:12]}…`), "
              f"fitted on {meta['fit_clusters']} clusters; examined on the {len(meta['exam_clusters'])} it was not "
              f"fitted on: {', '.join(meta['exam_clusters'])}. {meta['replicates']} replicates, seed "
-             f"{meta['seed']}, commit `{str(meta.get('git_commit', ''))[:10]}`.", "",
-             "RMSE in the published scale (ρ: Spearman rank correlation with the published 2020 values). "
-             "Skill = 1 − MSE(model)/MSE(best baseline); the interval is the paired cluster-bootstrap 90 % "
-             f"interval of RMSE(model) − RMSE(best baseline) ({meta['bootstrap']} resamples); ρ change: rank "
-             "correlation of the simulated and observed 2010 → 2020 changes of the within-year z-scores. "
-             "With so few clusters every interval is wide.", ""]
-    base = [b for b in LABELS if b != "model" and f"rmse_{b}" in table.columns]
-    lines.append("| index | n | model | " + " | ".join(LABELS[b] for b in base)
-                 + " | best baseline | skill | 90 % interval | ρ change |")
-    lines.append("|---|---|---|" + "---|" * len(base) + "---|---|---|---|")
-    for r in table.to_dict(orient="records"):
-        cells = [f"{fmt(r.get(f'rmse_{f}'))} ({fmt(r.get(f'rho_{f}')) or 'n/a'})" for f in ["model", *base]]
-        lines.append(f"| {r['index']} | {r['n']} | " + " | ".join(cells)
-                     + f" | {LABELS.get(r['best_baseline'], r['best_baseline'])} | {fmt(r['skill'])} | "
-                       f"[{fmt(r['diff_lo'])}, {fmt(r['diff_hi'])}] | {fmt(r.get('rho_change'))} |")
+             f"{meta['seed']}, commit `{str(meta.get('git_commit', ''))[:10]}`. With so few clusters every "
+             "interval is wide.", "",
+             *levels_lines(table, scope="over the exam clusters", resamples=meta["bootstrap"])]
     hits = int((typ["model"] == typ["published"]).sum())
     lines += ["", f"Typology (most frequent over replicates): {hits} of {len(typ)} correct.", "",
               "| cluster | published | model | share |", "|---|---|---|---|"]

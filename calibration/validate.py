@@ -393,12 +393,13 @@ def _num(v, spec: str = ".2f") -> str:
     return format(v, spec) if np.isfinite(v) else "–"
 
 
-def levels_lines(met: pd.DataFrame) -> list[str]:
+def levels_lines(met: pd.DataFrame, scope: str = "pooled over folds", resamples: int = 2000) -> list[str]:
     """The levels table (markdown) of :func:`calibration.benchmarks.benchmark_table`'s output.
 
     Per index: n, RMSE (ρ) of every forecast (the lowest RMSE in bold), the best baseline, the
     skill score, the 90 % interval of RMSE(model) - RMSE(best baseline), ρ of the within-year
-    changes.
+    changes. ``scope`` says which clusters the table is over and ``resamples`` how many
+    bootstrap resamples made the intervals (the note under the table).
     """
     fc = [f for f in FORECASTS if f"rmse_{f}" in met.columns]
     lines = ["| index | n | " + " | ".join(LABELS[f] for f in fc) + " | best baseline | skill | "
@@ -415,10 +416,10 @@ def levels_lines(met: pd.DataFrame) -> list[str]:
                      f"{_num(r.get('skill'))} | {_num(r.get('diff_rmse'), '+.2f')} "
                      f"[{_num(r.get('diff_lo'), '+.2f')}, {_num(r.get('diff_hi'), '+.2f')}] | "
                      f"{_num(r.get('rho_change'))} |")
-    lines += ["", ("Cells: RMSE (Spearman ρ) against the published 2020 values, pooled over folds, on the clusters "
+    lines += ["", (f"Cells: RMSE (Spearman ρ) against the published 2020 values, {scope}, on the clusters "
                    "where every forecast is defined; the lowest RMSE in bold. Skill = 1 − MSE(model) / MSE(best "
                    "baseline), the best baseline chosen on the same clusters (conservative for the model). Interval: "
-                   "paired cluster bootstrap, 2000 resamples. ρ of changes: Spearman correlation of simulated and "
+                   f"paired cluster bootstrap, {resamples} resamples. ρ of changes: Spearman correlation of simulated and "
                    "observed 2010 → 2020 changes of within-year z-scores among the held-out clusters. –: undefined (an "
                    "index published in 2020 only has no 2010 value; a constant forecast has no rank correlation).")]
     return lines
