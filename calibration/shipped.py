@@ -134,12 +134,13 @@ def check_baseline(d: Mapping, path=None) -> bool:
     """Warn (:class:`StaleCalibrationWarning`) if ``d`` was fitted on another model behaviour; True if current.
 
     Compares the file's ``"baseline"`` (the run hash of :mod:`sim.engine.baseline` when it was
-    calibrated) with the shipped golden record ``sim/engine/baseline.json``. A file without a
-    ``"baseline"`` member (written before it existed) cannot be checked and passes.
+    calibrated) with the shipped golden record ``sim/engine/baseline.json``: its run hash or one of
+    its ``"equivalent"`` hashes (the same code hashed another way; :func:`sim.engine.baseline.equivalent_runs`).
+    A file without a ``"baseline"`` member (written before it existed) cannot be checked and passes.
     """
     fitted = d.get("baseline")
     golden = baseline.golden().get("run")
-    if fitted is None or golden is None or fitted == golden:
+    if fitted is None or golden is None or fitted == golden or fitted in baseline.equivalent_runs():
         return True
     warnings.warn(f"{path or CALIBRATED_FILE} was calibrated on a model that behaves differently (baseline run "
                   f"{str(fitted)[:12]}..., the model now gives {golden[:12]}..., sim/engine/baseline.json); "

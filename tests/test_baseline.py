@@ -50,6 +50,30 @@ def test_run_hash_is_deterministic():
     assert baseline.run_hash() == baseline.run_hash()
 
 
+def test_portable_hash_is_the_hash_of_the_run():
+    """The portable process hashes the same run table as this process would (on this machine: its paths may
+    differ from the portable ones only on CPUs with AVX-512), and on x86-64 it switches numpy's AVX-512 paths off."""
+    h = baseline.portable_hashes()
+    assert set(h) == {"run", "labels"} and all(len(v) == 64 for v in h.values())
+    env = baseline.portable_env()
+    assert str(ROOT) in env["PYTHONPATH"].split(os.pathsep)
+    import platform
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert "X86_V4" in env["NPY_DISABLE_CPU_FEATURES"] and env["OPENBLAS_CORETYPE"] == "Haswell"
+
+
+def test_equivalent_hashes_keep_a_calibration_current(tmp_path):
+    """A calibration stamped with a run hash the golden record declares equivalent loads without a warning;
+    one stamped with any other hash warns."""
+    gold = baseline.golden()
+    d = json.loads((ROOT / "calibration" / shipped.CALIBRATED_FILE).read_text())
+    for h, stale in ([(e, False) for e in baseline.equivalent_runs(gold)] + [("f" * 64, True)]):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            ok = shipped.check_baseline(dict(d, baseline=h))
+        assert ok is not stale and bool([x for x in w if issubclass(x.category, shipped.StaleCalibrationWarning)]) is stale
+
+
 def test_versions_are_reported_not_compared():
     rec = baseline.record()
     other = dict(rec, versions={k: "0.0" for k in rec["versions"]})
@@ -65,7 +89,7 @@ def test_shipped_calibration_is_current_or_declared_stale():
     from scenarios.base import CALIBRATED, DEFAULT_BASE
 
     d = json.loads((ROOT / "calibration" / shipped.CALIBRATED_FILE).read_text())
-    current = d["baseline"] == baseline.golden()["run"]
+    current = d["baseline"] in {baseline.golden()["run"]} | baseline.equivalent_runs()
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         shipped.load_calibrated()

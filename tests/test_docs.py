@@ -176,10 +176,11 @@ def test_sensitivity_doc_numbers_come_from_the_current_model():
     the model's behaviour (a new golden run hash) makes them stale until the doc is regenerated."""
     sd = _sensitivity_docs()
     gold = baseline.golden()["run"]
+    same = {gold} | baseline.equivalent_runs()  # the same model code, hashed another way
     rec = sd.recorded_hashes((ROOT / "docs" / "sensitivity.md").read_text(encoding="utf-8"))
-    assert rec["numbers"] == gold, (f"docs/sensitivity.md: the Morris numbers came from run hash {rec['numbers']}, "
+    assert rec["numbers"] in same, (f"docs/sensitivity.md: the Morris numbers came from run hash {rec['numbers']}, "
                                     f"the model's golden run hash is {gold}: run {REGENERATE_SENSITIVITY}")
-    assert rec["reading"] == gold, (f"docs/sensitivity.md: the interpretation below the Morris tables was written "
+    assert rec["reading"] in same, (f"docs/sensitivity.md: the interpretation below the Morris tables was written "
                                     f"for run hash {rec['reading']}, not {gold}: re-read it against the regenerated "
                                     f"tables and set <!-- morris:reading run={gold} -->")
 

@@ -12,6 +12,15 @@ years, default parameters, through :func:`sim.engine.runner.simulate`) and retur
   recorded for the reader, never compared: the same model gives the same numbers under
   other versions, or it does not, and the run hash says which.
 
+**Portable arithmetic.**  numpy and OpenBLAS pick code paths by CPU: on a machine with
+AVX-512, numpy's float64 ``exp``/``log`` and OpenBLAS's matrix kernels round some results
+differently in the last bit, and a seeded run, whose random decisions compare such numbers
+with uniform draws, then takes another path.  The same code therefore gives different
+tables on different CPUs.  The hashes are computed in a fresh Python process whose
+environment (:data:`PORTABLE_ENV`, x86-64 only) switches the AVX-512 paths of numpy off and
+pins OpenBLAS to its AVX2 (Haswell) kernels, so that the record names the model's behaviour,
+not the machine's.  Runs outside this module use the machine's fastest paths.
+
 The golden record ships as ``sim/engine/baseline.json`` (:func:`golden`); the test
 ``tests/test_baseline.py`` fails when the current record differs from it, and
 ``python scripts/regenerate_baseline.py`` rewrites it on purpose after a deliberate change
@@ -24,6 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +46,8 @@ from sim.core.provenance import package_versions
 from sim.engine.runner import simulate
 
 __all__ = ["RUN", "FORMAT", "GOLDEN_FILE", "LABELS", "VERSION_PACKAGES", "run_table", "table_hash", "run_hash",
-           "labels_hash", "data_hashes", "record", "golden", "write_golden", "compare"]
+           "labels_hash", "data_hashes", "record", "golden", "write_golden", "compare", "equivalent_runs", "PORTABLE_ENV",
+           "portable_env", "portable_hashes"]
 
 FORMAT = "clustersim.baseline/1"
 
@@ -59,6 +72,37 @@ def run_table() -> pd.DataFrame:
     return simulate({"scale": RUN["scale"]}, RUN["seed"], years=RUN["years"], clusters=list(RUN["clusters"]))
 
 
+#: Environment of the portable process on x86-64: numpy without its AVX-512 code paths (the old
+#: and the new names of the feature groups; names a numpy does not know are ignored) and OpenBLAS
+#: on its AVX2 kernels, each on one thread.
+PORTABLE_ENV: dict[str, str] = {
+    "NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL "
+                                "AVX512_ICL AVX512_SPR X86_V4",
+    "OPENBLAS_CORETYPE": "Haswell",
+    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+}
+#: The folder that holds the ``sim`` package (put on the portable process's path).
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def portable_env() -> dict[str, str]:
+    """The environment of the portable process: this one's, plus :data:`PORTABLE_ENV` on x86-64."""
+    env = dict(os.environ)
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        env.update(PORTABLE_ENV)
+    env["PYTHONPATH"] = os.pathsep.join([str(_ROOT)] + [x for x in [env.get("PYTHONPATH")] if x])
+    return env
+
+
+def portable_hashes() -> dict[str, str]:
+    """``{"run": ..., "labels": ...}`` of the baseline run, computed in a portable process (module docstring)."""
+    r = subprocess.run([sys.executable, "-m", "sim.engine.baseline"], env=portable_env(), cwd=str(_ROOT),
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"the portable baseline process failed ({r.returncode}): {r.stderr.strip()[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def table_hash(df: pd.DataFrame) -> str:
     """sha256 of a table's CSV text (columns in order, floats at full precision, ``\\n`` line ends)."""
     text = df.to_csv(index=False, lineterminator="\n", float_format=repr, na_rep="")
@@ -66,14 +110,19 @@ def table_hash(df: pd.DataFrame) -> str:
 
 
 def run_hash(df: pd.DataFrame | None = None) -> str:
-    """sha256 of the baseline run's indicator table without the labeller's rows (the dynamics)."""
-    df = run_table() if df is None else df
+    """sha256 of the baseline run's indicator table without the labeller's rows (the dynamics).
+
+    Without ``df``, of the baseline run made in the portable process (:func:`portable_hashes`).
+    """
+    if df is None:
+        return portable_hashes()["run"]
     return table_hash(df[~df["indicator"].isin(LABELS)])
 
 
 def labels_hash(df: pd.DataFrame | None = None) -> str:
-    """sha256 of the baseline run's scores, typology and stage rows."""
-    df = run_table() if df is None else df
+    """sha256 of the baseline run's scores, typology and stage rows (without ``df``: portable, as :func:`run_hash`)."""
+    if df is None:
+        return portable_hashes()["labels"]
     return table_hash(df[df["indicator"].isin(LABELS)])
 
 
@@ -85,8 +134,8 @@ def data_hashes(data_dir: str | os.PathLike = DATA_DIR) -> dict[str, str]:
 def record() -> dict:
     """The current baseline record: ``format``, ``run``, ``data``, ``versions`` and the run set-up."""
     versions = package_versions(VERSION_PACKAGES)
-    df = run_table()
-    return {"format": FORMAT, "run": run_hash(df), "labels": labels_hash(df), "data": data_hashes(),
+    h = portable_hashes()
+    return {"format": FORMAT, "run": h["run"], "labels": h["labels"], "data": data_hashes(),
             "versions": versions,
             "setup": {**RUN, "clusters": list(RUN["clusters"])}}
 
@@ -99,6 +148,18 @@ def golden() -> dict:
     except (OSError, ValueError):
         return {}
     return d if isinstance(d, dict) else {}
+
+
+def equivalent_runs(gold: dict | None = None) -> set[str]:
+    """Run hashes the golden record declares equivalent to its own: the same model code, hashed another way.
+
+    ``"equivalent"`` is a list of ``{"run": hash, "why": text}``; ``python scripts/regenerate_baseline.py
+    --same-dynamics WHY`` adds the previous run hash when only the way of hashing changed (for
+    example when the hash became portable across CPUs), so that a calibration stamped with it
+    is still current.  A regeneration without that flag drops the list.
+    """
+    gold = golden() if gold is None else gold
+    return {e["run"] for e in gold.get("equivalent", []) if isinstance(e, dict) and "run" in e}
 
 
 def write_golden(rec: dict | None = None, path: str | os.PathLike = GOLDEN_FILE) -> dict:
@@ -123,3 +184,8 @@ def compare(current: dict, gold: dict) -> list[str]:
         if cur.get(name) != old.get(name):
             out.append(f"data file {name}: {cur.get(name) or 'missing'} != golden {old.get(name) or 'missing'}")
     return out
+
+
+if __name__ == "__main__":  # the portable process of portable_hashes(): one line of JSON
+    _df = run_table()
+    print(json.dumps({"run": run_hash(_df), "labels": labels_hash(_df)}))
