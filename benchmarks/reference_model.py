@@ -27,7 +27,8 @@ outside world only; brokers take the first of ``TRIES`` draws with spare tie bud
 drawn by relatedness density times the cluster's white space in the sector;
 reputation as growth over the span the count history covers; a free-space factor
 that rises above 1 when firms leave; entrants shunning a technology devalued by a
-shock; a converting firm's sector family updated at once; relocating firms with
+shock (the sector dominant when the shift came); growth and exit measured against the
+mean performance without the shift; a converting firm's sector family updated at once; relocating firms with
 established ages; families on the value-chain ring (through
 :func:`sim.model.technology.relatedness`).
 
@@ -135,6 +136,7 @@ class Node(mesa.Agent):
         self.quality = quality
         self.age = age
         self.perf = 0.0
+        self.loss = 0.0  # performance lost to a technology shift this quarter
         self.parent = parent
         self.birth = model.t
         self.institution = institution
@@ -375,8 +377,9 @@ class Node(mesa.Agent):
         c = self.cluster
         row = m.phi[dom[c]]
         exposure = min(row[self.fine], row[self.second])
+        self.loss = m.shock[c] * exposure
         self.perf = (self.quality + p["network_return"] * math.log1p(m.G.degree(self))
-                     - m.shock[c] * exposure + self.random.gauss(0.0, p["perf_noise"]))
+                     - self.loss + self.random.gauss(0.0, p["perf_noise"]))
 
     def grow(self, mean_perf: float) -> None:
         p = self.model.p
@@ -433,6 +436,8 @@ class ReferenceModel(mesa.Model):
         self.t = 0
         self.shock = [0.0] * self.n_clusters
         self.dominant = [h * K for h in self.home]  # dominant fine sector of each cluster (set by performance)
+        self.devalued = list(self.dominant)  # the sector a technology shift devalues (set when the level rises)
+        self.perf_ref = 0.0  # mean performance without the shift: the reference of growth and exit
         self.count_hist: deque[list[int]] = deque(maxlen=REPUTATION_WINDOW + 1)
         self.G = nx.Graph()
         self.new_ties: list = []
@@ -633,7 +638,7 @@ class ReferenceModel(mesa.Model):
                 for _ in range(int(self.rng.poisson(p["startup_rate"] / Q * N * frac))):
                     s = r.choices(SECTORS, weights=nat)[0]
                     # a technology shift devalues the dominant technology for entrants too
-                    w = ([base[c][s] * pull[c] * math.exp(-self.shock[c] * self.phi[self.dominant[c]][s])
+                    w = ([base[c][s] * pull[c] * math.exp(-self.shock[c] * self.phi[self.devalued[c]][s])
                           for c in range(C)] + [w_out[s]])
                     if sum(w) <= 0:
                         continue
@@ -784,23 +789,25 @@ class ReferenceModel(mesa.Model):
     # performance and exit --------------------------------------------------------------------------
     def performance(self) -> None:
         p, C = self.p, self.n_clusters
-        if p["shock_year"] >= 0 and self.t == max(1, steps_in(p["shock_year"])):
-            self.shock = [s + p["shock_size"] for s in self.shock]
         firms = self.cluster_firms()
         nf = Counter((f.cluster, f.fine) for f in firms)
         dom = [max(SECTORS, key=lambda s: (nf[c, s], -s)) for c in range(C)]  # the lowest on a tie
         self.dominant = dom
-        firms.shuffle_do("perform", dom)
+        if p["shock_year"] >= 0 and self.t == max(1, steps_in(p["shock_year"])):
+            self.shock = [s + p["shock_size"] for s in self.shock]
+            self.devalued = list(dom)  # the shift devalues the sector dominant now, and stays on it
+        firms.shuffle_do("perform", self.devalued)
+        # the market's reference: the mean performance without the shift
+        self.perf_ref = sum(f.perf + f.loss for f in firms) / len(firms) if len(firms) else 0.0
         if len(firms):
-            firms.do("grow", sum(f.perf for f in firms) / len(firms))
+            firms.do("grow", self.perf_ref)
         for a in self.agents:
             a.age += 1.0
         self.shock = [s * p["shock_persistence"] for s in self.shock]
 
     def exit(self) -> None:
         firms = self.cluster_firms()
-        mean = sum(f.perf for f in firms) / len(firms) if len(firms) else 0.0
-        firms.shuffle_do("maybe_exit", mean)
+        firms.shuffle_do("maybe_exit", self.perf_ref)
 
     # indicators -------------------------------------------------------------------------------
     def indices(self) -> dict[str, np.ndarray]:

@@ -27,7 +27,9 @@ resilient   renewal after a shock: hurt firms branch into related        ``recom
 declining   a technology shift on a locked-in cluster with no escape      ``shock_size`` = 0
 =========== =========================================================== ==========================
 
-``python -m scenarios.archetypes`` runs each one, on and off, and prints the stages reached.
+``python -m scenarios.archetypes`` runs each one, on and off, and prints the stages reached;
+``python -m scenarios.archetypes --shock`` compares the resilient and the path-locked set-ups
+(and variants of the latter) under the same standard shock (:func:`shock_comparison`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+from joblib import Parallel, delayed
 
 from sim.core.calendar import STEPS_PER_YEAR
 from sim.data.clusters import cluster_table as observed_cluster_table
@@ -57,8 +60,8 @@ class Archetype:
 
 
 _COMMON = {"scale": 1.0, "outside_ratio": 10.0, "institutions_per_1000": 10.0}
-#: The standard technology shock of the resilience measure: in year 1, penalty 3, persistence 0.9.
-STANDARD_SHOCK = {"shock_year": 1.0, "shock_size": 3.0, "shock_persistence": 0.9}
+#: The standard technology shock of the resilience measure: in year 1, penalty 1.5, persistence 0.9.
+STANDARD_SHOCK = {"shock_year": 1.0, "shock_size": 1.5, "shock_persistence": 0.9}
 
 _LOCKED = {"init_home_share": 0.8, "convergence_rate": 0.3, "lock_in": 4.0, "recombination_rate": 0.15,
            "external_learning": 0.0, "external_cost": 4.0, "n_external": 0, "beta_local": 2.5,
@@ -81,7 +84,7 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               "closure: costly external ties and a local preference keep every tie inside the cluster, where "
               "cognitive lock-in pulls firms together; centripetal forces dominate and the gap does not close",
               {"external_cost": 0.5, "n_external": 4, "beta_local": 0.0}),
-    Archetype("resilient", 300, 7, {"init_home_share": 0.6, "recombination_rate": 0.2, "external_cost": 0.5,
+    Archetype("resilient", 300, 7, {"init_home_share": 0.4, "recombination_rate": 0.2, "external_cost": 0.5,
                                     "n_external": 4, "space_headroom": 1.5, "startup_rate": 0.1, **STANDARD_SHOCK},
               "renewal after the standard shock: hurt firms branch into related sectors and entrants, shunning "
               "the devalued technology, refill the vacated space: firms recover and the mix moves away from "
@@ -152,7 +155,58 @@ def recovery(df: pd.DataFrame, shock_year: float = STANDARD_SHOCK["shock_year"],
             "related_variety": at("related_variety", shock_year + after) - at("related_variety", pre)}
 
 
+def measured_resilience(df: pd.DataFrame) -> int:
+    """The model's measured shock response at the end of a run: 1 recovered, 0 not, -1 untested or too early."""
+    d = df[df.indicator == "resilience"].sort_values("step")
+    return int(d["value"].iloc[-1])
+
+
+#: Variants of the path-locked set-up under the standard shock, each lifting one part of it
+#: (:func:`shock_comparison`): the resilient set-up's renewal (entry and free space), openness, no lock-in.
+PATH_LOCKED_VARIANTS: dict[str, dict] = {
+    "path_locked with the resilient set-up's entry and space": {"startup_rate": 0.1, "space_headroom": 1.5},
+    "path_locked opened (its closure switched off)": dict(ARCHETYPES["path_locked"].off),
+    "path_locked without strong lock-in (lock_in 2, convergence_rate 0.1)": {"lock_in": 2.0,
+                                                                            "convergence_rate": 0.1},
+}
+
+
+def shock_comparison(seeds=range(1, 11), jobs: int = 1) -> pd.DataFrame:
+    """The resilient and the path-locked set-ups (and variants of the latter) under the same standard shock.
+
+    One row per set-up and seed: ``firms`` (firm count five years after the shock over the count
+    just before it), ``related_variety`` (its change) and ``recovered`` (the model's measured
+    resilience at the end: recovered its firm count and diversified away from the shocked sector).
+    """
+    setups = [("resilient", "resilient", {}), ("path_locked", "path_locked", {})]
+    setups += [(label, "path_locked", v) for label, v in PATH_LOCKED_VARIANTS.items()]
+
+    def one(label, name, extra, seed):
+        df = run_archetype(name, seed, params={**STANDARD_SHOCK, **extra})
+        r = recovery(df)
+        return {"setup": label, "seed": seed, "firms": r["firms"], "related_variety": r["related_variety"],
+                "recovered": measured_resilience(df) == 1}
+
+    rows = Parallel(n_jobs=jobs)(delayed(one)(lab, nm, ex, s) for lab, nm, ex in setups for s in seeds)
+    return pd.DataFrame(rows)
+
+
+def shock_table(df: pd.DataFrame) -> str:
+    """Markdown summary of :func:`shock_comparison`: mean (min-max) firm ratio, mean change of related variety, recovered."""
+    lines = ["| set-up under the standard shock | firms 5 years after / before (mean, min-max) | "
+             "related variety change (mean) | measured as recovered |", "|---|---|---|---|"]
+    for label, g in df.groupby("setup", sort=False):
+        lines.append(f"| {label} | {g.firms.mean():.2f} ({g.firms.min():.2f}-{g.firms.max():.2f}) | "
+                     f"{g.related_variety.mean():+.2f} | {int(g.recovered.sum())} of {len(g)} seeds |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    if "--shock" in sys.argv:
+        print(shock_table(shock_comparison(jobs=2)))
+        raise SystemExit(0)
     for nm in ARCHETYPES:
         on = [final_stage(run_archetype(nm, s)) for s in range(1, 6)]
         off = [final_stage(run_archetype(nm, s, off=True)) for s in range(1, 6)]

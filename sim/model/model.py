@@ -184,6 +184,7 @@ class ClusterModel(mesa.Model):
         self.levers = {k: np.full(C + 1, v) for k, v in LEVERS.items()}
         self.flows = {k: np.zeros(C, dtype=np.int64) for k in FLOWS}
         self.shock = np.zeros(C)
+        self.perf_ref = 0.0  # mean performance without the technology shift (processes.performance)
         self.shock_t = np.full(C, -1)
         self.shock_firms = np.zeros(C)
         self.shock_sector = np.full(C, -1)
@@ -478,6 +479,14 @@ class ClusterModel(mesa.Model):
         self.shock_firms[rising] = self._firm_counts()[rising]
         self.shock_sector[rising] = self.dominant_fine[rising]
         self.shock_share[rising] = self._sector_share(self.dominant_fine)[rising]
+
+    def devalued_sector(self) -> np.ndarray:
+        """Per cluster, the fine sector a technology shift devalues: the one dominant at the shift's latest rise.
+
+        Before any shift, the current dominant sector (the level is then 0).  The devalued
+        technology does not move on to whichever sector dominates once firms have left it.
+        """
+        return np.where(self.shock_t >= 0, self.shock_sector, self.dominant_fine)
 
     def _sector_share(self, fine: np.ndarray) -> np.ndarray:
         """Share of each cluster's firms whose primary sector is ``fine[c]``."""

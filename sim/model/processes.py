@@ -279,8 +279,9 @@ def entry(model) -> None:
     (its related base, plus ``inst_attraction`` :math:`\kappa` for each university or research
     institute ``u``; :func:`attractiveness` :math:`a_c`; the policy lever :math:`\lambda_c`,
     ``entry_mult`` for new firms and ``relocation_mult`` for relocations; :func:`free_space`),
-    times :math:`\exp(-\sigma_c \varphi_{d_c s})` after a technology shift of level :math:`\sigma_c` on the
-    cluster's dominant sector :math:`d_c` (entrants shun a devalued technology as incumbents suffer
+    times :math:`\exp(-\sigma_c \varphi_{h_c s})` after a technology shift of level :math:`\sigma_c` on the
+    sector :math:`h_c` it devalued (:meth:`~sim.model.model.ClusterModel.devalued_sector`: the cluster's
+    dominant sector when the shift came) (entrants shun a devalued technology as incumbents suffer
     from it; see :func:`performance`); the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
     cluster at set-up, has free space 1.  Entrants to the rest of the country leave the model.
     Policies may add startups (lever ``startup_extra``, startups per year, sectors from the
@@ -320,7 +321,7 @@ def entry(model) -> None:
         base = base + p["inst_attraction"] * p["scale"] * (icnt @ kernel)
     w_out = out_f @ kernel
     # a technology shift devalues the cluster's dominant technology for entrants as for incumbents
-    devalued = np.exp(-model.shock[:, None] * model.phi[model.dominant_fine])
+    devalued = np.exp(-model.shock[:, None] * model.phi[model.devalued_sector()])
     nat = cnt.sum(0) + out_f
     N = nat.sum()
     flows = model.flows
@@ -795,22 +796,27 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
 def performance(model) -> None:
     r"""Firm performance, employment growth and the technology shift.
 
-    :math:`\pi_i = q_i + \rho \log(1 + k_i) - \sigma_c \min(\varphi_{d_c f_i}, \varphi_{d_c g_i}) + \epsilon_i`
+    :math:`\pi_i = q_i + \rho \log(1 + k_i) - \sigma_c \min(\varphi_{h_c f_i}, \varphi_{h_c g_i}) + \epsilon_i`
 
     with quality ``q``, ``network_return`` :math:`\rho`, firm-to-firm degree ``k``, the
-    cluster's shock level :math:`\sigma_c`, its dominant fine sector :math:`d_c` and
-    :math:`\epsilon \sim N(0, \text{perf\_noise})`.  A technology shift (``shock_year`` or the
-    technology-shock policy lever) adds ``shock_size`` (the lever's value) to :math:`\sigma_c`, so
-    shifts accumulate; the level fades by ``shock_persistence`` per quarter.  Firms on the dominant technology lose most, related
-    sectors lose :math:`\varphi` times as much and a secondary capability away from it is an
-    escape (S4P-M10).  Employment :math:`s_i` moves toward the firm's target :math:`T_i` (drawn at
-    birth, see :func:`entry`) and with performance, per quarter
+    cluster's shock level :math:`\sigma_c`, the sector :math:`h_c` the shift devalued
+    (:meth:`~sim.model.model.ClusterModel.devalued_sector`: the dominant fine sector when the
+    level last rose) and :math:`\epsilon \sim N(0, \text{perf\_noise})`.  A technology shift
+    (``shock_year`` or the technology-shock policy lever) adds ``shock_size`` (the lever's value)
+    to :math:`\sigma_c`, so shifts accumulate; the level fades by ``shock_persistence`` per
+    quarter.  Firms on the devalued technology lose most, related sectors lose :math:`\varphi`
+    times as much and a secondary capability away from it is an escape (S4P-M10).  Employment
+    :math:`s_i` moves toward the firm's target :math:`T_i` (drawn at birth, see :func:`entry`)
+    and with performance, per quarter
 
     :math:`\log s_i \leftarrow \log s_i + \frac{m}{4} (\log T_i - \log s_i) + g (\pi_i - \bar\pi)`
 
-    with ``maturation_rate`` :math:`m` (per year), ``size_growth`` :math:`g` and the mean
-    :math:`\bar\pi` over all cluster firms (at least one employee): new firms grow into their
-    size and a cluster's employment stays put at rest; every node ages one quarter.
+    with ``maturation_rate`` :math:`m` (per year), ``size_growth`` :math:`g` and the market's
+    reference :math:`\bar\pi`, the mean over all cluster firms of the performance without the
+    shift (:math:`\pi_i + \sigma_c \min(\ldots)`; ``model.perf_ref``, also the reference of
+    :func:`exit_`): a shift is a loss against the market, not only against the cluster's other
+    firms.  At least one employee; new firms grow into their size and a cluster's employment
+    stays put at rest; every node ages one quarter.
     """
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
@@ -830,16 +836,20 @@ def performance(model) -> None:
         model.shock_level_events.append(model.t)
     model.shock[:] += lv["tech_shock"][:-1]
     model.note_shock(model.shock > before + 1e-12)
-    exposure = np.minimum(model.phi[dom[c], f], model.phi[dom[c], np.where(g < 0, f, g)])
+    hit = model.devalued_sector()[c]
+    exposure = np.minimum(model.phi[hit, f], model.phi[hit, np.where(g < 0, f, g)])
+    loss = model.shock[c] * exposure
     perf = (pop.quality[firms]
             + cp["network_return"][c] * np.log1p(deg[firms])
-            - model.shock[c] * exposure
+            - loss
             + rng.normal(0.0, model.p["perf_noise"], len(firms)))
     pop.perf[firms] = perf
+    # the market's reference: the mean performance the firms would have without the technology shift
+    model.perf_ref = float((perf + loss).mean()) if len(perf) else 0.0
     if len(perf):
         size = pop.size[firms]
         d = (model.p["maturation_rate"] / Q * np.log(pop.target[firms] / size)
-             + model.p["size_growth"] * (perf - perf.mean()))
+             + model.p["size_growth"] * (perf - model.perf_ref))
         pop.size[firms] = np.maximum(1.0, size * np.exp(d))
     pop.age[pop.alive] += 1.0
     model.shock *= model.p["shock_persistence"]
@@ -849,16 +859,17 @@ def performance(model) -> None:
 def exit_(model) -> None:
     """Exit of weak firms and of anchors.
 
-    A firm exits with probability ``exit_rate/4 * exp(-exit_sensitivity * (perf - mean perf))``
-    per quarter (capped at 1; the mean over all cluster firms, so performance redistributes
-    exit without changing its average level); anchors additionally leave with
+    A firm exits with probability ``exit_rate/4 * exp(-exit_sensitivity * (perf - reference))``
+    per quarter (capped at 1), the reference being the market's of :func:`performance` (the mean
+    performance of all cluster firms without the technology shift: at rest, performance
+    redistributes exit without changing its average level; a shift raises it); anchors additionally leave with
     ``anchor_exit_rate`` per year.  Exiting nodes lose all their ties and their Mesa handle.
     """
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     firms = np.flatnonzero(cluster_firms(pop))
     c = pop.cluster[firms]
     perf = pop.perf[firms]
-    rel = perf - (perf.mean() if len(perf) else 0.0)
+    rel = perf - model.perf_ref
     h = cp["exit_rate"][c] / Q * lv["exit_mult"][c] * np.exp(np.clip(-cp["exit_sensitivity"][c] * rel, -20, 20))
     anchor = pop.role[firms] == ANCHOR
     h = h + anchor * (cp["anchor_exit_rate"][c] + lv["anchor_exit"][c]) / Q
