@@ -8,8 +8,11 @@ measurement out of the next.
 
 Tasks
 -----
-full       the default system (all 38 clusters, ``scale``) for ``years`` years,
-           indicators every step: set-up and step times, time per phase, peak RSS
+full       the whole system (all 38 clusters, ``scale``) for ``years`` years on a base
+           (``"defaults"`` or ``"calibrated"``, the shipped calibration as ``clustersim run``
+           uses it), indicators every step: set-up and step times, time per phase, peak RSS
+command    the README's main command, ``clustersim run --years 10 --seed 1`` (calibrated base,
+           real size), end to end in a child process: wall and CPU time, peak RSS
 engine     the fast engine at a given number of cluster firms: steps per second
 reference  the Mesa-tutorial reference (:mod:`benchmarks.reference_model`) at a
            given number of cluster firms
@@ -102,14 +105,27 @@ def _time_methods(obj, names) -> dict[str, float]:
     return acc
 
 
+def _base_setup(base: str, scale: float) -> dict:
+    """Keyword arguments of :class:`~sim.model.model.ClusterModel` for a base, as ``clustersim run`` builds them."""
+    from scenarios.base import resolve_base
+    from sim.data.clusters import in_canonical_order
+    from sim.model.params import validate
+
+    if base == "defaults":
+        return {"params": {"scale": scale}}
+    b = resolve_base(base)
+    return {"params": validate({"scale": scale}, base=validate(b.params)),
+            "cluster_table": in_canonical_order(b.cluster_table(set())), "labeller": b.labeller}
+
+
 def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed: int = 1,
-              record_every: int = 1) -> dict:
+              record_every: int = 1, base: str = "defaults") -> dict:
     rss0 = _current_rss_mb()
     from sim.model.model import ClusterModel
 
     rss_import = _current_rss_mb()
     clock = _Clock()
-    model = ClusterModel(params={"scale": scale}, rng=seed, handles=handles, record_every=record_every)
+    model = ClusterModel(rng=seed, handles=handles, record_every=record_every, **_base_setup(base, scale))
     setup_wall, setup_cpu = clock.lap()
     firms0, nodes0, edges0 = _cluster_firms(model), int(model.pop.alive.sum()), len(model.edges)
     phase_cpu = _time_phases(model)
@@ -121,7 +137,7 @@ def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed:
     frame = model.indicators_frame()
     frame_wall, frame_cpu = clock.lap()
     return {
-        "scale": scale, "handles": handles, "steps": steps, "seed": seed,
+        "scale": scale, "handles": handles, "steps": steps, "seed": seed, "base": base,
         "firms_start": firms0, "firms_end": _cluster_firms(model), "nodes_start": nodes0,
         "nodes_end": int(model.pop.alive.sum()), "edges_start": edges0, "edges_end": len(model.edges),
         "mesa_agents_end": len(model.agents),
@@ -131,6 +147,31 @@ def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed:
         "phase_cpu": dict(phase_cpu),
         "rss_start_mb": rss0, "rss_after_import_mb": rss_import, "peak_rss_mb": _rss_mb(),
     }
+
+
+def task_command(years: float = 10, seed: int = 1, scale: float | None = None) -> dict:
+    """The README's main command, end to end, in a child process (interpreter start, imports, set-up, run,
+    parquet and figure): wall time, the child's CPU time and its peak RSS."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    out = tempfile.mkdtemp(prefix="clustersim-bench-")
+    cmd = [sys.executable, "-m", "sim.face.cli", "run", "--years", f"{years:g}", "--seed", str(seed),
+           "--out", os.path.join(out, "main"), "--quiet"] + ([] if scale is None else ["--scale", f"{scale:g}"])
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"command": "clustersim " + " ".join(cmd[3:8]), "years": years, "seed": seed,
+            "wall": wall, "cpu": cpu, "peak_rss_mb": after.ru_maxrss / 1024.0}
 
 
 def task_engine(firms: int, steps: int = 40, handles: bool = True, seeds=(1,)) -> dict:
@@ -186,7 +227,7 @@ def task_indices(nodes: int, repeats: int = 5, nx_repeats: int = 1, seed: int = 
     return bench_indices(nodes, seed=seed, repeats=repeats, nx_repeats=nx_repeats)
 
 
-TASKS = {"full": task_full, "engine": task_engine, "reference": task_reference, "indices": task_indices}
+TASKS = {"full": task_full, "command": task_command, "engine": task_engine, "reference": task_reference, "indices": task_indices}
 
 
 def main(argv=None) -> None:

@@ -79,6 +79,28 @@ def test_mesa_handles_track_population(small_model):
     assert set(a.partners) <= set(np.flatnonzero(pop.alive).tolist())
 
 
+def test_bulk_handles_are_mesa_agents_like_any_other(small_model):
+    """Handles made in bulk (entry, exit) sit in every Mesa registry with distinct ids, and Mesa's own
+    remove() and a new agent made the usual way work beside them."""
+    m = small_model
+    firms = m.agents_by_type[Firm]
+    ids = [a.unique_id for a in m.agents]
+    assert len(ids) == len(set(ids)) == len(m.agents) and all(a.pos is None for a in firms)
+    assert {a for a in m.agents if isinstance(a, Firm)} == set(firms)
+    before = len(firms)
+    a = next(iter(firms))
+    a.remove()
+    assert a not in m.agents and len(m.agents_by_type[Firm]) == before - 1
+    b = Firm(m, a.idx)  # the usual constructor: the next id of the same counter
+    assert b in m.agents and b.unique_id == max(ids) + 1 and len(m.agents_by_type[Firm]) == before
+    m._handles[a.idx] = b  # b is now that row's handle
+    m.unregister(np.array([b.idx]))  # bulk removal
+    assert b not in m.agents and b not in m.agents_by_type[Firm] and len(m.agents_by_type[Firm]) == before - 1
+    m.register_firms(np.array([b.idx]))  # bulk creation: the row has a handle again
+    c = m._handles[b.idx]
+    assert c in m.agents and c.unique_id == b.unique_id + 1 and len(m.agents_by_type[Firm]) == before
+
+
 def test_every_link_joins_two_living_agents(small_model):
     m = small_model
     assert m.pop.alive[m.edges.u].all() and m.pop.alive[m.edges.v].all()

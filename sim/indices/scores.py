@@ -130,8 +130,11 @@ class Labeller:
 
     def published(self, ind: Mapping[str, np.ndarray]) -> pd.DataFrame:
         """The six score indices on the published scale, one row per cluster."""
-        return pd.DataFrame({k: self.maps[k][0] + self.maps[k][1] * np.asarray(ind[k], float)
-                             for k in SCORE_INDICES})
+        return pd.DataFrame(self.published_columns(ind))
+
+    def published_columns(self, ind: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """:meth:`published` as plain arrays by index name (the per-step path, without pandas)."""
+        return {k: self.maps[k][0] + self.maps[k][1] * np.asarray(ind[k], float) for k in SCORE_INDICES}
 
     def z(self, name: str, raw) -> np.ndarray:
         """One index standardised against the classifier's reference (the published 2020 clusters)."""
@@ -148,7 +151,7 @@ class Labeller:
 
         The scores are NaN where a family's indices are all missing.
         """
-        S = self.classifier.scores(self.published(ind)).to_numpy(float)
+        S = self.classifier.score_arrays(self.published_columns(ind))
         code = np.array([TYPOLOGIES.index(x) if isinstance(x, str) else -1 for x in self.classifier.classify(S)],
                         dtype=int)
         return S[:, 0], S[:, 1], code

@@ -261,7 +261,10 @@ class FamilyFactor:
 
     def standardize(self, df: pd.DataFrame) -> np.ndarray:
         """Standardised indices :math:`z = (x-\\mu)/\\sigma`, missing values imputed."""
-        X = _columns(df, self.columns)
+        return self.standardize_array(_columns(df, self.columns))
+
+    def standardize_array(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`standardize` of a plain array whose columns are :attr:`columns`, in that order."""
         Z = (X - self.mean) / self.sd
         return _impute(Z, self.corr)
 
@@ -271,7 +274,11 @@ class FamilyFactor:
 
     def score(self, df: pd.DataFrame) -> pd.Series:
         """Score :math:`f = (z^\\top w - m)/s`, indexed like ``df``."""
-        return pd.Series((self.raw_score(df) - self.score_mean) / self.score_sd, index=df.index, name=self.name)
+        return pd.Series(self.score_array(_columns(df, self.columns)), index=df.index, name=self.name)
+
+    def score_array(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`score` of a plain array whose columns are :attr:`columns` (no pandas: the per-step path)."""
+        return (self.standardize_array(X) @ self.weights - self.score_mean) / self.score_sd
 
     def explained_share(self) -> float:
         """Share of the family's total standardised variance explained, :math:`\\sum \\ell^2 / p`."""
@@ -320,6 +327,15 @@ def _columns(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     if missing:
         raise KeyError(f"indices frame lacks column(s) {missing}; it needs {list(columns)}")
     return df[list(columns)].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _stack(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """Columns ``names`` of a name -> array mapping as an ``(n, p)`` float array, laid out as
+    :func:`_columns` lays out a frame's (column-major), so that both give the same rounding."""
+    missing = [c for c in names if c not in columns]
+    if missing:
+        raise KeyError(f"indices lack column(s) {missing}; they need {list(names)}")
+    return np.vstack([np.asarray(columns[c], dtype=float) for c in names]).T
 
 
 def _impute(Z: np.ndarray, R: np.ndarray) -> np.ndarray:
@@ -419,6 +435,11 @@ class FactorModel:
     def scores(self, df: pd.DataFrame) -> pd.DataFrame:
         """Scores ``[centripetal, centrifugal]``, indexed like ``df``."""
         return pd.concat([self.centripetal.score(df), self.centrifugal.score(df)], axis=1)
+
+    def score_arrays(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Scores ``[centripetal, centrifugal]`` as an ``(n, 2)`` array from plain index columns by name."""
+        return np.column_stack([fam.score_array(_stack(columns, fam.columns))
+                                for fam in (self.centripetal, self.centrifugal)])
 
     def to_dict(self) -> dict[str, Any]:
         return {"centripetal": self.centripetal.to_dict(), "centrifugal": self.centrifugal.to_dict()}
@@ -602,6 +623,10 @@ class TypologyClassifier:
     def scores(self, indices_df: pd.DataFrame) -> pd.DataFrame:
         """Factor scores ``[centripetal, centrifugal]`` on the fitted reference scale."""
         return self._check().scores(indices_df)
+
+    def score_arrays(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """:meth:`scores` as an ``(n, 2)`` array from plain index columns by name (no pandas)."""
+        return self._check().score_arrays(columns)
 
     def predict(self, indices_df: pd.DataFrame) -> pd.Series:
         """Predicted typology per row (None where a family's indices are all missing)."""

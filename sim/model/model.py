@@ -37,7 +37,7 @@ from sim.indices.scores import STAGES, TYPOLOGIES, Labeller, stage
 from sim.indices.structure import INDEX_NAMES, cluster_indices
 from sim.model import processes as proc
 from sim.model import technology as tech
-from sim.model.agents import Firm, Institution, OutsideWorld
+from sim.model.agents import Firm, Institution, OutsideWorld, remove_many
 from sim.model.params import PER_CLUSTER, SCHEMA, ParameterError, validate
 from sim.model.population import (
     ANCHOR,
@@ -311,8 +311,8 @@ class ClusterModel(mesa.Model):
         ids = self.pop.add(len(clusters), cluster=clusters, fine=fine, coarse=tech.FINE_TO_COARSE[fine],
                            role=roles, size=50.0, quality=1.0, birth=self.t)
         if self._use_handles:
-            for i in ids:
-                self._handles[int(i)] = Institution(self, int(i))
+            for h in Institution.create_many(self, ids):
+                self._handles[h.idx] = h
         self._firm_pool_cache = None
         return ids
 
@@ -340,16 +340,15 @@ class ClusterModel(mesa.Model):
         """Create Mesa handles for new firms."""
         self._firm_pool_cache = None
         if self._use_handles:
-            for i in ids:
-                self._handles[int(i)] = Firm(self, int(i))
+            for h in Firm.create_many(self, ids):
+                self._handles[h.idx] = h
 
     def unregister(self, ids: np.ndarray) -> None:
         """Remove the Mesa handles of nodes that left."""
         self._firm_pool_cache = None
-        for i in ids:
-            h = self._handles.pop(int(i), None)
-            if h is not None:
-                h.remove()
+        if self._handles:
+            pop = self._handles.pop
+            remove_many(self, [h for h in (pop(int(i), None) for i in ids) if h is not None])
 
     def uid_positions(self) -> np.ndarray:
         """Table from permanent ``uid`` to current population position (-1: never used or compacted away)."""
