@@ -16,6 +16,7 @@ from sim.face.cli import main
 from sim.model import params as P
 from sim.model.agents import Firm, Institution, OutsideWorld
 from sim.model.model import ClusterModel
+from sim.model.processes import _first_max_per_group
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
 
@@ -453,3 +454,18 @@ def test_mesa_face_keyword_parameters_datacollector_and_batch_run():
     assert sorted(res["startup_rate"].unique()) == [0.03, 0.06]
     assert res.groupby("startup_rate")["Step"].max().tolist() == [3, 3]
     assert res["firms"].notna().all() and res["inclusiveness"].between(0, 1).all()
+
+
+def test_first_max_per_group_is_the_lexsort_choice():
+    """The lock-in's heaviest-sector choice (processes._first_max_per_group) equals sorting by (group, -weight)
+    and taking the first of each group, ties included."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        g = np.sort(rng.integers(0, 12, n))
+        w = rng.integers(0, 4, n).astype(float)  # many ties
+        o = np.lexsort((-w, g))
+        first = np.ones(n, bool)
+        first[1:] = g[o][1:] != g[o][:-1]
+        assert np.array_equal(_first_max_per_group(g, w), o[first])
+    assert len(_first_max_per_group(np.empty(0, np.int64), np.empty(0))) == 0
