@@ -16,6 +16,7 @@ from sim.face.cli import main
 from sim.model import params as P
 from sim.model.agents import Firm, Institution, OutsideWorld
 from sim.model.model import ClusterModel
+from sim.model.population import stable_argsort_ids, unique_inverse
 from sim.model.processes import _first_max_per_group
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
@@ -469,3 +470,15 @@ def test_first_max_per_group_is_the_lexsort_choice():
         first[1:] = g[o][1:] != g[o][:-1]
         assert np.array_equal(_first_max_per_group(g, w), o[first])
     assert len(_first_max_per_group(np.empty(0, np.int64), np.empty(0))) == 0
+
+
+@pytest.mark.parametrize("n", [50, 70_000, 10_000_000])
+def test_radix_sorts_equal_numpy(n):
+    """stable_argsort_ids and unique_inverse (radix sorts on 16-bit digits) give numpy's stable argsort and unique."""
+    rng = np.random.default_rng(n)
+    for size in (0, 1, 7, 3000):
+        k = rng.integers(0, n, size)
+        assert np.array_equal(stable_argsort_ids(k, n), np.argsort(k, kind="stable"))
+        u, inv = np.unique(k, return_inverse=True)
+        uu, ii = unique_inverse(k, n)
+        assert np.array_equal(u, uu) and np.array_equal(inv.ravel(), ii)

@@ -225,10 +225,21 @@ class EdgeList:
         dst = np.concatenate([self.v, self.u])
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-        return indptr, dst[_stable_argsort_ids(src, n)]
+        return indptr, dst[stable_argsort_ids(src, n)]
 
 
-def _stable_argsort_ids(ids: np.ndarray, n: int) -> np.ndarray:
+def unique_inverse(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for integer keys in ``0..n-1``, sorted by :func:`stable_argsort_ids`."""
+    o = stable_argsort_ids(keys, n)
+    ks = keys[o]
+    new = np.ones(len(ks), dtype=bool)
+    new[1:] = ks[1:] != ks[:-1]
+    inv = np.empty(len(ks), dtype=np.int64)
+    inv[o] = np.cumsum(new) - 1
+    return ks[new], inv
+
+
+def stable_argsort_ids(ids: np.ndarray, n: int) -> np.ndarray:
     """``np.argsort(ids, kind="stable")`` for ids in ``0..n-1``: an LSD radix sort on 16-bit digits.
 
     numpy sorts integers of at most 16 bits with a radix sort; wider ones with

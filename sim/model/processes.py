@@ -46,6 +46,8 @@ from sim.model.population import (
     SPINOFF,
     STARTUP,
     UNIVERSITY,
+    stable_argsort_ids,
+    unique_inverse,
 )
 
 Q = float(STEPS_PER_YEAR)  # steps per year
@@ -69,7 +71,7 @@ def members_by_cluster(model, firms_only: bool = True):
         mask &= pop.role <= SPINOFF
     ids = np.flatnonzero(mask)
     cl = pop.cluster[ids]
-    o = np.argsort(cl, kind="stable")
+    o = stable_argsort_ids(cl, model.n_clusters)  # np.argsort(cl, kind="stable"), as a radix sort
     order = ids[o]
     count = np.bincount(cl, minlength=model.n_clusters)
     start = np.zeros(model.n_clusters, dtype=np.int64)
@@ -579,7 +581,7 @@ def brokered_introductions(model) -> None:
     pos = institution_of(model, firms)
     aff = firms[pos >= 0]
     apos = pos[pos >= 0]
-    o = np.argsort(apos, kind="stable")
+    o = stable_argsort_ids(apos, pop.n)  # np.argsort(apos, kind="stable"), as a radix sort
     aff, apos = aff[o], apos[o]
     acount = np.bincount(apos, minlength=pop.n)
     astart = np.concatenate([[0], np.cumsum(acount)[:-1]])
@@ -716,7 +718,7 @@ def technology(model) -> None:
     L = np.where(tot > 0, same / np.maximum(tot, 1e-12), 0.0)
     if len(ls):
         key = ls * F + pop.fine[ld]
-        uk, inv = np.unique(key, return_inverse=True)
+        uk, inv = unique_inverse(key, n * F)  # np.unique(key, return_inverse=True), by radix sort
         wsum = np.bincount(inv, weights=lt)
         who = uk // F
         sec = uk % F
