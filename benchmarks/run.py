@@ -114,7 +114,7 @@ def measure(sections, quick: bool = False, pin: int | None = None, log=print) ->
     sizes = (1000, 10000) if quick else (1000, 10000, 100000)
     if "scaling" in sections or "reference" in sections:
         log("engine scaling ...")
-        seeds = {1000: [1, 2, 3], 10000: [1, 2], 100000: [1]}
+        seeds = {1000: [1, 2, 3], 10000: [1, 2, 3], 100000: [1]}
         res["scaling"] = [run_worker("engine", pin, firms=n, steps=12 if quick else 40, handles=h,
                                      seeds=seeds[n][:1] if quick else seeds[n])
                           for n in sizes for h in (True, False)]
@@ -126,8 +126,13 @@ def measure(sections, quick: bool = False, pin: int | None = None, log=print) ->
     if "reference" in sections:
         log("reference model ...")
         steps = {1000: 40, 10000: 8}
-        res["reference"] = [run_worker("reference", pin, firms=n, steps=4 if quick else steps[n])
-                            for n in (1000, 10000)]
+        res["reference"] = []
+        for n in (1000, 10000):  # the faster of two runs (seeds 1 and 2), as ours is the best of its seeds
+            runs = [run_worker("reference", pin, firms=n, steps=4 if quick else steps[n], seed=s)
+                    for s in ((1,) if quick else (1, 2))]
+            best = dict(min(runs, key=lambda r: r["step_cpu"]))
+            best["runs_step_cpu"] = [r["step_cpu"] for r in runs]
+            res["reference"].append(best)
     try:
         res["machine"]["load_end"] = os.getloadavg()
     except OSError:
@@ -256,8 +261,11 @@ def report(res: dict) -> str:
                      f"{_f(r['step_cpu'] / e1['step_cpu'], 0) + '×' if e1 else '–'} | "
                      f"{_f(1000 * e0['step_cpu']) if e0 else '–'} | "
                      f"{_f(r['step_cpu'] / e0['step_cpu'], 0) + '×' if e0 else '–'} |")
+        runs = "; ".join(f"{r['firms']:,} firms: " + ", ".join(_f(1000 * x, 0) for x in r.get("runs_step_cpu", []))
+                         for r in res["reference"])
         L += ["", "The reference runs fewer steps at 10,000 firms; its time per step is the mean over the steps "
-              "run (extrapolated to 40 steps it is that mean × 40). Ours: best of the seeds run, 40 steps.", ""]
+              "run (extrapolated to 40 steps it is that mean × 40), the faster of two runs (seeds 1 and 2; ms per "
+              f"step of each run: {runs}). Ours: best of the seeds run, 40 steps.", ""]
         pairs = [("entry", "entry"), ("affiliations", "affiliations"), ("link formation", "link_formation"),
                  ("link decay", "link_decay"), ("technology", "technology"),
                  ("performance and shocks", "performance"), ("exit", "exit"), ("indicators", "record")]
