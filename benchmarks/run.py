@@ -228,7 +228,8 @@ def report(res: dict) -> str:
         c = res["command"]
         L += ["## The README's main command, end to end", "",
               f"`{c['command']}` in a child process (interpreter start, imports, set-up on the shipped "
-              "calibration at real size, the run, the parquet file and the figure): "
+              f"calibration at {'real size' if c.get('scale') is None else 'scale ' + format(c['scale'], 'g')}, "
+              "the run, the parquet file and the figure): "
               f"wall {_f(c['wall'])} s, CPU {_f(c['cpu'])} s, peak RSS {c['peak_rss_mb']:,.0f} MB.", ""]
     if "scaling" in res:
         L += ["## Scaling of the fast engine (40 steps, indicators every step)", "",

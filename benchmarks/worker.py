@@ -170,7 +170,9 @@ def task_command(years: float = 10, seed: int = 1, scale: float | None = None) -
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"command": "clustersim " + " ".join(cmd[3:8]), "years": years, "seed": seed,
+    shown = ["clustersim", "run", "--years", f"{years:g}", "--seed", str(seed)]
+    shown += [] if scale is None else ["--scale", f"{scale:g}"]
+    return {"command": " ".join(shown), "years": years, "seed": seed, "scale": scale,
             "wall": wall, "cpu": cpu, "peak_rss_mb": after.ru_maxrss / 1024.0}
 
 
