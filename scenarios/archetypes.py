@@ -42,6 +42,7 @@ from joblib import Parallel, delayed
 
 from sim.core.calendar import STEPS_PER_YEAR
 from sim.data.clusters import cluster_table as observed_cluster_table
+from sim.engine.baseline import run_portably
 from sim.engine.runner import simulate
 from sim.indices.scores import STAGES
 
@@ -205,6 +206,7 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     if "--shock" in sys.argv:
+        run_portably(["-m", "scenarios.archetypes", *sys.argv[1:]])  # docs/odd.md's table, checked portably
         print(shock_table(shock_comparison(jobs=2)))
         raise SystemExit(0)
     for nm in ARCHETYPES:

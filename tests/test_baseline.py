@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import warnings
@@ -57,7 +58,6 @@ def test_portable_hash_is_the_hash_of_the_run():
     assert set(h) == {"run", "labels"} and all(len(v) == 64 for v in h.values())
     env = baseline.portable_env()
     assert str(ROOT) in env["PYTHONPATH"].split(os.pathsep)
-    import platform
     if platform.machine().lower() in ("x86_64", "amd64"):
         assert "X86_V4" in env["NPY_DISABLE_CPU_FEATURES"] and env["OPENBLAS_CORETYPE"] == "Haswell"
 
@@ -140,3 +140,19 @@ def test_compare_names_what_changed(key, expected):
         cur[key] = "f" * 64
     (line,) = baseline.compare(cur, gold)
     assert expected in line
+
+
+def test_run_portably_restarts_a_process_in_the_portable_arithmetic():
+    """run_portably re-executes a command with PORTABLE_ENV (x86-64) once, and not again once it is set."""
+
+    code = ("from sim.engine.baseline import run_portably, is_portable; "
+            "run_portably(['-c', 'import os; from sim.engine.baseline import is_portable; "
+            "print(is_portable(), os.environ.get(\"OPENBLAS_CORETYPE\"))']); print('not restarted')")
+    env = {k: v for k, v in os.environ.items() if k not in baseline.PORTABLE_ENV}
+    env["PYTHONPATH"] = str(ROOT)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert r.stdout.split() == ["True", "Haswell"], r.stdout
+    else:
+        assert r.stdout.split() == ["not", "restarted"], r.stdout

@@ -47,7 +47,7 @@ from sim.engine.runner import simulate
 
 __all__ = ["RUN", "FORMAT", "GOLDEN_FILE", "LABELS", "VERSION_PACKAGES", "run_table", "table_hash", "run_hash",
            "labels_hash", "data_hashes", "record", "golden", "write_golden", "compare", "equivalent_runs", "PORTABLE_ENV",
-           "portable_env", "portable_hashes"]
+           "portable_env", "portable_hashes", "is_portable", "run_portably"]
 
 FORMAT = "clustersim.baseline/1"
 
@@ -92,6 +92,27 @@ def portable_env() -> dict[str, str]:
         env.update(PORTABLE_ENV)
     env["PYTHONPATH"] = os.pathsep.join([str(_ROOT)] + [x for x in [env.get("PYTHONPATH")] if x])
     return env
+
+
+def is_portable() -> bool:
+    """Whether this process runs with the portable arithmetic (:data:`PORTABLE_ENV`; always true off x86-64)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return True
+    return all(os.environ.get(k) == v for k, v in PORTABLE_ENV.items())
+
+
+def run_portably(argv: list[str]) -> None:
+    """Restart this process as ``python ARGV...`` with the portable arithmetic, unless it already has it.
+
+    For the commands that write numbers a test later recomputes (the EMA worked example, the
+    archetypes' shock table): written and checked in the same arithmetic, they agree on any
+    x86-64 CPU.  Returns only if nothing had to change.
+    """
+    if is_portable():
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *argv], portable_env())
 
 
 def portable_hashes() -> dict[str, str]:
