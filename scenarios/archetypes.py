@@ -156,49 +156,67 @@ def recovery(df: pd.DataFrame, shock_year: float = STANDARD_SHOCK["shock_year"],
             "related_variety": at("related_variety", shock_year + after) - at("related_variety", pre)}
 
 
-def measured_resilience(df: pd.DataFrame) -> int:
-    """The model's measured shock response at the end of a run: 1 recovered, 0 not, -1 untested or too early."""
+def measured_resilience(df: pd.DataFrame, year: float | None = None) -> int:
+    """The model's measured shock response at ``year`` (default: the last step): 1 recovered, 0 not, -1 untested."""
     d = df[df.indicator == "resilience"].sort_values("step")
+    if year is not None:
+        d = d[d.step == int(round(year * STEPS_PER_YEAR))]
     return int(d["value"].iloc[-1])
 
 
 #: Variants of the path-locked set-up under the standard shock, each lifting one part of it
-#: (:func:`shock_comparison`): the resilient set-up's renewal (entry and free space), openness, no lock-in.
+#: (:func:`shock_comparison`): the resilient set-up's initial mix, its entry and free space,
+#: openness, no strong lock-in.
 PATH_LOCKED_VARIANTS: dict[str, dict] = {
+    "path_locked with the resilient set-up's initial mix (init_home_share 0.4)": {"init_home_share": 0.4},
     "path_locked with the resilient set-up's entry and space": {"startup_rate": 0.1, "space_headroom": 1.5},
     "path_locked opened (its closure switched off)": dict(ARCHETYPES["path_locked"].off),
     "path_locked without strong lock-in (lock_in 2, convergence_rate 0.1)": {"lock_in": 2.0,
                                                                             "convergence_rate": 0.1},
 }
+#: Years after the shock at which both set-ups are compared (the model's ``RECOVERY_YEARS``).
+AFTER = 5.0
 
 
 def shock_comparison(seeds=range(1, 11), jobs: int = 1) -> pd.DataFrame:
     """The resilient and the path-locked set-ups (and variants of the latter) under the same standard shock.
 
-    One row per set-up and seed: ``firms`` (firm count five years after the shock over the count
-    just before it), ``related_variety`` (its change) and ``recovered`` (the model's measured
-    resilience at the end: recovered its firm count and diversified away from the shocked sector).
+    One row per set-up and seed, all read :data:`AFTER` years after the shock: ``firms`` (firm
+    count over the count just before the shock), ``cost`` (firm count over that of the same
+    set-up and seed without the shock, ``shock_size`` 0: what the shock itself took, net of the
+    growth the set-up has anyway), ``related_variety`` (its change since just before the shock)
+    and ``recovered`` (the model's measured resilience: firm count back to ``RECOVERY_SHARE`` of
+    the pre-shock count and the shocked sector's share down by ``REORIENTATION``).
     """
     setups = [("resilient", "resilient", {}), ("path_locked", "path_locked", {})]
     setups += [(label, "path_locked", v) for label, v in PATH_LOCKED_VARIANTS.items()]
+    year = STANDARD_SHOCK["shock_year"] + AFTER
 
     def one(label, name, extra, seed):
         df = run_archetype(name, seed, params={**STANDARD_SHOCK, **extra})
-        r = recovery(df)
-        return {"setup": label, "seed": seed, "firms": r["firms"], "related_variety": r["related_variety"],
-                "recovered": measured_resilience(df) == 1}
+        twin = run_archetype(name, seed, params={**STANDARD_SHOCK, **extra, "shock_size": 0.0})
+        r = recovery(df, after=AFTER)
+        return {"setup": label, "seed": seed, "firms": r["firms"],
+                "cost": _firms_at(df, year) / max(_firms_at(twin, year), 1.0),
+                "related_variety": r["related_variety"], "recovered": measured_resilience(df, year) == 1}
 
     rows = Parallel(n_jobs=jobs)(delayed(one)(lab, nm, ex, s) for lab, nm, ex in setups for s in seeds)
     return pd.DataFrame(rows)
 
 
+def _firms_at(df: pd.DataFrame, year: float) -> float:
+    d = df[df.indicator == "firms"]
+    return float(d.loc[d.step == int(round(year * STEPS_PER_YEAR)), "value"].iloc[0])
+
+
 def shock_table(df: pd.DataFrame) -> str:
-    """Markdown summary of :func:`shock_comparison`: mean (min-max) firm ratio, mean change of related variety, recovered."""
-    lines = ["| set-up under the standard shock | firms 5 years after / before (mean, min-max) | "
-             "related variety change (mean) | measured as recovered |", "|---|---|---|---|"]
+    """Markdown summary of :func:`shock_comparison` (means, with min-max of the firm ratio)."""
+    lines = [f"| set-up under the standard shock, {AFTER:g} years on | firms / before the shock (mean, min-max) | "
+             "firms / unshocked twin (mean) | related variety change (mean) | measured as recovered |",
+             "|---|---|---|---|---|"]
     for label, g in df.groupby("setup", sort=False):
         lines.append(f"| {label} | {g.firms.mean():.2f} ({g.firms.min():.2f}-{g.firms.max():.2f}) | "
-                     f"{g.related_variety.mean():+.2f} | {int(g.recovered.sum())} of {len(g)} seeds |")
+                     f"{g.cost.mean():.2f} | {g.related_variety.mean():+.2f} | {int(g.recovered.sum())} of {len(g)} seeds |")
     return "\n".join(lines)
 
 

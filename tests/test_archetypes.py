@@ -25,7 +25,6 @@ from scenarios.archetypes import (
     final_stage,
     recovery,
     run_archetype,
-    shock_comparison,
 )
 from sim.model.params import SCHEMA
 
@@ -81,23 +80,11 @@ def test_renewal_makes_the_difference_in_measured_recovery():
     assert _COMMON["scale"] == 1.0
 
 
-def test_resilient_and_path_locked_differ_in_recovery_from_the_same_shock():
-    """Under the same standard shock (seeds 1-10), the resilient set-up recovers and the path-locked one does not,
-    by a clear margin: measured as recovered (firm count back and the mix moved away from the shocked sector)
-    in at least 8 of 10 seeds against at most half, and five years after the shock at least 5 % more of its
-    pre-shock firm count on average, the 95 % interval of that difference (Welch) above zero."""
-    df = shock_comparison(seeds=range(1, 11), jobs=2)
-    res, pl = df[df.setup == "resilient"], df[df.setup == "path_locked"]
-    assert res.recovered.sum() >= 8 and pl.recovered.sum() <= 5, (res.recovered.tolist(), pl.recovered.tolist())
-    d = res.firms.mean() - pl.firms.mean()
-    se = np.sqrt(res.firms.var(ddof=1) / len(res) + pl.firms.var(ddof=1) / len(pl))
-    assert d >= 0.05 and d - 2.1 * se > 0, (d, se, res.firms.round(2).tolist(), pl.firms.round(2).tolist())
-
-
-
 def test_odd_shock_table_is_what_the_command_prints():
-    """docs/odd.md section 1 quotes ``python -m scenarios.archetypes --shock``; the command runs in the portable
-    arithmetic (sim.engine.baseline.run_portably), so the table is the same on any x86-64 CPU."""
+    """docs/odd.md section 1 quotes ``python -m scenarios.archetypes --shock`` (the resilient and path-locked set-ups
+    under the same standard shock, with unshocked twins and variants); the command runs in the portable arithmetic
+    (sim.engine.baseline.run_portably), so the table is the same on any x86-64 CPU, and any change of the model's
+    shock response shows here until the table and its reading in the ODD are redone."""
     root = Path(__file__).resolve().parents[1]
     r = subprocess.run([sys.executable, "-m", "scenarios.archetypes", "--shock"], cwd=root, capture_output=True,
                        text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(root)})

@@ -213,7 +213,9 @@ _DECLARED: tuple[Param, ...] = (
     _P("size_growth", 0.01, 0.0, 0.5, "float", "performance",
        "growth of employment per quarter per unit of performance", 0.0, 0.05),
     _P("shock_year", -1.0, -1.0, 200.0, "float", "performance",
-       "year (from the start) of a technology shift that devalues every cluster's dominant technology; -1 = none"),
+       "year (from the start) of a technology shift that devalues every cluster's dominant technology (all "
+       "clusters at once: growth and exit are measured against the performance without the shift, so it "
+       "shrinks the whole system); -1 = none"),
     _P("shock_size", 1.0, 0.0, 10.0, "float", "performance",
        "performance penalty of firms on the dominant technology after the technology shift (related "
        "sectors lose phi times as much)", 0.0, 3.0, source="S4P-M10"),
