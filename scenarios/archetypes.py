@@ -86,7 +86,8 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               "cognitive lock-in pulls firms together; centripetal forces dominate and the gap does not close",
               {"external_cost": 0.5, "n_external": 4, "beta_local": 0.0}),
     Archetype("resilient", 300, 7, {"init_home_share": 0.4, "recombination_rate": 0.2, "external_cost": 0.5,
-                                    "n_external": 4, "space_headroom": 1.5, "startup_rate": 0.1, **STANDARD_SHOCK},
+                                    "n_external": 4, "space_headroom": 1.5, "startup_rate": 0.1,
+                                    "critical_mass": 50.0, **STANDARD_SHOCK},
               "renewal after the standard shock: hurt firms branch into related sectors and entrants, shunning "
               "the devalued technology, refill the vacated space: firms recover and the mix moves away from "
               "the shocked sector",
@@ -174,34 +175,51 @@ PATH_LOCKED_VARIANTS: dict[str, dict] = {
     "path_locked without strong lock-in (lock_in 2, convergence_rate 0.1)": {"lock_in": 2.0,
                                                                             "convergence_rate": 0.1},
 }
+#: The resilient set-up at the default critical mass (150 home-sector firms, near its own 120): the
+#: set-up choice that the comparison depends on (docs/odd.md section 1).
+RESILIENT_VARIANTS: dict[str, dict] = {
+    "resilient at the default critical mass (150)": {"critical_mass": 150.0},
+}
 #: Years after the shock at which both set-ups are compared (the model's ``RECOVERY_YEARS``).
 AFTER = 5.0
 
 
-def shock_comparison(seeds=range(1, 11), jobs: int = 1) -> pd.DataFrame:
+def shock_comparison(seeds=range(1, 11), jobs: int = 1, variants: bool = True) -> pd.DataFrame:
     """The resilient and the path-locked set-ups (and variants of the latter) under the same standard shock.
 
     One row per set-up and seed, all read :data:`AFTER` years after the shock: ``firms`` (firm
     count over the count just before the shock), ``cost`` (firm count over that of the same
     set-up and seed without the shock, ``shock_size`` 0: what the shock itself took, net of the
-    growth the set-up has anyway), ``related_variety`` (its change since just before the shock)
+    growth the set-up has anyway), ``extra_exits`` and ``extra_entrants`` (exits and entrants from
+    the shock on, minus the twin's), ``related_variety`` (its change since just before the shock)
     and ``recovered`` (the model's measured resilience: firm count back to ``RECOVERY_SHARE`` of
     the pre-shock count and the shocked sector's share down by ``REORIENTATION``).
     """
     setups = [("resilient", "resilient", {}), ("path_locked", "path_locked", {})]
-    setups += [(label, "path_locked", v) for label, v in PATH_LOCKED_VARIANTS.items()]
+    if variants:
+        setups += [(label, "resilient", v) for label, v in RESILIENT_VARIANTS.items()]
+        setups += [(label, "path_locked", v) for label, v in PATH_LOCKED_VARIANTS.items()]
     year = STANDARD_SHOCK["shock_year"] + AFTER
 
     def one(label, name, extra, seed):
         df = run_archetype(name, seed, params={**STANDARD_SHOCK, **extra})
         twin = run_archetype(name, seed, params={**STANDARD_SHOCK, **extra, "shock_size": 0.0})
         r = recovery(df, after=AFTER)
+        (x1, e1), (x0, e0) = _exits_entrants(df, year), _exits_entrants(twin, year)
         return {"setup": label, "seed": seed, "firms": r["firms"],
                 "cost": _firms_at(df, year) / max(_firms_at(twin, year), 1.0),
+                "extra_exits": x1 - x0, "extra_entrants": e1 - e0,
                 "related_variety": r["related_variety"], "recovered": measured_resilience(df, year) == 1}
 
     rows = Parallel(n_jobs=jobs)(delayed(one)(lab, nm, ex, s) for lab, nm, ex in setups for s in seeds)
     return pd.DataFrame(rows)
+
+
+def _exits_entrants(df: pd.DataFrame, year: float) -> tuple[float, float]:
+    """Exits and entrants (startups, relocations, spin-offs) from the shock to ``year``."""
+    first, last = int(round(STANDARD_SHOCK["shock_year"] * STEPS_PER_YEAR)), int(round(year * STEPS_PER_YEAR))
+    d = df[(df.step >= first) & (df.step <= last)].groupby("indicator")["value"].sum()
+    return float(d.get("exits", 0.0)), float(sum(d.get(k, 0.0) for k in ("startups", "relocations", "spinoffs")))
 
 
 def _firms_at(df: pd.DataFrame, year: float) -> float:
@@ -212,11 +230,13 @@ def _firms_at(df: pd.DataFrame, year: float) -> float:
 def shock_table(df: pd.DataFrame) -> str:
     """Markdown summary of :func:`shock_comparison` (means, with min-max of the firm ratio)."""
     lines = [f"| set-up under the standard shock, {AFTER:g} years on | firms / before the shock (mean, min-max) | "
-             "firms / unshocked twin (mean) | related variety change (mean) | measured as recovered |",
-             "|---|---|---|---|---|"]
+             "firms / unshocked twin (mean) | exits, entrants more than the twin (mean) | "
+             "related variety change (mean) | measured as recovered |",
+             "|---|---|---|---|---|---|"]
     for label, g in df.groupby("setup", sort=False):
         lines.append(f"| {label} | {g.firms.mean():.2f} ({g.firms.min():.2f}-{g.firms.max():.2f}) | "
-                     f"{g.cost.mean():.2f} | {g.related_variety.mean():+.2f} | {int(g.recovered.sum())} of {len(g)} seeds |")
+                     f"{g.cost.mean():.2f} | {g.extra_exits.mean():+.1f}, {g.extra_entrants.mean():+.1f} | "
+                     f"{g.related_variety.mean():+.2f} | {int(g.recovered.sum())} of {len(g)} seeds |")
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ from scenarios.archetypes import (
     final_stage,
     recovery,
     run_archetype,
+    shock_comparison,
 )
 from sim.model.params import SCHEMA
 
@@ -78,6 +79,24 @@ def test_renewal_makes_the_difference_in_measured_recovery():
     assert on.min() >= 0.9 and (on - off).min() >= 0.2, (on.round(2), off.round(2))
     assert STANDARD_SHOCK["shock_year"] + 5 <= ARCHETYPES["resilient"].years
     assert _COMMON["scale"] == 1.0
+
+
+def test_resilient_loses_fewer_firms_to_the_same_shock_than_path_locked():
+    """Under the same standard shock (seeds 1-10, read five years on), the resilient set-up is measured as recovered
+    in at least 8 of 10 seeds and the path-locked one in at most half; against unshocked twins the shock takes a
+    smaller share of the resilient set-up's firms (95 % Welch interval of the difference above zero) and causes
+    fewer extra exits (interval below zero): locked-in firms fail more and the cluster does not reorient."""
+    df = shock_comparison(seeds=range(1, 11), jobs=2, variants=False)
+    res, pl = df[df.setup == "resilient"], df[df.setup == "path_locked"]
+    assert res.recovered.sum() >= 8 and pl.recovered.sum() <= 5, (res.recovered.tolist(), pl.recovered.tolist())
+
+    def welch(a, b):
+        d = a.mean() - b.mean()
+        return d, np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    d, se = welch(res.cost, pl.cost)
+    assert d - 2.1 * se > 0, (d, se, res.cost.round(3).tolist(), pl.cost.round(3).tolist())
+    d, se = welch(res.extra_exits, pl.extra_exits)
+    assert d + 2.1 * se < 0, (d, se, res.extra_exits.tolist(), pl.extra_exits.tolist())
 
 
 def test_odd_shock_table_is_what_the_command_prints():
