@@ -143,7 +143,7 @@ def test_compare_names_what_changed(key, expected):
 
 
 def test_run_portably_restarts_a_process_in_the_portable_arithmetic():
-    """run_portably re-executes a command with PORTABLE_ENV (x86-64) once, and not again once it is set."""
+    """run_portably runs a command again with PORTABLE_ENV in a child (x86-64), and not again once it is set."""
 
     code = ("from sim.engine.baseline import run_portably, is_portable; "
             "run_portably(['-c', 'import os; from sim.engine.baseline import is_portable; "

@@ -102,17 +102,19 @@ def is_portable() -> bool:
 
 
 def run_portably(argv: list[str]) -> None:
-    """Restart this process as ``python ARGV...`` with the portable arithmetic, unless it already has it.
+    """Run ``python ARGV...`` again with the portable arithmetic in a child process and exit with its code,
+    unless this process already has it.
 
     For the commands that write numbers a test later recomputes (the EMA worked example, the
     archetypes' shock table): written and checked in the same arithmetic, they agree on any
-    x86-64 CPU.  Returns only if nothing had to change.
+    x86-64 CPU.  The child shares this process's standard streams.  Returns only if nothing had
+    to change.
     """
     if is_portable():
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *argv], portable_env())
+    raise SystemExit(subprocess.run([sys.executable, *argv], env=portable_env()).returncode)
 
 
 def portable_hashes() -> dict[str, str]:
