@@ -148,21 +148,23 @@ def recovery(df: pd.DataFrame, shock_year: float = STANDARD_SHOCK["shock_year"],
 
     Returns ``{"firms": ratio, "related_variety": difference}``.
     """
-    def at(name, year):
-        d = df[df.indicator == name]
-        step = int(round(year * STEPS_PER_YEAR))
-        return float(d.loc[d.step == step, "value"].iloc[0])
     pre = shock_year - 1.0 / STEPS_PER_YEAR
-    return {"firms": at("firms", shock_year + after) / max(at("firms", pre), 1.0),
-            "related_variety": at("related_variety", shock_year + after) - at("related_variety", pre)}
+    return {"firms": _value_at(df, "firms", shock_year + after) / max(_value_at(df, "firms", pre), 1.0),
+            "related_variety": (_value_at(df, "related_variety", shock_year + after)
+                                - _value_at(df, "related_variety", pre))}
+
+
+def _value_at(df: pd.DataFrame, name: str, year: float) -> float:
+    """Indicator ``name`` of a single-cluster run at ``year``."""
+    d = df[df.indicator == name]
+    return float(d.loc[d.step == int(round(year * STEPS_PER_YEAR)), "value"].iloc[0])
 
 
 def measured_resilience(df: pd.DataFrame, year: float | None = None) -> int:
     """The model's measured shock response at ``year`` (default: the last step): 1 recovered, 0 not, -1 untested."""
-    d = df[df.indicator == "resilience"].sort_values("step")
     if year is not None:
-        d = d[d.step == int(round(year * STEPS_PER_YEAR))]
-    return int(d["value"].iloc[-1])
+        return int(_value_at(df, "resilience", year))
+    return int(df[df.indicator == "resilience"].sort_values("step")["value"].iloc[-1])
 
 
 #: Variants of the path-locked set-up under the standard shock, each lifting one part of it
@@ -207,7 +209,7 @@ def shock_comparison(seeds=range(1, 11), jobs: int = 1, variants: bool = True) -
         r = recovery(df, after=AFTER)
         (x1, e1), (x0, e0) = _exits_entrants(df, year), _exits_entrants(twin, year)
         return {"setup": label, "seed": seed, "firms": r["firms"],
-                "cost": _firms_at(df, year) / max(_firms_at(twin, year), 1.0),
+                "cost": _value_at(df, "firms", year) / max(_value_at(twin, "firms", year), 1.0),
                 "extra_exits": x1 - x0, "extra_entrants": e1 - e0,
                 "related_variety": r["related_variety"], "recovered": measured_resilience(df, year) == 1}
 
@@ -220,11 +222,6 @@ def _exits_entrants(df: pd.DataFrame, year: float) -> tuple[float, float]:
     first, last = int(round(STANDARD_SHOCK["shock_year"] * STEPS_PER_YEAR)), int(round(year * STEPS_PER_YEAR))
     d = df[(df.step >= first) & (df.step <= last)].groupby("indicator")["value"].sum()
     return float(d.get("exits", 0.0)), float(sum(d.get(k, 0.0) for k in ("startups", "relocations", "spinoffs")))
-
-
-def _firms_at(df: pd.DataFrame, year: float) -> float:
-    d = df[df.indicator == "firms"]
-    return float(d.loc[d.step == int(round(year * STEPS_PER_YEAR)), "value"].iloc[0])
 
 
 def shock_table(df: pd.DataFrame) -> str:

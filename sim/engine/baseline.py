@@ -46,7 +46,7 @@ from sim.core.provenance import package_versions
 from sim.engine.runner import simulate
 
 __all__ = ["RUN", "FORMAT", "GOLDEN_FILE", "LABELS", "VERSION_PACKAGES", "run_table", "table_hash", "run_hash",
-           "labels_hash", "data_hashes", "record", "golden", "write_golden", "compare", "equivalent_runs", "PORTABLE_ENV",
+           "labels_hash", "data_hashes", "record", "golden", "write_golden", "compare", "equivalent_runs", "current_runs", "PORTABLE_ENV",
            "portable_env", "portable_hashes", "is_portable", "run_portably"]
 
 FORMAT = "clustersim.baseline/1"
@@ -85,10 +85,15 @@ PORTABLE_ENV: dict[str, str] = {
 _ROOT = Path(__file__).resolve().parents[2]
 
 
+def _x86() -> bool:
+    """Whether this machine is x86-64, the only one :data:`PORTABLE_ENV` applies to."""
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
 def portable_env() -> dict[str, str]:
     """The environment of the portable process: this one's, plus :data:`PORTABLE_ENV` on x86-64."""
     env = dict(os.environ)
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if _x86():
         env.update(PORTABLE_ENV)
     env["PYTHONPATH"] = os.pathsep.join([str(_ROOT)] + [x for x in [env.get("PYTHONPATH")] if x])
     return env
@@ -96,7 +101,7 @@ def portable_env() -> dict[str, str]:
 
 def is_portable() -> bool:
     """Whether this process runs with the portable arithmetic (:data:`PORTABLE_ENV`; always true off x86-64)."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
+    if not _x86():
         return True
     return all(os.environ.get(k) == v for k, v in PORTABLE_ENV.items())
 
@@ -183,6 +188,12 @@ def equivalent_runs(gold: dict | None = None) -> set[str]:
     """
     gold = golden() if gold is None else gold
     return {e["run"] for e in gold.get("equivalent", []) if isinstance(e, dict) and "run" in e}
+
+
+def current_runs(gold: dict | None = None) -> set[str]:
+    """The run hashes of the model as it behaves now: the golden one and its :func:`equivalent_runs`."""
+    gold = golden() if gold is None else gold
+    return {gold["run"]} | equivalent_runs(gold) if gold.get("run") else set()
 
 
 def write_golden(rec: dict | None = None, path: str | os.PathLike = GOLDEN_FILE) -> dict:

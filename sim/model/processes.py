@@ -828,8 +828,9 @@ def performance(model) -> None:
     reference :math:`\bar\pi`, the mean over all cluster firms of the performance without the
     shift (:math:`\pi_i + \sigma_c \min(\ldots)`; ``model.perf_ref``, also the reference of
     :func:`exit_`): a shift is a loss against the market, not only against the other firms of
-    the system (a shift on every cluster, ``shock_year``, shrinks the whole system).  At least one employee; new firms grow into their size and a cluster's employment
-    stays put at rest; every node ages one quarter.
+    the system (a shift on every cluster, ``shock_year``, shrinks the whole system).  At least
+    one employee; new firms grow into their size and a cluster's employment stays put at rest;
+    every node ages one quarter.
     """
     pop, rng, cp, lv = model.pop, model.rng, model.cpar, model.levers
     C = model.n_clusters
