@@ -527,30 +527,34 @@ def link_formation(model) -> None:
             cands.append(pick); kinds.append(2)
         Cm = np.column_stack(cands) if cands else np.empty((len(S), 0), dtype=np.int64)
         kind = np.array(kinds)
-        Cz = np.maximum(Cm, 0)
-        valid = (Cm >= 0) & (Cm != S[:, None]) & pop.alive[Cz] & (deg[Cz] < bud[Cz])
-        if Cm.size:  # current partners are not candidates (tested only where still valid)
-            r, k = np.nonzero(valid)
-            tied = E.has(S[r], Cz[r, k])
-            valid[r[tied], k[tied]] = False
-        kj = deg[Cz]
-        ki = deg[S][:, None]
-        same = pop.cluster[Cz] == cs[:, None]
-        d = tech.distance(model.phi, pop.fine[S][:, None], pop.cap2[S][:, None], pop.fine[Cz], pop.cap2[Cz])
+        # candidates that can take a tie: alive, spare budget, not the searcher, not a current partner
+        open_ = pop.alive & (deg < bud)
+        valid = (Cm >= 0) & open_[np.maximum(Cm, 0)] & (Cm != S[:, None])
+        r, k = np.nonzero(valid)
+        j = Cm[r, k]
+        i = S[r]
+        free = ~E.has(i, j)
+        r, k, i, j = r[free], k[free], i[free], j[free]
+        cr = cs[r]
+        kj = deg[j]
+        d = tech.distance(model.phi, pop.fine[i], pop.cap2[i], pop.fine[j], pop.cap2[j])
         inst_s = institution_of(model, S)
         gk = (inst_s >= 0) & (pop.role[np.maximum(inst_s, 0)] == GATEKEEPER)
         ext_cost = np.maximum(cp["external_cost"][cs] + lv["external_cost_shift"][cs], 0.0)
-        ext_cost = np.where(gk, ext_cost * (1.0 - model.p["gatekeeper_discount"]), ext_cost)[:, None]
-        co = (pop.affil[S][:, None] >= 0) & (pop.affil[Cz] == pop.affil[S][:, None])
-        U = (cp["beta_pop"][cs][:, None] * np.log1p(kj)
-             + cp["beta_tri"][cs][:, None] * (kind[None, :] == 1)
-             + cp["beta_cog"][cs][:, None] * cognitive_fit(d, model.p["cog_optimum"])
-             + np.where(same, cp["beta_local"][cs][:, None], -ext_cost)
-             + cp["beta_inst"][cs][:, None] * co
-             - cp["beta_status"][cs][:, None] * np.abs(np.log1p(ki) - np.log1p(kj))
-             + rng.gumbel(size=Cm.shape))
-        U = np.where(valid, U, -np.inf)
+        ext_cost = np.where(gk, ext_cost * (1.0 - model.p["gatekeeper_discount"]), ext_cost)
+        ai = pop.affil[i]
+        noise = rng.gumbel(size=Cm.shape)
+        # utilities of the valid candidates only (the others cannot be chosen)
+        u = (cp["beta_pop"][cr] * np.log1p(kj)
+             + cp["beta_tri"][cr] * (kind[k] == 1)
+             + cp["beta_cog"][cr] * cognitive_fit(d, model.p["cog_optimum"])
+             + np.where(pop.cluster[j] == cr, cp["beta_local"][cr], -ext_cost[r])
+             + cp["beta_inst"][cr] * ((ai >= 0) & (pop.affil[j] == ai))
+             - cp["beta_status"][cr] * np.abs(np.log1p(deg[i]) - np.log1p(kj))
+             + noise[r, k])
         if Cm.shape[1]:
+            U = np.full(Cm.shape, -np.inf)
+            U[r, k] = u
             best = np.argmax(U, axis=1)
             u_best = U[np.arange(len(S)), best]
             u0 = cp["link_threshold"][cs] + rng.gumbel(size=len(S))
