@@ -228,6 +228,26 @@ class EdgeList:
         return indptr, dst[stable_argsort_ids(src, n)]
 
 
+def adjacent(indptr: np.ndarray, indices: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether ``b[i]`` is a neighbour of ``a[i]``, read off compressed rows ``(indptr, indices)`` (:meth:`EdgeList.csr`).
+
+    Scans each ``a[i]``'s row: the work is the sum of the ``a`` degrees, less than the binary
+    searches of :meth:`EdgeList.has` when the rows are short (a tie budget keeps them short).
+    """
+    a = np.asarray(a, dtype=np.int64)
+    lo = indptr[a]
+    d = indptr[a + 1] - lo
+    out = np.zeros(len(a), dtype=bool)
+    total = int(d.sum())
+    if total == 0:
+        return out
+    row = np.repeat(np.arange(len(a)), d)
+    off = np.arange(total) - np.repeat(np.cumsum(d) - d, d)
+    hit = indices[lo[row] + off] == np.asarray(b)[row]
+    out[row[hit]] = True
+    return out
+
+
 def unique_inverse(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)`` for integer keys in ``0..n-1``, sorted by :func:`stable_argsort_ids`."""
     o = stable_argsort_ids(keys, n)

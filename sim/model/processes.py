@@ -46,6 +46,7 @@ from sim.model.population import (
     SPINOFF,
     STARTUP,
     UNIVERSITY,
+    adjacent,
     stable_argsort_ids,
     unique_inverse,
 )
@@ -533,7 +534,7 @@ def link_formation(model) -> None:
         r, k = np.nonzero(valid)
         j = Cm[r, k]
         i = S[r]
-        free = ~E.has(i, j)
+        free = ~adjacent(indptr, indices, i, j)
         r, k, i, j = r[free], k[free], i[free], j[free]
         cr = cs[r]
         kj = deg[j]
@@ -583,12 +584,14 @@ def brokered_introductions(model) -> None:
         return
     firms = np.flatnonzero(cluster_firms(pop))
     pos = institution_of(model, firms)
+    inst = np.flatnonzero(pop.is_institution)
+    code = np.full(pop.n, -1, dtype=np.int64)  # institutions numbered in position order
+    code[inst] = np.arange(len(inst))
     aff = firms[pos >= 0]
-    apos = pos[pos >= 0]
-    o = stable_argsort_ids(apos, pop.n)  # np.argsort(apos, kind="stable"), as a radix sort
-    aff, apos = aff[o], apos[o]
-    acount = np.bincount(apos, minlength=pop.n)
-    astart = np.concatenate([[0], np.cumsum(acount)[:-1]])
+    acode = code[pos[pos >= 0]]
+    aff = aff[stable_argsort_ids(acode, len(inst))]  # affiliates grouped by institution, in id order
+    acount = np.bincount(acode, minlength=len(inst))
+    astart = np.cumsum(acount) - acount
     cb = pop.cluster[brokers]
     k = rng.poisson(model.p["broker_intros"] * lv["broker_mult"][cb])
     b = np.repeat(brokers, k)
@@ -596,7 +599,7 @@ def brokered_introductions(model) -> None:
         return
     bud = budgets(model)
     deg = model.edges.degree(pop.n)
-    a1 = first_with_room([pick_members(rng, aff, astart, acount, b) for _ in range(TRIES)], deg, bud)
+    a1 = first_with_room([pick_members(rng, aff, astart, acount, code[b]) for _ in range(TRIES)], deg, bud)
     ok = a1 >= 0
     b, a1 = b[ok], a1[ok]
     if len(b) == 0:
