@@ -18,13 +18,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from calibration import engine
 from calibration import initial as ini
 from calibration.config import Config, log
 from calibration.loss import loss_matrix
 from calibration.surrogate import GP, propose_batch
+from sim.engine.sampling import sobol_points
 from sim.model.params import SCHEMA
 
 __all__ = ["Problem", "Estimate", "estimate", "bootstrap"]
@@ -66,11 +66,6 @@ class Problem:
         return {**self.config.base_params(), engine.RUN_KEY: self.run_json()}
 
 
-def _sobol(n: int, d: int, seed: int) -> np.ndarray:
-    m = int(np.ceil(np.log2(max(n, 2))))
-    return qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)[:n]
-
-
 # ----------------------------------------------------------------------------- estimator
 @dataclass
 class Estimate:
@@ -96,7 +91,7 @@ class Estimate:
 def _pool(problem: Problem, U: np.ndarray, J: np.ndarray, seed: int, n_global: int = 2048) -> np.ndarray:
     d = U.shape[1]
     rng = np.random.default_rng(seed)
-    parts = [_sobol(n_global, d, seed + 7)]
+    parts = [sobol_points(n_global, d, seed + 7)]
     top = U[np.argsort(J)[:4]]
     for t in top:
         for sd in (0.1, 0.04):
@@ -122,7 +117,7 @@ def estimate(problem: Problem, obs: Mapping[int, pd.DataFrame], fit_ids: Sequenc
     cfg = problem.config
     d = len(problem.names)
     consts = problem.constants()
-    U = _sobol(cfg.n_initial, d, cfg.seed + 11)
+    U = sobol_points(cfg.n_initial, d, cfg.seed + 11)
     st0 = shared_initial if shared_initial is not None else (None if store is None else store / "round-00")
     log(progress, f"estimator: initial design of {len(U)} points x {cfg.replicates} replicates "
                   f"({', '.join(problem.names)})")

@@ -47,16 +47,17 @@ stationary over 2010-2020; the calibrated entry and exit rates then decide growt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
+from calibration.initial_states import InitialStates
 from calibration.measurement import MeasurementMap, fit_affine
 from sim.data.clusters import cluster_table
 from sim.data.observed import INDEX_COLUMNS
+from sim.engine.sampling import sobol_points
 from sim.model.params import SCHEMA
 
 __all__ = ["KNOBS", "KNOB_BOUNDS", "knobs", "base_table",
@@ -134,13 +135,6 @@ def base_table(data, *, scale: float, min_firms: int = 30, backcast: float = 1.0
     return tab
 
 
-def _sobol(n: int, d: int, seed: int) -> np.ndarray:
-
-    m = int(np.ceil(np.log2(max(n, 2))))
-    pts = qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)
-    return pts[:n]
-
-
 def scale_knobs(values: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     lo = np.array([KNOB_BOUNDS[k][0] for k in names])
     hi = np.array([KNOB_BOUNDS[k][1] for k in names])
@@ -156,7 +150,7 @@ def unscale_knobs(u: np.ndarray, names: Sequence[str]) -> np.ndarray:
 def design_tables(base: pd.DataFrame, n_runs: int, names: Sequence[str], seed: int) -> list[pd.DataFrame]:
     """``n_runs`` set-up tables in which every cluster gets its own Sobol-sampled knob values."""
     C = len(base)
-    u = _sobol(n_runs * C, len(names), seed)
+    u = sobol_points(n_runs * C, len(names), seed)
     rng = np.random.default_rng(seed)
     u = u[rng.permutation(len(u))]
     vals = unscale_knobs(u, names)
@@ -222,56 +216,6 @@ class Emulator:
 
 
 # ----------------------------------------------------------------------------- result
-@dataclass
-class InitialStates:
-    """Fitted 2010 set-up: per-cluster table with knobs, the 2010 map and the fit diagnostics."""
-
-    table: pd.DataFrame                  # SETUP_COLUMNS + firms0 + has_2010 + knob columns
-    knobs: tuple[str, ...]
-    map2010: MeasurementMap              # emulator-based 2010 map
-    emulator_fit: pd.DataFrame           # per index: emulator R^2, noise sd, predicted 2010 loss
-    settings: dict = field(default_factory=dict)
-
-    def model_table(self) -> pd.DataFrame:
-        """The ``cluster_table`` for :class:`sim.model.model.ClusterModel` (drops bookkeeping columns)."""
-        return self.table.drop(columns=["has_2010"], errors="ignore")
-
-    def to_dict(self) -> dict:
-        t = self.table.copy()
-        return {"knobs": list(self.knobs), "settings": self.settings,
-                "table": json_records(t),
-                "map2010_emulator": self.map2010.to_dict(),
-                "emulator_fit": json_records(self.emulator_fit.reset_index())}
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> "InitialStates":
-        t = pd.DataFrame(d["table"])
-        if "has_2010" in t.columns:
-            t["has_2010"] = t["has_2010"].astype(bool)
-        ef = pd.DataFrame(d.get("emulator_fit", []))
-        if "index" in ef.columns:
-            ef = ef.set_index("index")
-        return cls(table=t, knobs=tuple(d["knobs"]), map2010=MeasurementMap.from_dict(d["map2010_emulator"]),
-                   emulator_fit=ef, settings=dict(d.get("settings", {})))
-
-
-def json_records(df: pd.DataFrame) -> list[dict]:
-    out = []
-    for rec in df.to_dict(orient="records"):
-        r = {}
-        for k, v in rec.items():
-            if isinstance(v, (np.floating, float)):
-                r[k] = None if not np.isfinite(v) else float(round(float(v), 10))
-            elif isinstance(v, (np.integer,)):
-                r[k] = int(v)
-            elif isinstance(v, (np.bool_, bool)):
-                r[k] = bool(v)
-            else:
-                r[k] = v
-        out.append(r)
-    return out
-
-
 def fit_initial_states(base: pd.DataFrame, designs: Sequence[pd.DataFrame], raw2010: np.ndarray,
                        outputs: Sequence[str], obs2010: pd.DataFrame, names: Sequence[str], *,
                        ridge_u: float = 0.02, iterations: int = 10, n_candidates: int = 2048,
@@ -330,7 +274,7 @@ def fit_initial_states(base: pd.DataFrame, designs: Sequence[pd.DataFrame], raw2
     off = np.zeros((C, len(idx)))
 
     rng = np.random.default_rng(seed)
-    cand = np.vstack([u0[None, :], _sobol(n_candidates, len(names), seed + 1)])
+    cand = np.vstack([u0[None, :], sobol_points(n_candidates, len(names), seed + 1)])
     # emulated raw indices of every candidate for every cluster: (C, n_cand, K)
     pred_c = np.empty((C, len(cand), len(idx)))
     for c in range(C):

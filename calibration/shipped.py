@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from calibration import engine
-from calibration import initial as ini
+from calibration.initial_states import InitialStates
 from calibration.measurement import MeasurementMap
 from sim.core.io import MB, InputFileError, read_small_json
 from sim.engine import baseline
@@ -110,7 +110,7 @@ def check_calibration(d, where: str) -> dict:
     if not isinstance(mm.get("years", {}), dict):
         raise ParameterError(f"{where}: measurement_map.years must be a JSON object of years")
     try:  # the set-up table and the measurement map as the model reads them
-        states = ini.InitialStates.from_dict(setup)
+        states = InitialStates.from_dict(setup)
         states.table[list(states.knobs)].to_numpy(float)
         if not all(isinstance(c, str) for c in states.table["id"]):
             raise ValueError("setup.table ids must be strings")
@@ -173,7 +173,7 @@ def load_calibrated(path: str | os.PathLike | None = None) -> dict:
     """
     d = load_params(path)
     check_baseline(d, path)
-    states = ini.InitialStates.from_dict(d["setup"])
+    states = InitialStates.from_dict(d["setup"])
     return {"params": dict(d["params"]), "run_params": dict(d.get("run_params", {})),
             "cluster_table": states.model_table(), "measurement_map": MeasurementMap.from_dict(d["measurement_map"]),
             "spinup": float(d["setup"].get("spinup", 0.0)), "relax": dict(d["setup"].get("relax", {})),
@@ -207,7 +207,7 @@ def scenario_base(path: str | os.PathLike | None = None) -> tuple[dict, pd.DataF
 
 def _base_of(d: Mapping) -> tuple[dict, pd.DataFrame]:
     """:func:`scenario_base` of a loaded calibration."""
-    states = ini.InitialStates.from_dict(d["setup"])
+    states = InitialStates.from_dict(d["setup"])
     persist = {k: float(v.default) for k, v in engine.RUN_PARAMS.items()}
     persist.update({k: float(v) for k, v in d.get("run_params", {}).items()})
     cols = states.table[["id", *states.knobs]].copy()

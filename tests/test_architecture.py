@@ -47,6 +47,14 @@ OPTIONAL: frozenset[str] = frozenset({"solara", "ipyvuetify", "ipywidgets", "rea
 #: Package facades whose lazy attributes are allowed to import from any floor.
 FACADES: frozenset[str] = frozenset({"sim"})
 
+#: Project modules a module may import inside a function, on demand: the command line imports only
+#: the module of the command it runs (``sim.face.cli.COMMAND_MODULES``).  They count as edges of
+#: the import graph like module-level imports.
+ON_DEMAND: dict[str, frozenset[str]] = {
+    "sim.face.cli": frozenset({"sim.face.cli_app", "sim.face.cli_calibration", "sim.face.cli_scenarios",
+                               "sim.face.cli_sensitivity"}),
+}
+
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -114,8 +122,9 @@ def graph() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
     edges, locals_ = {}, {}
     for m, p in mods.items():
         top, local = imports_of(m, p, known)
-        edges[m] = {t for t in top if t in known and t != m}
-        locals_[m] = local
+        on_demand = {name for _, name in local if name in ON_DEMAND.get(m, ())}
+        edges[m] = {t for t in top | on_demand if t in known and t != m}
+        locals_[m] = [(line, name) for line, name in local if name not in on_demand]
     return edges, locals_
 
 

@@ -13,6 +13,8 @@ import argparse
 import logging
 import re
 import socket
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -21,7 +23,7 @@ from pandas.testing import assert_frame_equal
 from sim.engine import backends
 from sim.engine.backends import BackendError
 from sim.face import options
-from sim.face.cli import build_parser, main
+from sim.face.cli import COMMAND_MODULES, build_parser, command_module, main
 from sim.face.options import SHARED
 
 CL = "jeonju_machinery"
@@ -230,3 +232,23 @@ def test_cluster_order_does_not_change_the_numbers(command, tmp_path):
         frames.append(df.sort_values(key).reset_index(drop=True))
     assert set(frames[0]["cluster"]) == set(ids)
     assert_frame_equal(frames[0], frames[1])
+
+
+def test_command_modules_name_every_command_they_add():
+    """``COMMAND_MODULES`` (which module to import for a command) is what each module registers."""
+    for name in sorted(set(COMMAND_MODULES.values())):
+        sub = argparse.ArgumentParser().add_subparsers()
+        command_module(name).register(sub)
+        assert set(sub.choices) == {c for c, m in COMMAND_MODULES.items() if m == name}, name
+    full = build_parser()._subparsers._group_actions[0].choices
+    assert set(full) == {"run", "params", "clusters"} | set(COMMAND_MODULES)
+
+
+def test_run_imports_no_other_command_and_no_sampler():
+    """``clustersim run`` starts without the other commands' modules, SALib or scipy.stats (about a second)."""
+    code = ("import sys; from sim.face import cli; cli.build_parser('run'); "
+            "bad = [m for m in ('sim.face.cli_calibration', 'sim.face.cli_sensitivity', 'sim.face.cli_scenarios', "
+            "'sim.face.cli_app', 'scipy.stats', 'SALib') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    code = "import sys; from sim.face import cli; cli.build_parser('exam'); assert 'sim.face.cli_calibration' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

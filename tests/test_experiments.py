@@ -26,7 +26,6 @@ from sim.engine.design import (
     design_from_array,
     design_hash,
     full_factorial,
-    latin_hypercube,
     replicate_seeds,
 )
 from sim.engine.experiments import (
@@ -35,6 +34,7 @@ from sim.engine.experiments import (
     load_results,
     run_experiments,
 )
+from sim.engine.sampling import latin_hypercube
 from sim.engine.settings import RunSettings
 from sim.engine.store import RUN_METADATA_KEY, ResumeMismatchError, read_run_record
 

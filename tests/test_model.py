@@ -16,7 +16,7 @@ from sim.face.cli import main
 from sim.model import params as P
 from sim.model.agents import Firm, Institution, OutsideWorld
 from sim.model.model import ClusterModel
-from sim.model.population import stable_argsort_ids, unique_inverse
+from sim.model.population import EdgeList, Population, adjacent, stable_argsort_ids, unique_inverse
 from sim.model.processes import _first_max_per_group
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
@@ -482,3 +482,30 @@ def test_radix_sorts_equal_numpy(n):
         u, inv = np.unique(k, return_inverse=True)
         uu, ii = unique_inverse(k, n)
         assert np.array_equal(u, uu) and np.array_equal(inv.ravel(), ii)
+
+
+def test_adjacent_equals_edge_lookup():
+    """Neighbours read off the compressed rows are the edges' own membership test, on a random graph."""
+    rng = np.random.default_rng(4)
+    n = 300
+    E = EdgeList()
+    E.add(rng.integers(0, n, 900), rng.integers(0, n, 900))
+    indptr, indices = E.csr(n)
+    m = len(E)
+    a, b = rng.integers(0, n, 5000), rng.integers(0, n, 5000)
+    a[:m], b[:m] = E.u, E.v  # every edge asked once, in both directions
+    a[m:2 * m], b[m:2 * m] = E.v, E.u
+    got = adjacent(indptr, indices, a, b)
+    np.testing.assert_array_equal(got, E.has(a, b))
+    assert m > 800 and got[:2 * m].all() and not got[2 * m:].all()
+    assert not adjacent(indptr, indices, np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size
+
+
+def test_population_fields_cannot_be_rebound():
+    """``pop.age += 1`` must not leave a stale view behind: assigning to a field is refused with the fix."""
+    pop = Population()
+    pop.add(3, size=np.ones(3))
+    with pytest.raises(AttributeError, match="write into it"):
+        pop.age += 1.0
+    pop.add(2, size=np.ones(2))
+    assert len(pop.age) == 5

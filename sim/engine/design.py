@@ -1,7 +1,7 @@
 """Experimental designs in the EMA Workbench (XLRM) vocabulary, replicate seeds, design hashes.
 
 * **uncertainties** (X) -- exogenous factors sampled over a range
-  (:class:`Uncertainty`, :func:`latin_hypercube`);
+  (:class:`Uncertainty`; sampled by :func:`sim.engine.sampling.latin_hypercube`);
 * **levers** (L) -- policy options enumerated by value (:class:`Lever`,
   :func:`full_factorial`);
 * designs combine (:func:`combine`) or wrap a sample matrix (:func:`design_from_array`);
@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 __all__ = [
     "Lever",
@@ -40,9 +39,9 @@ __all__ = [
     "canonical_json",
     "combine",
     "design_from_array",
+    "design_from_columns",
     "design_hash",
     "full_factorial",
-    "latin_hypercube",
     "normalize_design",
     "python_scalar",
     "replicate_seeds",
@@ -131,41 +130,6 @@ def full_factorial(levers: Sequence[Lever]) -> pd.DataFrame:
     return _numbered(pd.DataFrame(rows, columns=[lv.name for lv in levers]))
 
 
-def latin_hypercube(uncertainties: Sequence[Uncertainty], n: int, seed: int | None = 0) -> pd.DataFrame:
-    """Latin hypercube sample of ``n`` points over the uncertainties.
-
-    Uses :class:`scipy.stats.qmc.LatinHypercube` seeded with ``seed``, so the
-    same call returns the same design. Integer uncertainties take each value in
-    ``low..high`` with equal probability.
-
-    Parameters
-    ----------
-    uncertainties : sequence of Uncertainty
-    n : int
-        Number of experiments.
-    seed : int or None, default 0
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``experiment`` and one per uncertainty.
-    """
-
-    uncertainties = list(uncertainties)
-    _check_unique([u.name for u in uncertainties])
-    if n < 1:
-        raise ValueError("n must be >= 1")
-    unit = qmc.LatinHypercube(d=len(uncertainties), rng=np.random.default_rng(seed)).random(n)
-    cols: dict[str, np.ndarray] = {}
-    for j, u in enumerate(uncertainties):
-        if u.kind == "int":
-            lo, hi = int(u.low), int(u.high)
-            cols[u.name] = np.minimum(lo + np.floor(unit[:, j] * (hi - lo + 1)), hi).astype(np.int64)
-        else:
-            cols[u.name] = u.low + unit[:, j] * (u.high - u.low)
-    return _numbered(pd.DataFrame(cols))
-
-
 def combine(design_a: pd.DataFrame, design_b: pd.DataFrame) -> pd.DataFrame:
     """Cartesian product of two designs (e.g. scenarios x policies).
 
@@ -207,6 +171,26 @@ def design_from_array(samples: np.ndarray, names: Sequence[str]) -> pd.DataFrame
         raise ValueError(f"samples must have shape (n, {len(names)}), got {samples.shape}")
     _check_unique(list(names))
     return _numbered(pd.DataFrame(samples, columns=list(names)))
+
+
+def design_from_columns(names: Sequence[str], columns: Sequence[np.ndarray]) -> pd.DataFrame:
+    """Wrap one array per parameter as a design (each column keeps its dtype).
+
+    Parameters
+    ----------
+    names : sequence of str
+    columns : sequence of numpy.ndarray, one per name, all of length n
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``experiment`` (= row number) and ``names``.
+    """
+    names = list(names)
+    if len(columns) != len(names):
+        raise ValueError(f"{len(names)} names but {len(columns)} columns")
+    _check_unique(names)
+    return _numbered(pd.DataFrame(dict(zip(names, columns))))
 
 
 def _check_unique(names: list[str]) -> None:

@@ -22,7 +22,6 @@ from sim.data.observed import DataError
 from sim.engine.backends import BackendError
 from sim.engine.runner import run
 from sim.engine.store import ResumeMismatchError
-from sim.face import cli_app, cli_calibration, cli_scenarios, cli_sensitivity
 from sim.face.options import (
     MAX_REPLICATES,
     SHARED,
@@ -88,7 +87,23 @@ def cmd_clusters(a) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The module that adds each command beyond ``run``, ``params`` and ``clusters`` (each has
+#: ``register(subparsers)``).  :func:`main` imports only the module of the command it is given:
+#: together they take about a second to import (SALib, scipy.stats, the calibration, the app),
+#: a fifth of the main command's start-up.  Help, or a command not listed here, loads them all.
+COMMAND_MODULES: dict[str, str] = {
+    "sensitivity": "cli_sensitivity",
+    "calibrate": "cli_calibration", "predict": "cli_calibration", "validate": "cli_calibration",
+    "exam": "cli_calibration", "recover": "cli_calibration",
+    "project": "cli_scenarios", "report": "cli_scenarios", "scenarios": "cli_scenarios",
+    "policies": "cli_scenarios",
+    "demo": "cli_app",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command, or, given a command of :data:`COMMAND_MODULES`, the
+    built-in commands and those of that command's module only."""
     ap = argparse.ArgumentParser(prog="clustersim", description="Agent-based model of industrial cluster evolution.")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -115,22 +130,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("clusters", help="list the cluster ids of the embedded data")
     p.set_defaults(func=cmd_clusters)
 
-    for register in _extensions():
-        register(sub)
+    if command in ("run", "params", "clusters"):
+        return ap
+    names = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else list(dict.fromkeys(COMMAND_MODULES.values()))
+    for name in names:
+        command_module(name).register(sub)
     return ap
 
 
-def _extensions():
-    """Sub-commands contributed by the other command modules (each has ``register(subparsers)``)."""
-    return [cli_sensitivity.register, cli_calibration.register, cli_scenarios.register, cli_app.register]
+def command_module(name: str):
+    """Import one command module of :data:`COMMAND_MODULES` (imported here, on demand, and nowhere else)."""
+    if name == "cli_sensitivity":
+        import sim.face.cli_sensitivity as module
+    elif name == "cli_calibration":
+        import sim.face.cli_calibration as module
+    elif name == "cli_scenarios":
+        import sim.face.cli_scenarios as module
+    elif name == "cli_app":
+        import sim.face.cli_app as module
+    else:
+        raise KeyError(f"no command module {name!r}")
+    return module
 
 
 def main(argv: list[str] | None = None) -> int:
     known_errors: tuple[type[BaseException], ...] = (UserError, ParameterError, FileExistsError, DataError,
                                                      ResumeMismatchError, ScenarioError, BackendError,
                                                      InputFileError, OutputError)
-    ap = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    ap = build_parser(argv[0] if argv else None)
     for tok in argv:
         # argparse (Python 3.11) turns '--opt=--' into an empty list instead of an error
         if tok.startswith("-") and tok.partition("=")[2] == "--":

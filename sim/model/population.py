@@ -63,6 +63,14 @@ class Population:
             return data[name][: self.n]
         raise AttributeError(name)
 
+    def __setattr__(self, name, value):
+        # ``pop.age += 1`` would leave a stale view behind that hides the growing array
+        if name in _FIELDS:
+            raise AttributeError(f"pop.{name} is a view of the population's storage: write into it "
+                                 f"(pop.{name}[ids] = ..., or np.add(pop.{name}, x, out=pop.{name})), "
+                                 f"do not assign to it")
+        object.__setattr__(self, name, value)
+
     def add(self, n: int, **values) -> np.ndarray:
         """Append ``n`` nodes; ``values`` are scalars or arrays of length ``n``.  Returns their ids."""
         n = int(n)

@@ -764,7 +764,8 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
     row[M] = np.arange(m)
     f = pop.fine[M].astype(np.int64)
     g = pop.cap2[M].astype(np.int64)
-    own = np.maximum(phi[f], phi[np.where(g < 0, f, g)])
+    # own relatedness max(phi[f], phi[g]) per mover, gathered from the table of every (f, g) pair
+    own = np.maximum(phi[:, None, :], phi[None, :, :]).reshape(F * F, F)[f * F + np.where(g < 0, f, g)]
     # partners of the movers
     sel = row[src] >= 0
     s_, d_, t_, l_ = src[sel], dst[sel], tr[sel], local[sel]
@@ -782,17 +783,22 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
     if relay.any():
         P[relay] += cp["external_learning"][cM[relay]][:, None] * nat[None, :]
         wsum = wsum + relay * cp["external_learning"][cM]
-    Pphi = np.where(wsum[:, None] > 0, (P / np.maximum(wsum, 1e-12)[:, None]) @ phi, 0.0)
+    P /= np.maximum(wsum, 1e-12)[:, None]  # a row without partners is all zeros, and so is its P @ phi
     shares = cnt / np.maximum(cnt.sum(1, keepdims=True), 1.0)
-    clus = (shares @ phi)[cM]
     wp = np.where(wsum > 0, p["density_partners"], 0.0)
     wc = p["density_cluster"]
-    D = np.clip(1.0 - wp - wc, 0.0, None)[:, None] * own + wp[:, None] * Pphi + wc * clus
+    # D = (1 - wp - wc)+ own + wp P phi + wc shares phi, built in place (m x F arrays are the cost here)
+    D = own
+    D *= np.clip(1.0 - wp - wc, 0.0, None)[:, None]
+    Pphi = P @ phi
+    Pphi *= wp[:, None]
+    D += Pphi
+    D += (wc * (shares @ phi))[cM]
     mis = pop.mission[np.maximum(ipos, 0)]
     has_m = (ipos >= 0) & (mis >= 0)
     D[np.flatnonzero(has_m), mis[has_m]] += 1.0
     D[np.arange(m), f] = 0.0
-    T = D * (1.0 - shares[cM])  # a crowded field offers a newcomer less: white space attracts
+    T = D * (1.0 - shares)[cM]  # a crowded field offers a newcomer less: white space attracts
     s = tech.draw_from(T, rng)
     ok = (s >= 0) & (rng.random(m) < np.minimum(D[np.arange(m), np.maximum(s, 0)], 1.0))
     mv, new, cm = M[ok], s[ok], cM[ok]
@@ -801,7 +807,9 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
     old = pop.fine[mv].copy()
     pop.fine[mv] = new
     # collective coordination: the move pays off only if enough of the cluster holds the new sector
-    after, _ = sector_counts(model)
+    after = cnt.copy()  # the counts after the moves (counts are whole numbers: exact)
+    np.subtract.at(after, (cm, old.astype(np.int64)), 1.0)
+    np.add.at(after, (cm, new), 1.0)
     holders = after.ravel()
     n_c = after.sum(1)
     need = np.maximum(2.0, cp["coordination_share"][cm] * lv["coordination_mult"][cm] * n_c[cm])
@@ -872,7 +880,8 @@ def performance(model) -> None:
         d = (model.p["maturation_rate"] / Q * np.log(pop.target[firms] / size)
              + model.p["size_growth"] * (perf - model.perf_ref))
         pop.size[firms] = np.maximum(1.0, size * np.exp(d))
-    pop.age[pop.alive] += 1.0
+    age = pop.age
+    age += pop.alive  # every alive node ages a quarter (adding 0.0 leaves the others as they are)
     model.shock *= model.p["shock_persistence"]
 
 
