@@ -108,8 +108,9 @@ def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def _grouped_centered(g: np.ndarray, x: np.ndarray, y: np.ndarray, cnt: np.ndarray, n_groups: int):
-    """Grouped centred second moments ``(Sxx, Syy, Sxy)``.
+def _grouped_centered(g: np.ndarray, x: np.ndarray, y: np.ndarray, cnt: np.ndarray, n_groups: int,
+                      with_syy: bool = True):
+    """Grouped centred second moments ``(Sxx, Syy, Sxy)`` (``Syy`` is None unless ``with_syy``).
 
     Two-pass (means first, then sums of centred products) for numerical
     accuracy; ``g`` holds group ids in ``0..n_groups-1`` and ``cnt`` the group
@@ -120,7 +121,7 @@ def _grouped_centered(g: np.ndarray, x: np.ndarray, y: np.ndarray, cnt: np.ndarr
     dx = x - mx[g]
     dy = y - my[g]
     sxx = np.bincount(g, weights=dx * dx, minlength=n_groups)
-    syy = np.bincount(g, weights=dy * dy, minlength=n_groups)
+    syy = np.bincount(g, weights=dy * dy, minlength=n_groups) if with_syy else None
     sxy = np.bincount(g, weights=dx * dy, minlength=n_groups)
     return sxx, syy, sxy
 
@@ -138,11 +139,18 @@ def _grouped_ptp_positive(sorted_vals: np.ndarray, cnt: np.ndarray) -> np.ndarra
     return out
 
 
+#: Ranges of sector ids that :func:`_dense_codes` uses as codes directly.
+_SMALL_RANGE = 256
+
 def _dense_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """``np.unique(x, return_inverse=True)`` codes and their number, without sorting when the range is small."""
+    """Codes of ``x`` that keep its order, and their number: ``x - min`` when the range is at most
+    :data:`_SMALL_RANGE` (codes of absent values are unused), else the dense codes of
+    ``np.unique(x, return_inverse=True)``, without sorting when the range is small."""
     if len(x) == 0:
         return np.zeros(0, dtype=np.int64), 0
     lo, hi = int(x.min()), int(x.max())
+    if hi - lo < _SMALL_RANGE:
+        return x - lo, hi - lo + 1
     if hi - lo > 4 * len(x) + 4096:
         u, inv = np.unique(x, return_inverse=True)
         return inv.ravel(), len(u)
@@ -414,7 +422,7 @@ def cluster_indices(
 
     x = np.log(rank)
     y = np.log(ks)
-    sxx, _, sxy = _grouped_centered(gs, x, y, m, C)
+    sxx, _, sxy = _grouped_centered(gs, x, y, m, C, with_syy=False)
     ok = (m >= 3) & deg_varies
     hierarchy = np.zeros(C)
     hierarchy[ok] = -sxy[ok] / sxx[ok]
