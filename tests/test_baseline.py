@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import warnings
@@ -58,7 +57,7 @@ def test_portable_hash_is_the_hash_of_the_run():
     assert set(h) == {"run", "labels"} and all(len(v) == 64 for v in h.values())
     env = baseline.portable_env()
     assert str(ROOT) in env["PYTHONPATH"].split(os.pathsep)
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if baseline._x86():
         assert "X86_V4" in env["NPY_DISABLE_CPU_FEATURES"] and env["OPENBLAS_CORETYPE"] == "Haswell"
 
 
@@ -152,7 +151,7 @@ def test_run_portably_restarts_a_process_in_the_portable_arithmetic():
     env["PYTHONPATH"] = str(ROOT)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if baseline._x86():
         assert r.stdout.split() == ["True", "Haswell"], r.stdout
     else:
         assert r.stdout.split() == ["not", "restarted"], r.stdout

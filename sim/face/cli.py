@@ -91,8 +91,8 @@ def cmd_clusters(a) -> int:
 
 #: The module that adds each command beyond ``run``, ``params`` and ``clusters`` (each has
 #: ``register(subparsers)``).  :func:`main` imports only the module of the command it is given:
-#: together they take about a second to import (SALib, scipy.stats, the calibration, the app),
-#: a fifth of the main command's start-up.  Help, or a command not listed here, loads them all.
+#: together they take over a second to import (SALib, scipy.stats, the calibration, the app).
+#: Help, or a command not listed here, loads them all.
 COMMAND_MODULES: dict[str, str] = {
     "sensitivity": "cli_sensitivity",
     "calibrate": "cli_calibration", "predict": "cli_calibration", "validate": "cli_calibration",
@@ -132,7 +132,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("clusters", help="list the cluster ids of the embedded data")
     p.set_defaults(func=cmd_clusters)
 
-    if command in ("run", "params", "clusters"):
+    if command in sub.choices:  # run, params or clusters: no other module needed
         return ap
     names = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else list(dict.fromkeys(COMMAND_MODULES.values()))
     for name in names:

@@ -142,6 +142,7 @@ def _grouped_ptp_positive(sorted_vals: np.ndarray, cnt: np.ndarray) -> np.ndarra
 #: Ranges of sector ids that :func:`_dense_codes` uses as codes directly.
 _SMALL_RANGE = 256
 
+
 def _dense_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
     """Codes of ``x`` that keep its order, and their number: ``x - min`` when the range is at most
     :data:`_SMALL_RANGE` (codes of absent values are unused), else the dense codes of

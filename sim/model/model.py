@@ -310,9 +310,7 @@ class ClusterModel(mesa.Model):
         fine = self.home[clusters] * tech.FINE_PER_COARSE + self.rng.integers(0, tech.FINE_PER_COARSE, len(clusters))
         ids = self.pop.add(len(clusters), cluster=clusters, fine=fine, coarse=tech.FINE_TO_COARSE[fine],
                            role=roles, size=50.0, quality=1.0, birth=self.t)
-        if self._use_handles:
-            for h in Institution.create_many(self, ids):
-                self._handles[h.idx] = h
+        self._add_handles(Institution, ids)
         self._firm_pool_cache = None
         return ids
 
@@ -339,8 +337,12 @@ class ClusterModel(mesa.Model):
     def register_firms(self, ids: np.ndarray) -> None:
         """Create Mesa handles for new firms."""
         self._firm_pool_cache = None
+        self._add_handles(Firm, ids)
+
+    def _add_handles(self, cls, ids: np.ndarray) -> None:
+        """Mesa handles of class ``cls`` for population rows ``ids`` (when the model keeps handles)."""
         if self._use_handles:
-            for h in Firm.create_many(self, ids):
+            for h in cls.create_many(self, ids):
                 self._handles[h.idx] = h
 
     def unregister(self, ids: np.ndarray) -> None:
