@@ -475,8 +475,10 @@ def _collect_runs(gen: Iterator[tuple], store: Store | None, results: dict, inva
     bar = _Progress(total, reused, progress)
     bar.emit(force=True)
     wall: dict[tuple[int, int], float] = {}
+    current: tuple | None = None  # the run being stored: an interrupt may land after its file is published
     try:
         for e, r, frame, seconds in gen:
+            current = (e, r, seconds)
             if store is not None:
                 meta = meta_of(e, r)
                 meta["wall_time_s"] = seconds
@@ -485,6 +487,8 @@ def _collect_runs(gen: Iterator[tuple], store: Store | None, results: dict, inva
             wall[(e, r)] = seconds
             bar.update()
     except KeyboardInterrupt:
+        if _published_unrecorded(store, current, wall, invalid):
+            wall[current[:2]] = current[2]
         with contextlib.suppress(Exception):
             gen.close()
         bar.close()
@@ -500,6 +504,16 @@ def _collect_runs(gen: Iterator[tuple], store: Store | None, results: dict, inva
     bar.close()
     _finish(store, "complete", total, reused, wall, invalid)
     return len(wall)
+
+
+def _published_unrecorded(store: Store | None, current: tuple | None, wall: Mapping, invalid: set) -> bool:
+    """Whether the run ``current`` (experiment, replicate, seconds) has its file in the store but
+    is not counted yet: an interrupt that arrives between the atomic rename and the bookkeeping.
+    A run whose earlier file was invalid is not counted (its old file may still be there)."""
+    if store is None or current is None:
+        return False
+    key = current[:2]
+    return key not in wall and key not in invalid and store.run_path(*key).exists()
 
 
 def _finish(store: Store | None, status: str, total: int, reused: int, wall: Mapping[tuple[int, int], float],

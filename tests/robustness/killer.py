@@ -21,13 +21,19 @@ Usage (from the tests)::
     the process dies ``seconds`` after it starts writing its final outputs (after the first
     call of any of the functions above or of ``os.replace`` on a file in ``TARGET``'s
     folder); used to spread kills over the whole write phase.
+``sigint:<glob>``
+    Ctrl-C at a fixed point: just after the first ``os.replace`` that publishes a file whose
+    name matches ``glob`` (``fnmatch``) anywhere under ``TARGET`` (here a folder), SIGINT goes
+    to the whole process group, as a terminal sends it.  The command then handles the
+    interrupt as it would handle a user's Ctrl-C.
 
 If the trigger never fires the command runs to its end and the exit code is its own.  When it
-fires, ``killer: write`` or ``killer: rename`` is printed to stderr just before the kill.
+fires, ``killer: write``, ``killer: rename`` or ``killer: sigint`` is printed to stderr just before the kill.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import os
 import signal
@@ -116,12 +122,29 @@ def main() -> int:
             half_write(self, bytes(data))
         return real_write_bytes(self, data)
 
+    interrupted = threading.Event()
+
+    def published_match(dst) -> bool:
+        if not mode.startswith("sigint:") or interrupted.is_set():
+            return False
+        try:
+            p = Path(os.fspath(dst)).resolve()
+        except TypeError:
+            return False
+        return target in p.parents and fnmatch.fnmatch(p.name, mode.split(":", 1)[1])
+
     def replace(src, dst, *a, **k):
         if in_folder(dst):
             start_timer()
         if rename_mode and is_target(dst):
             _die("rename")
-        return real_replace(src, dst, *a, **k)
+        out = real_replace(src, dst, *a, **k)
+        if published_match(dst):
+            interrupted.set()
+            print("killer: sigint", file=sys.stderr)
+            sys.stderr.flush()
+            os.killpg(os.getpgid(0), signal.SIGINT)  # the Python handler raises KeyboardInterrupt here
+        return out
 
     def rename(src, dst, *a, **k):
         if rename_mode and is_target(dst):
