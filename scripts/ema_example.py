@@ -164,7 +164,7 @@ def doc_block(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python scripts/ema_example.py", description=__doc__.splitlines()[0])
     ap.add_argument("--experiments", type=int, default=200)
-    ap.add_argument("--cluster", default="daejeon_machinery")
+    ap.add_argument("--cluster", default="busan_ulsan_gyeongnam_electronics")
     ap.add_argument("--years", type=float, default=8.0)
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1, help="seed of the Latin hypercube and of the extra trees")
