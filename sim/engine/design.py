@@ -169,8 +169,7 @@ def design_from_array(samples: np.ndarray, names: Sequence[str]) -> pd.DataFrame
     samples = np.asarray(samples)
     if samples.ndim != 2 or samples.shape[1] != len(names):
         raise ValueError(f"samples must have shape (n, {len(names)}), got {samples.shape}")
-    _check_unique(list(names))
-    return _numbered(pd.DataFrame(samples, columns=list(names)))
+    return design_from_columns(names, list(samples.T))
 
 
 def design_from_columns(names: Sequence[str], columns: Sequence[np.ndarray]) -> pd.DataFrame:

@@ -765,7 +765,7 @@ def _branch(model, M, cM, irole, ipos, src, dst, tr, local) -> None:
     f = pop.fine[M].astype(np.int64)
     g = pop.cap2[M].astype(np.int64)
     # own relatedness max(phi[f], phi[g]) per mover, gathered from the table of every (f, g) pair
-    own = np.maximum(phi[:, None, :], phi[None, :, :]).reshape(F * F, F)[f * F + np.where(g < 0, f, g)]
+    own = np.maximum(phi[:, None, :], phi[None, :, :]).reshape(F * F, F)[f * F + tech.secondary(f, g)]
     # partners of the movers
     sel = row[src] >= 0
     s_, d_, t_, l_ = src[sel], dst[sel], tr[sel], local[sel]
@@ -866,7 +866,7 @@ def performance(model) -> None:
     model.shock[:] += lv["tech_shock"][:-1]
     model.note_shock(model.shock > before + 1e-12)
     hit = model.devalued_sector()[c]
-    exposure = np.minimum(model.phi[hit, f], model.phi[hit, np.where(g < 0, f, g)])
+    exposure = np.minimum(model.phi[hit, f], model.phi[hit, tech.secondary(f, g)])
     loss = model.shock[c] * exposure
     perf = (pop.quality[firms]
             + cp["network_return"][c] * np.log1p(deg[firms])

@@ -86,6 +86,11 @@ def relatedness(phi_family: float, phi_neighbour: float) -> np.ndarray:
     return phi
 
 
+def secondary(f: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """A firm's secondary capability ``g``, or its primary sector ``f`` where it has none (``g < 0``)."""
+    return np.where(g < 0, f, g)
+
+
 def distance(phi: np.ndarray, f1: np.ndarray, g1: np.ndarray, f2: np.ndarray, g2: np.ndarray) -> np.ndarray:
     """Cognitive distance ``1 - max phi`` between firms with capabilities ``(f1, g1)`` and ``(f2, g2)``.
 
@@ -95,9 +100,9 @@ def distance(phi: np.ndarray, f1: np.ndarray, g1: np.ndarray, f2: np.ndarray, g2
     n = phi.shape[1]
     flat = phi.ravel()  # one gather from the small flat matrix per pair is faster than phi[rows, cols]
     r1 = np.asarray(f1, dtype=np.intp) * n
-    s1 = np.where(g1 < 0, f1, g1).astype(np.intp) * n
+    s1 = secondary(f1, g1).astype(np.intp) * n
     f2 = np.asarray(f2, dtype=np.intp)
-    g2 = np.where(g2 < 0, f2, g2).astype(np.intp)
+    g2 = secondary(f2, g2).astype(np.intp)
     best = np.maximum(np.maximum(flat[r1 + f2], flat[r1 + g2]), np.maximum(flat[s1 + f2], flat[s1 + g2]))
     return 1.0 - best
 
