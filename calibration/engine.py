@@ -30,7 +30,7 @@ from sim.data.clusters import in_canonical_order
 from sim.engine.experiments import run_experiments
 from sim.engine.runner import release_model
 from sim.engine.settings import RunSettings
-from sim.model.model import ClusterModel
+from sim.model.system import ClusterSystem
 
 __all__ = ["OUTPUTS", "RUN_PARAMS", "run_task", "encode_run", "relax_traits", "Batch", "run_batch"]
 
@@ -56,7 +56,7 @@ def encode_run(table: pd.DataFrame, years: float, *, spinup: float = 0.0, start_
     ----------
     table : DataFrame
         Per-cluster set-up table: ``id, name_en, sector_family, firms, employees_per_firm,
-        firms0`` and per-cluster parameter columns (:class:`sim.model.model.ClusterModel`
+        firms0`` and per-cluster parameter columns (:class:`sim.model.system.ClusterSystem`
         ``cluster_table``).
     years : float
         Years simulated after the observation start (2010 -> 2020: 10).
@@ -129,9 +129,8 @@ def run_task(params: dict, seed: int) -> pd.DataFrame:
     table = in_canonical_order(decode_table(run))  # listing order never changes the numbers
     s0 = int(round(float(run.extra.get("spinup", 0.0)) * STEPS_PER_YEAR))
     s1 = int(round(float(run.years) * STEPS_PER_YEAR))
-    model = ClusterModel(params=params, cluster_table=table, rng=int(seed),
-                         start_year=float(run.start_year) - s0 / STEPS_PER_YEAR, record_every=10 ** 9,
-                         handles=False)
+    model = ClusterSystem(params=params, cluster_table=table, rng=int(seed),
+                          start_year=float(run.start_year) - s0 / STEPS_PER_YEAR, record_every=10 ** 9)
     ids = np.array(model.cluster_ids, dtype=object)
     frames = []
 

@@ -2,7 +2,7 @@
 
 The public facade: ``sim.run`` (an ensemble, see :func:`sim.engine.runner.run`),
 ``sim.simulate`` (one replicate, :func:`sim.engine.runner.simulate`) and ``sim.ClusterModel``
-(:class:`sim.model.model.ClusterModel`). They are imported lazily, so ``import sim`` does no
+(:class:`sim.model.model.ClusterModel`, the Mesa model). They are imported lazily, so ``import sim`` does no
 work. ``sim.run`` also accepts a base model by name: ``base="calibrated"``, ``"defaults"`` or
 the path of a calibration or parameter file (resolved by :func:`scenarios.base.resolve_base`).
 This facade is the one place allowed to reach every floor (see ``tests/test_architecture.py``).

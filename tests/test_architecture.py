@@ -42,7 +42,7 @@ FLOORS: tuple[str, ...] = ("sim.core", "sim.data", "sim.indices", "sim.plots", "
 #: dependencies needed by one command only.
 OPTIONAL: frozenset[str] = frozenset({"solara", "ipyvuetify", "ipywidgets", "reacton", "dask", "distributed",
                                       "ray", "playwright", "uvicorn", "starlette",
-                                      "ema_workbench"})
+                                      "ema_workbench", "networkx"})
 
 #: Package facades whose lazy attributes are allowed to import from any floor.
 FACADES: frozenset[str] = frozenset({"sim"})
@@ -51,6 +51,7 @@ FACADES: frozenset[str] = frozenset({"sim"})
 #: the module of the command it runs (``sim.face.cli.COMMAND_MODULES``).  They count as edges of
 #: the import graph like module-level imports.
 ON_DEMAND: dict[str, frozenset[str]] = {
+    "sim.engine.runner": frozenset({"sim.model.model"}),  # the Mesa model, for runs with agent handles
     "sim.face.cli": frozenset({"sim.face.cli_app", "sim.face.cli_calibration", "sim.face.cli_scenarios",
                                "sim.face.cli_sensitivity"}),
 }

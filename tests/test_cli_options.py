@@ -252,3 +252,13 @@ def test_run_imports_no_other_command_and_no_sampler():
     subprocess.run([sys.executable, "-c", code], check=True)
     code = "import sys; from sim.face import cli; cli.build_parser('exam'); assert 'sim.face.cli_calibration' in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_run_needs_neither_mesa_nor_networkx(tmp_path):
+    """``clustersim run`` runs ClusterSystem: Mesa (about a second to import, with scipy.spatial)
+    and networkx are not loaded, also while it writes the figure."""
+    code = ("import sys; from sim.face import cli; "
+            f"rc = cli.main(['run', '--years', '0.5', '--scale', '0.02', '--quiet', '--out', {str(tmp_path / 'o')!r}]); "
+            "bad = [m for m in ('mesa', 'networkx', 'scipy.spatial') if m in sys.modules]; assert rc == 0 and not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / "o" / "scores.png").exists()

@@ -16,8 +16,15 @@ from sim.face.cli import main
 from sim.model import params as P
 from sim.model.agents import Firm, Institution, OutsideWorld
 from sim.model.model import ClusterModel
-from sim.model.population import EdgeList, Population, adjacent, stable_argsort_ids, unique_inverse
+from sim.model.population import (
+    EdgeList,
+    Population,
+    adjacent,
+    stable_argsort_ids,
+    unique_inverse,
+)
 from sim.model.processes import _first_max_per_group
+from sim.model.system import ClusterSystem
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
 
@@ -160,9 +167,29 @@ def test_same_seed_same_result_different_seed_differs():
 
 
 def test_handles_do_not_change_dynamics():
-    a = simulate({"scale": 0.05}, 2, years=1, clusters=SMALL, handles=False)
-    b = simulate({"scale": 0.05}, 2, years=1, clusters=SMALL, handles=True)
+    a = simulate({"scale": 0.05}, 2, years=1, clusters=SMALL, handles=False)  # ClusterSystem
+    b = simulate({"scale": 0.05}, 2, years=1, clusters=SMALL, handles=True)   # ClusterModel
     pdt.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", [5, np.random.SeedSequence(5), np.int64(5)], ids=["int", "SeedSequence", "np.int64"])
+def test_mesa_model_and_system_draw_the_same_numbers(seed):
+    """ClusterModel (with or without handles) and ClusterSystem make their random streams alike,
+    also where Mesa seeds the stdlib stream with a draw from the numpy one (a Generator or a numpy
+    integer as seed), so their runs are identical; the system has no Mesa attributes."""
+    kw = dict(params={"scale": 0.03}, clusters=SMALL, record_every=2)
+    runs = [ClusterSystem(rng=seed, **kw), ClusterModel(rng=seed, **kw), ClusterModel(rng=seed, handles=False, **kw)]
+    for m in runs:
+        for _ in range(6):
+            m.step()
+    frames = [m.indicators_frame() for m in runs]
+    pdt.assert_frame_equal(frames[0], frames[1])
+    pdt.assert_frame_equal(frames[0], frames[2])
+    assert runs[0].random.random() == runs[1].random.random()
+    assert runs[0].rng.random() == runs[1].rng.random()
+    assert runs[1].steps == 6 and len(runs[1].agents) > 0 and len(runs[2].agents) == 1  # the outside world
+    assert not hasattr(runs[0], "agents") and not hasattr(runs[0], "datacollector")
+    assert runs[0].outside.size == runs[1].outside.size
 
 
 def test_run_writes_identical_outputs(tmp_path):

@@ -46,13 +46,16 @@ def git_commit() -> str | None:
 
 def package_versions(names=PACKAGES) -> dict[str, str | None]:
     """Python's version and the installed version of each distribution in ``names``."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"python": platform.python_version(), **{name: _version(name) for name in names}}
+
+
+@lru_cache(maxsize=None)
+def _version(name: str) -> str | None:
+    """The installed version of a distribution (None if absent); read once per process."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def machine() -> dict:

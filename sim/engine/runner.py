@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -38,8 +37,8 @@ from sim.data.clusters import cluster_table as default_cluster_table
 from sim.engine.experiments import run_experiments
 from sim.engine.settings import RunSettings
 from sim.indices.scores import Labeller
-from sim.model.model import ClusterModel
 from sim.model.params import ParameterError, validate
+from sim.model.system import ClusterSystem
 
 INDICATOR_COLUMNS = ["cluster", "replicate", "step", "year", "indicator", "value", "label"]
 
@@ -124,7 +123,7 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     years : float
         Simulated years (:data:`sim.core.calendar.STEPS_PER_YEAR` steps per year).
     clusters, cluster_table, start_year, record_every, labeller
-        Passed to :class:`sim.model.model.ClusterModel`, the clusters in the order of their ids
+        Passed to the model (:class:`sim.model.system.ClusterSystem`), the clusters in the order of their ids
         (:func:`sim.data.clusters.in_canonical_order`): the order in which they are listed does
         not change the numbers.
     policies : sequence of Policy
@@ -133,7 +132,8 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     progress : bool
         Print the simulated year to stderr as the run goes.
     handles : bool
-        Create Mesa agent handles (not needed for batch runs; same dynamics).
+        Run the Mesa model, :class:`sim.model.model.ClusterModel`, with its agent handles
+        (same dynamics, slower; imports Mesa), instead of ``ClusterSystem``.
 
     Returns
     -------
@@ -142,9 +142,16 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     """
     # clusters in the order of their ids, whatever order they were listed in
     table = in_canonical_order(cluster_table if cluster_table is not None else default_cluster_table())
-    model = ClusterModel(params=params, clusters=None if clusters is None else sorted(clusters),
-                         cluster_table=table, policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
-                         record_every=record_every, labeller=labeller, handles=handles)
+    kind = ClusterSystem
+    if handles:
+        from sim.model.model import (
+            ClusterModel,  # on demand: Mesa is imported only for handles
+        )
+
+        kind = ClusterModel
+    model = kind(params=params, clusters=None if clusters is None else sorted(clusters),
+                 cluster_table=table, policies=copy.deepcopy(list(policies)), rng=int(seed), start_year=start_year,
+                 record_every=record_every, labeller=labeller)
     try:
         steps = steps_in(years)
         t0 = time.perf_counter()
@@ -173,8 +180,10 @@ def release_model(model) -> None:
     for a memory leak (300 MB over its size after the first run), replaces the worker and
     warns "A worker stopped while some jobs were given to the executor ...".  Call this when a
     model is finished with (:func:`simulate` does); the model must not create agents afterwards.
+    Without Mesa imported (a :class:`~sim.model.system.ClusterSystem` run) there is nothing to drop.
     """
-    ids = getattr(mesa.Agent, "_ids", None)
+    mesa = sys.modules.get("mesa")
+    ids = getattr(getattr(mesa, "Agent", None), "_ids", None)
     if isinstance(ids, MutableMapping):
         ids.pop(model, None)
 

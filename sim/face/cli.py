@@ -14,8 +14,6 @@ import sys
 import time
 import warnings
 
-import mesa  # noqa: F401  (first: importing Mesa inspects the call stack, ~0.2 s cheaper before the rest)
-
 from scenarios.base import resolve_base
 from scenarios.scenario import ScenarioError
 from sim.core.io import InputFileError, atomic_savefig

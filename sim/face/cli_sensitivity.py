@@ -54,7 +54,7 @@ from sim.face.options import (
 )
 from sim.indices.scores import TYPOLOGIES, Labeller
 from sim.indices.structure import INDEX_NAMES
-from sim.model.model import FLOWS
+from sim.model.system import FLOWS
 from sim.model.params import from_sample, problem, validate
 
 

@@ -1,6 +1,6 @@
 """The model's processes (ODD submodels), each acting on the whole population at once.
 
-Each function takes the :class:`~sim.model.model.ClusterModel` and updates
+Each function takes the model (:class:`~sim.model.system.ClusterSystem`) and updates
 ``model.pop`` (node arrays) and ``model.edges`` (the firm-to-firm tie list) with
 vectorised numpy operations.  Per-cluster parameter values are ``model.cpar[name]``:
 arrays of length ``n_clusters + 1`` whose last entry belongs to the outside world, so
@@ -283,7 +283,7 @@ def entry(model) -> None:
     institute ``u``; :func:`attractiveness` :math:`a_c`; the policy lever :math:`\lambda_c`,
     ``entry_mult`` for new firms and ``relocation_mult`` for relocations; :func:`free_space`),
     times :math:`\exp(-\sigma_c \varphi_{h_c s})` after a technology shift of level :math:`\sigma_c` on the
-    sector :math:`h_c` it devalued (:meth:`~sim.model.model.ClusterModel.devalued_sector`: the cluster's
+    sector :math:`h_c` it devalued (:meth:`~sim.model.system.ClusterSystem.devalued_sector`: the cluster's
     dominant sector when the shift came) (entrants shun a devalued technology as incumbents suffer
     from it; see :func:`performance`); the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
     cluster at set-up, has free space 1.  Entrants to the rest of the country leave the model.
@@ -299,11 +299,11 @@ def entry(model) -> None:
 
     **Anchors.** A share ``anchor_entry_share`` of relocating firms are branch plants of large
     firms: anchors.  The lever ``anchor_inflow`` adds anchors of the home sector.  An anchor's
-    employment is :meth:`~sim.model.model.ClusterModel.anchor_draw` (``anchor_size`` times a size
+    employment is :meth:`~sim.model.system.ClusterSystem.anchor_draw` (``anchor_size`` times a size
     from the top ``anchor_share`` of the size distribution, as at set-up).
 
     **Employment.** Every firm draws a target employment at birth
-    (:meth:`~sim.model.model.ClusterModel.size_draw`, lognormal around its cluster's observed mean
+    (:meth:`~sim.model.system.ClusterSystem.size_draw`, lognormal around its cluster's observed mean
     firm size); new firms and spin-offs start at ``startup_size`` times it and grow toward it
     (:func:`performance`), relocating firms arrive at it.
     """
@@ -828,7 +828,7 @@ def performance(model) -> None:
 
     with quality ``q``, ``network_return`` :math:`\rho`, firm-to-firm degree ``k``, the
     cluster's shock level :math:`\sigma_c`, the sector :math:`h_c` the shift devalued
-    (:meth:`~sim.model.model.ClusterModel.devalued_sector`: the dominant fine sector when the
+    (:meth:`~sim.model.system.ClusterSystem.devalued_sector`: the dominant fine sector when the
     level last rose) and :math:`\epsilon \sim N(0, \text{perf\_noise})`.  A technology shift
     (``shock_year`` or the technology-shock policy lever) adds ``shock_size`` (the lever's value)
     to :math:`\sigma_c`, so shifts accumulate; the level fades by ``shock_persistence`` per

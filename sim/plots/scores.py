@@ -23,7 +23,7 @@ BAND_LABEL = "band: 10-90 % of replicates"
 def _pick_clusters(df: pd.DataFrame, clusters: Sequence[str] | None, n: int) -> list[str]:
     if clusters:
         return list(clusters)
-    ids = list(dict.fromkeys(df["cluster"]))
+    ids = list(pd.unique(df["cluster"]))  # in order of first appearance
     if len(ids) <= n:
         return ids
     # a spread of clusters: largest, smallest and evenly spaced between, by firm count
@@ -32,10 +32,15 @@ def _pick_clusters(df: pd.DataFrame, clusters: Sequence[str] | None, n: int) -> 
     return [order[i] for i in np.linspace(0, len(order) - 1, n).round().astype(int)]
 
 
-def _series(df: pd.DataFrame, indicator: str) -> pd.DataFrame:
-    d = df[df.indicator == indicator]
-    return d.pivot_table(index=["cluster", "year"], columns="replicate", values="value") if "replicate" in d else \
-        d.pivot_table(index=["cluster", "year"], values="value")
+def _series(df: pd.DataFrame, clusters: Sequence[str], indicators: Sequence[str]) -> dict[tuple[str, str], pd.DataFrame]:
+    """Each (indicator, cluster)'s values by year (rows) and replicate (columns; one column
+    ``value`` without a replicate column), means of duplicates; absent pairs are left out."""
+    d = df[df.cluster.isin(clusters) & df.indicator.isin(indicators)]
+    index = ["indicator", "cluster", "year"]
+    tab = (d.pivot_table(index=index, columns="replicate", values="value", observed=True) if "replicate" in d
+           else d.pivot_table(index=index, values="value", observed=True))
+    return {key: part.droplevel([0, 1]).dropna(axis=1, how="all")
+            for key, part in tab.groupby(level=[0, 1], sort=False, observed=True)}
 
 
 def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n: int = 6, ax=None):
@@ -56,12 +61,12 @@ def plot_score_paths(df: pd.DataFrame, clusters: Sequence[str] | None = None, n:
         panels = {"centripetal": ax, "centrifugal": ax}
     colors = plt.get_cmap("tab10")
     band = False
+    series = _series(df, chosen, ("centripetal", "centrifugal"))
     for i, c in enumerate(chosen):
         for ind, ls in (("centripetal", "-"), ("centrifugal", "--" if ax is not None else "-")):
-            s = _series(df[df.cluster == c], ind)
-            if s.empty:
+            s = series.get((ind, c))
+            if s is None or s.empty:
                 continue
-            s = s.droplevel(0)
             years = s.index.to_numpy(float)
             vals = s.to_numpy(float)
             mean = np.nanmean(vals, axis=1)
