@@ -461,7 +461,7 @@ def s4v_13(seeds=SEEDS) -> Outcome:
     top = np.array([x["top_parent"] for x in base])
     top_hi = np.array([x["top_parent"] for x in hi])
     measured = (f"Wonju-like firms born in 10 years: {np.mean([x['descended'] for x in base]):.0%} descend from a "
-                f"spin-off parent, the most prolific single parent accounts for {top.mean():.0%} (max {top.max():.0%}); "
+                f"parent (a firm or the university), the most prolific single parent accounts for {top.mean():.0%} (max {top.max():.0%}); "
                 f"with spin-off rate and quality elasticity at the top of their ranges: "
                 f"{np.mean([x['descended'] for x in hi]):.0%} and {top_hi.mean():.0%} (max {top_hi.max():.0%})")
     return Outcome(measured, [
@@ -531,8 +531,8 @@ def s4v_18(seeds=SEEDS) -> Outcome:
     b = np.array([wonju(s, variant="hub64")["firms"] for s in seeds])
     up1 = (b[:, 12] - a[:, 12]) / 64
     up3 = (b[:, 14] - a[:, 14]) / 64
-    measured = (f"64 units of new space (no showcase) in the Wonju-like cluster at year 11, its estates near their "
-                f"ceiling: {up1.mean():.0%} occupied one year later, {up3.mean():.0%} three years later (paired)")
+    measured = (f"64 units of new space (no showcase) in the Wonju-like cluster at year 11, its growth stalled: "
+                f"{up1.mean():.0%} occupied one year later, {up3.mean():.0%} three years later (paired)")
     return Outcome(measured, [Check("fully let", up1.mean() >= 0.8, "at least 80% of the new units occupied within a year")])
 
 
@@ -641,7 +641,8 @@ FACTS: tuple[Fact, ...] = (
          why_not="Every cluster's firms share one tie budget, search rate and decay (processes.budgets, "
                  "link_formation, link_decay), so the share of linked firms converges to a common level (about 0.45-0.5 at "
                  "the defaults); the university lifts only its affiliates' co-affiliation utility (beta_inst, 10% of firms), "
-                 "not enough to overtake the established clusters."),
+                 "not enough to overtake the established clusters. The start gap is small too: the burn-in gives the 11 "
+                 "founding firms a network of their own, like every cluster's (ClusterSystem._burn_in)."),
     Fact("S4V-2", "Jeonju: inclusiveness rank 13 (2010) -> 1 (2020), 0.808, 694 links.",
          "An intermediary-brokered cluster should reach the highest local connectedness.",
          f"{_NAT}; Jeonju with an intermediary platform (living_lab policy) against "
@@ -657,10 +658,11 @@ FACTS: tuple[Fact, ...] = (
          "A diverse urban-manufacturing node should become an inter-cluster broker (betweenness high relative to degree).",
          f"{_NAT}; Euljiro diverse (init_home_share 0.1) with two brokerage intermediaries: "
          "betweenness rank >= 5 places above its weighted-degree rank; gap above the paired control (t > 3).", s4v_4,
-         why_not="Partner clusters are drawn in proportion to their size: external candidates and brokers' external "
-                 "introductions are uniform draws from the national firm pool (processes.link_formation and "
-                 "brokered_introductions, `ext_pool[rng.integers(...)]`), so no cluster can specialise in joining clusters "
-                 "that are otherwise unlinked and betweenness follows degree."),
+         why_not="Nothing steers a cluster's outside ties towards clusters that are otherwise unlinked: each external "
+                 "candidate or brokered outside partner is a uniform draw from the national firm pool, whatever the "
+                 "cluster's other ties (processes.link_formation and brokered_introductions, `ext_pool[rng.integers(...)]`), "
+                 "so nearly every outside tie reaches another cluster, and a cluster's partner clusters and betweenness "
+                 "grow with its number of outside ties, which is small for Euljiro: betweenness follows degree."),
     Fact("S4V-5", "Wonju is among the most isolated: 11 partner clusters, betweenness 36th of 38, external linkage 25th.",
          "A Wonju-type (cohesive, specialised, closed) cluster shows low external ties and low betweenness.",
          f"{_NAT}; {K} given Wonju-type closure (specialised, lock-in, costly external "
@@ -679,12 +681,15 @@ FACTS: tuple[Fact, ...] = (
          f"{_NAT}; Jeonju with an intermediary and a research institute (hub_institution, "
          "outreach 0.3) against the paired control, z-scores among the 38 at year 10: related variety up, external "
          "linkage down, hierarchy up (|t| > 3 each).", s4v_7,
-         why_not="Institutes act only through their affiliates: the absorptive boost doubles their branching attempts, "
-                 "but successful moves stay rare (about 1% of firms a year at the defaults: recombination_rate x "
-                 "exp(-lock_in L) x success min(1, D)) against cognitive lock-in's conversions to the partners' sector "
-                 "(convergence_rate), and the research institute's relay of the flat national sector mix dilutes the "
-                 "relatedness density and lowers the success of a move (processes.technology and _branch), so the "
-                 "sector mix does not diversify."),
+         why_not="Institutes raise related variety a little (the z-score above), through their affiliates' doubled "
+                 "branching attempts (the absorptive boost), the entrants they pull into their field (inst_attraction) and "
+                 "academic spin-offs in related sectors (processes.technology, entry, _spinoffs), but successful branching "
+                 "moves stay rare (about 1% of firms a year at the defaults: recombination_rate x exp(-lock_in L) x success "
+                 "min(1, D)), fewer than cognitive lock-in's conversions to the partners' sector "
+                 "(convergence_rate), and the research institute's relay of the flat national sector mix lowers the "
+                 "success of its affiliates' moves (_branch). Nothing in the model closes an institute-led cluster or "
+                 "concentrates its network: the intermediary of the hub also introduces local firms to outside "
+                 "partners (brokered_introductions), so external linkage does not fall and hierarchy does not rise."),
     Fact("S4V-8", "Jeonju: small firms (3.36 employees), low sales per firm, but patents per firm 3rd and high productivity.",
          "An anchor-less root-industry SME cluster with strong intermediaries can show high patents per firm.",
          "-", static="not testable here: the model has no patents, sales or labour productivity, and employees per firm "
@@ -714,17 +719,21 @@ FACTS: tuple[Fact, ...] = (
          "Spin-off genealogy: the founding cohort should descend mostly from one (external) parent.",
          f"S4V-12 set-up, firms born in years 0-10, {_S} seeds, at the defaults and with spinoff_rate 0.04 and "
          "spinoff_quality 2 (tops of their ranges): the most prolific single parent accounts for >= 50% of them.", s4v_13,
-         why_not="A spin-off always settles in its parent's cluster (processes._spinoffs, `cl = pop.cluster[spawn]`), so an "
-                 "external parent cannot seed a cluster, and a parent's spin-off rate depends only on its quality, not on "
-                 "its size or anchor role, so no single parent dominates a cohort."),
+         why_not="Most newcomers come from the national pool, drawn by the estate and the showcase (processes.entry): "
+                 "only the share above descends from a parent, so even one parent behind every spin-off would not reach "
+                 "half of the cohort. Besides, a spin-off always settles in its parent's cluster (processes._spinoffs, "
+                 "`cl = pop.cluster[spawn]`), so an external parent cannot seed a cluster, and a parent's spin-off rate "
+                 "depends on its quality, not on its size or anchor role."),
     Fact("S4V-14", "After Samsung acquired Medison, its base moved to the capital region and talent left.",
          "An anchor-loss shock should reduce the skilled pool and mentoring.",
          "A 300-firm medical-device cluster with anchors (3%); all anchors leave at year 1 (anchor_exit) against the "
          f"paired control, {_S} seeds: local ties one year later >= 5% lower (t < -3); employment of the remaining firms "
          "five years later >= 2% lower (t < -3).", s4v_14,
-         why_not="There is no labour pool: the remaining firms lose only the anchor's ties, whose value "
-                 "(network_return x log(1 + degree)) is small and relative to the mean of all firms "
-                 "(processes.performance), and they re-link at search_rate per quarter, so their employment is unchanged."),
+         why_not="There is no labour pool: the remaining firms lose only their ties to the anchors, and few firms have "
+                 "one, since an anchor holds far fewer ties than its size-scaled budget allows; a lost tie costs a firm "
+                 "only network_return x the fall of log(1 + degree) in performance, against the mean of all firms "
+                 "(processes.performance), so their employment is unchanged even though the lost ties are not replaced "
+                 "(local ties stay lower five years later)."),
     Fact("S4V-15", "After losing the 2009 bid, Wonju had about ten years without new estates or national projects; entry stopped.",
          "Absence of space and projects should suppress entry.",
          f"S4V-12 set-up, {_S} seeds, 18 years, against the paired run with a second estate and showcase at year 11: entrants "
@@ -744,7 +753,7 @@ FACTS: tuple[Fact, ...] = (
                  "is no breakthrough event, no large-firm investment decision and no designation."),
     Fact("S4V-18", "Jeonju Innovation Startup Hub: all 64 units let on completion (Sep 2020).",
          "Demand for stage-appropriate space in a functioning cluster is high.",
-         f"S4V-12 set-up (its estate near the ceiling after 11 years), {_S} seeds: 64 units added at year 11 without a "
+         f"S4V-12 set-up (its growth stalled after 11 years, see S4V-15), {_S} seeds: 64 units added at year 11 without a "
          "showcase; share occupied one year later against the paired run (>= 80%).", s4v_18,
          why_not="New space only scales the national pool's flow into the cluster (processes.entry: weight x free_space), "
                  "and free_space is normalised by the capacity above the initial occupancy ((K - n) / (K - n0)), so 64 "
@@ -759,18 +768,21 @@ FACTS: tuple[Fact, ...] = (
          f"incumbent) from year 1, {_S} seeds, to year 8: new startups' relatedness to the incumbents' mix >= 1.5 times a "
          "random sector's; makers add "
          "<= 20% of firms; incumbents leave their sector >= 25% more often than in the paired control (t > 3).", s4v_20,
-         why_not="Entrants draw their sectors from the cluster's own relatedness density (processes.entry), so the "
-                 "newcomers are partners in sectors the incumbents already hold: they add to the trusted same-sector share "
-                 "that suppresses branching (lock_in, processes.technology) instead of bringing new knowledge, and the "
-                 "incumbents change sector less, not more."),
+         why_not="Policy-funded startups draw their sectors from the cluster's own relatedness density "
+                 "(processes.entry), so the makers bring sectors the incumbents already hold rather than new knowledge; "
+                 "they are a small share of the firms, and half of them are introduced to one incumbent each, so the "
+                 "incumbents' partners, lock-in and branching hardly change and they leave their sector no more often "
+                 "than without the makers."),
     Fact("S4V-21", "Trust between Euljiro's craftsmen and startups took a long time even with brokers; about 10 craftsmen serve as Meisters.",
          "Cross-type tie formation is slow; the participating craftsman fraction is small.",
          f"A 300-firm urban-manufacturing cluster with a living lab from year 1 against the paired control, {_S} seeds: half "
          "the gain in trusted (>= 0.5) young-incumbent ties takes >= 1 year; <= 10% of incumbents hold such a tie.",
          s4v_21, note="the time scale rests on trust_years (3 years) and the living lab's trust multiplier (2)",
          why_not="The living lab doubles the speed at which trust builds (its 'trust' = 2, lever trust_mult in "
-                 "processes.link_decay: time constant trust_years / 2 = 1.5 years) and its introductions cross the "
-                 "barrier with broker_lift 0.7 at once, so trusted young-incumbent ties accumulate within a year."),
+                 "processes.link_decay: trust closes 2/12 of its gap to 1 each quarter instead of 1/12), so a new tie "
+                 "reaches 0.5 after four quarters instead of eight. A tie formed after the lab opens therefore cannot "
+                 "count before four quarters: the half of the gain reached after three quarters comes from "
+                 "young-incumbent ties that existed before the lab and now pass 0.5 sooner, not from its introductions."),
     Fact("S4V-22", "Craftsman-startup crowdfunding reached 537% and 173% of targets; a platform linked 3,000 fabric makers to designers in 52 countries.",
          "Magnitudes for the payoff of cross-type ties and a platform's reach.", "-",
          static="not testable here: the model has no product-level payoffs, crowdfunding or foreign designers; a tie's "

@@ -16,6 +16,7 @@ import pytest
 from scenarios.archetypes import WONJU_PARAMS, wonju_setup
 from scenarios.policies import build_policies
 from sim.model.model import ClusterModel
+from sim.model.params import SCHEMA
 from sim.model.population import SPINOFF
 
 SEEDS = tuple(range(1, 9))
@@ -156,10 +157,10 @@ def test_institutions_never_enter_the_transaction_network():
 
 
 # ----------------------------------------------------------------------------- entry and space
-def _wonju(seed: int, university: bool = True, space: float = 200.0, years: float = 18.0) -> float:
+def _wonju(seed: int, university: bool = True, space: float = 200.0, years: float = 18.0, **params) -> float:
     """Firms of the Wonju-like start (:func:`scenarios.archetypes.wonju_setup`) after ``years`` (S4V-1, S4V-12)."""
     tab, pols = wonju_setup(university, space)
-    m = _run(WONJU_PARAMS, seed, years, tab, policies=pols)
+    m = _run({**WONJU_PARAMS, **params}, seed, years, tab, policies=pols)
     return float(m.history(0)["firms"][-1])
 
 
@@ -171,3 +172,13 @@ def test_wonju_can_happen_and_needs_university_and_space():
     assert np.median(no_uni) < 60, no_uni
     no_space = [_wonju(s, space=0.0) for s in SEEDS[:5]]
     assert np.median(no_space) < 30, no_space
+
+
+def test_wonju_happens_with_the_outside_world_inside_its_range():
+    """The set-up's outside world (three times its three clusters) stands for the rest of the country and lies
+    above the whole-system sensitivity range of ``outside_ratio`` (0.2-1.0); at the range's top (1.0),
+    so with every parameter but the scale (1: real size) inside its range, Wonju still grows to 100-200
+    firms in 18 years."""
+    assert WONJU_PARAMS["outside_ratio"] > SCHEMA["outside_ratio"].sa_bounds[1]
+    full = [_wonju(s, outside_ratio=SCHEMA["outside_ratio"].sa_bounds[1]) for s in SEEDS[:5]]
+    assert 100 <= np.median(full) <= 200, full
