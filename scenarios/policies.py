@@ -596,7 +596,7 @@ class LivingLab(_Placement, Policy):
 @register
 @dataclass
 class AnchorAttraction(Policy):
-    """Anchor-firm attraction: large, high-quality home-sector firms drawn into the cluster."""
+    """Anchor-firm attraction: large home-sector firms (no quality bonus in v2) drawn into the cluster."""
 
     scaled: bool = Param(
         name="scaled", default=True, kind="bool", strict=True,
@@ -609,8 +609,9 @@ class AnchorAttraction(Policy):
     mechanism: ClassVar[str] = (
         "While active, anchors arrive at 'intensity' per year per targeted cluster (times the model "
         "scale when 'scaled'; lever anchor_inflow): home-sector firms as large as the largest firms "
-        "(ClusterModel.anchor_draw: anchor_size times a size from the top anchor_share of the size distribution).  Their tie budget grows with their size and they attract ties by preferential "
-        "attachment, so they become hubs that integrate suppliers.")
+        "(ClusterModel.anchor_draw: anchor_size times a size from the top anchor_share of the size distribution).  Their tie budget grows with their size and "
+        "preferential attachment draws some suppliers to them, but like every firm they form at most one tie per search "
+        "at the common search rate, so they stay far below their budget: more connected than other firms, not hubs.")
     source: ClassVar[str] = (
         "[KRIHS-2020] S4J-M12 (Jeonju lacks an anchor; scenario: inject one), S4J-M8 (Hyosung "
         "investment), S4W-M5; [KLRI-2016] Moon, appendix (Upper Austria anchor courting, inward investment); "
