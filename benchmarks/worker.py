@@ -21,7 +21,6 @@ indices    :func:`sim.indices.structure.cluster_indices` against networkx on tes
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import resource
@@ -106,21 +105,17 @@ def _time_methods(obj, names) -> dict[str, float]:
     return acc
 
 
-def _model_module(handles: bool) -> str:
-    return "sim.model.model" if handles else "sim.model.system"
-
-
-def _model(handles: bool, **kw):
+def _model_class(handles: bool):
     """The Mesa model with agent handles (:class:`~sim.model.model.ClusterModel`) or, without
     handles, the model that ``clustersim run`` and the experiment engine run
-    (:class:`~sim.model.system.ClusterSystem`, no Mesa)."""
+    (:class:`~sim.model.system.ClusterSystem`, no Mesa); only its module is imported."""
     if handles:
         from sim.model.model import ClusterModel
 
-        return ClusterModel(handles=True, **kw)
+        return ClusterModel
     from sim.model.system import ClusterSystem
 
-    return ClusterSystem(**kw)
+    return ClusterSystem
 
 
 def _base_setup(base: str, scale: float) -> dict:
@@ -139,11 +134,11 @@ def _base_setup(base: str, scale: float) -> dict:
 def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed: int = 1,
               record_every: int = 1, base: str = "defaults") -> dict:
     rss0 = _current_rss_mb()
-    importlib.import_module(_model_module(handles))  # imported before the clock starts
+    model_class = _model_class(handles)  # imported before the clock starts
 
     rss_import = _current_rss_mb()
     clock = _Clock()
-    model = _model(handles, rng=seed, record_every=record_every, **_base_setup(base, scale))
+    model = model_class(rng=seed, record_every=record_every, **_base_setup(base, scale))
     setup_wall, setup_cpu = clock.lap()
     firms0, nodes0, edges0 = _cluster_firms(model), int(model.pop.alive.sum()), len(model.edges)
     phase_cpu = _time_phases(model)
@@ -195,13 +190,13 @@ def task_command(years: float = 10, seed: int = 1, scale: float | None = None) -
 
 
 def task_engine(firms: int, steps: int = 40, handles: bool = True, seeds=(1,)) -> dict:
-    importlib.import_module(_model_module(handles))  # imported before the clock starts
+    model_class = _model_class(handles)  # imported before the clock starts
 
     scale = scale_for(firms)
     runs = []
     for seed in seeds:
         clock = _Clock()
-        model = _model(handles, params={"scale": scale}, rng=seed)
+        model = model_class(params={"scale": scale}, rng=seed)
         setup_wall, setup_cpu = clock.lap()
         f0 = _cluster_firms(model)
         phase_cpu = _time_phases(model)

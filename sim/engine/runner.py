@@ -144,9 +144,8 @@ def simulate(params: Mapping, seed: int, *, years: float = 10, clusters: Sequenc
     table = in_canonical_order(cluster_table if cluster_table is not None else default_cluster_table())
     kind = ClusterSystem
     if handles:
-        from sim.model.model import (
-            ClusterModel,  # on demand: Mesa is imported only for handles
-        )
+        # on demand: Mesa is imported only for a run with agent handles
+        from sim.model.model import ClusterModel
 
         kind = ClusterModel
     model = kind(params=params, clusters=None if clusters is None else sorted(clusters),

@@ -68,5 +68,3 @@ def sobol_points(n: int, d: int, seed: int) -> np.ndarray:
     """
     m = int(np.ceil(np.log2(max(n, 2))))
     return qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)[:n]
-
-

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.core.calendar import years_of
 from sim.model.population import ROLE_NAMES
+from sim.model.system import OutsidePool
 from sim.model.technology import SECTOR_FAMILIES
 
 
@@ -165,16 +166,13 @@ class Institution(_Handle):
         return None if m < 0 else m
 
 
-class OutsideWorld(mesa.Agent):
-    """The rest of the country and abroad: one agent standing for the outside firm pool."""
+class OutsideWorld(OutsidePool, mesa.Agent):
+    """The rest of the country and abroad: one agent standing for the outside firm pool
+    (:class:`~sim.model.system.OutsidePool` as a Mesa agent)."""
 
     def __init__(self, model, idx: np.ndarray):
-        super().__init__(model)
-        self.members = np.asarray(idx)
-
-    @property
-    def size(self) -> int:
-        return int(len(self.members))
+        mesa.Agent.__init__(self, model)
+        OutsidePool.__init__(self, idx)
 
     def step(self):
         """The outside world is passive: it is a pool of partners for external ties."""
