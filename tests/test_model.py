@@ -17,6 +17,7 @@ from sim.model import params as P
 from sim.model.agents import Firm, Institution, OutsideWorld
 from sim.model.model import ClusterModel
 from sim.model.population import (
+    OUTSIDE,
     EdgeList,
     Population,
     adjacent,
@@ -286,6 +287,42 @@ def test_cli_run_base_model_is_the_shipped_calibration(tmp_path):
             cluster_table=cluster_table())
     with pytest.raises(P.ParameterError, match="resolved base model"):
         run(years=0.5, seed=3, clusters=SMALL, progress=False, base="calibrated")
+
+
+class _EagerHandles(ClusterModel):
+    """Makes each handle when its node enters, as before handles were made on demand."""
+
+    def _new_handles(self, kind, ids):
+        super()._new_handles(kind, ids)
+        self._make_owed_handles()
+
+
+def _registries(m):
+    def ids(agents):
+        return [(type(a).__name__, a.unique_id, a.idx if hasattr(a, "idx") else None) for a in agents]
+
+    return ids(m.agents), {t.__name__: ids(s) for t, s in m.agents_by_type.items()}, ids(m._agents)
+
+
+def test_handles_made_on_demand_are_those_made_at_entry():
+    """Handles made when someone looks (every step, once at the end, after compactions) are the
+    handles made at entry: same ids, same rows, same order in every registry; a node that left
+    unseen has none, and its id stays used."""
+    kw = dict(params={"scale": 0.05, "exit_rate": 0.3, "startup_rate": 0.3}, clusters=SMALL, rng=5)
+    eager, looking, lazy = _EagerHandles(**kw), ClusterModel(**kw), ClusterModel(**kw)
+    for i in range(8):
+        for m in (eager, looking, lazy):
+            m.step()
+            if i == 4:
+                m.compact()
+        assert len(looking.agents) == len(eager.agents)  # looks: makes the owed handles
+    assert (lazy._owed_uid >= 0).sum() > 0 and len(lazy._made) < len(eager._made)  # lazy has not made them yet
+    ref = _registries(eager)
+    assert _registries(looking) == ref and _registries(lazy) == ref
+    alive = np.flatnonzero(lazy.pop.alive & (lazy.pop.role != OUTSIDE))  # outside-world firms have no handle
+    assert sorted(lazy._handles) == alive.tolist()
+    new = Firm(lazy, int(alive[0]))  # the next id of Mesa's counter, after every reserved one
+    assert new.unique_id == Firm(eager, int(alive[0])).unique_id
 
 
 def test_compaction_changes_nothing_observable():

@@ -29,20 +29,22 @@ class _Handle(mesa.Agent):
         self.idx = int(idx)
 
     @classmethod
-    def create_many(cls, model, ids) -> list:
+    def create_many(cls, model, ids, unique_ids=None) -> list:
         """Handles for population rows ``ids``, registered with Mesa in bulk.
 
         The same handles as ``[cls(model, i) for i in ids]`` (``unique_id`` from Mesa's per-model
         counter, ``pos`` None, in ``model.agents`` and ``model.agents_by_type[cls]``), made
         without one registry call, debug-log line and two set insertions per agent: entry
-        creates hundreds a quarter.  Uses Mesa 3.3's registries (``Model._agents``,
-        ``_agents_by_type``, ``_all_agents``; the project pins ``mesa<3.4``).
+        creates hundreds a quarter.  ``unique_ids``, if given, are ids taken from that counter
+        earlier (:meth:`sim.model.model.ClusterModel._new_handles` reserves them).  Uses Mesa 3.3's
+        registries (``Model._agents``, ``_agents_by_type``, ``_all_agents``; the project pins
+        ``mesa<3.4``).
         """
-        counter = mesa.Agent._ids[model]
+        uids = mesa.Agent._ids[model] if unique_ids is None else iter(unique_ids.tolist())
         out = []
-        for i in ids:
+        for i in ids.tolist() if isinstance(ids, np.ndarray) else ids:
             h = cls.__new__(cls)
-            h.model, h.unique_id, h.pos, h.idx = model, next(counter), None, int(i)
+            h.model, h.unique_id, h.pos, h.idx = model, next(uids), None, int(i)
             out.append(h)
         if out:
             d = dict.fromkeys(out)

@@ -22,6 +22,9 @@ Example
 
 from __future__ import annotations
 
+import collections
+import itertools
+
 import mesa
 import numpy as np
 
@@ -45,6 +48,8 @@ __all__ = ["DEFAULT_FIRM_SIZE", "FLOWS", "LEVERS", "RECOVERY_SHARE", "RECOVERY_Y
 
 #: Handle class of each kind of node that :class:`ClusterSystem` adds.
 HANDLE_CLASSES = {"firm": Firm, "institution": Institution}
+#: The kinds, numbered (the code of an owed handle's kind).
+HANDLE_KINDS = tuple(HANDLE_CLASSES)
 
 
 class IndicatorCollector(mesa.DataCollector):
@@ -74,14 +79,27 @@ class ClusterModel(ClusterSystem, mesa.Model):
     params, clusters, cluster_table, policies, rng, start_year, labeller, record_every
         As for :class:`~sim.model.system.ClusterSystem`.
     handles : bool
-        Create Mesa agent handles for every node (default).  ``False`` skips them (the
+        Give every node a Mesa agent handle (default).  ``False`` skips them (the
         model is then a Mesa model without agents but the outside world); the dynamics
         are identical.
+
+    Notes
+    -----
+    Handles are made on demand.  A node that enters takes its ``unique_id`` from Mesa's
+    counter at once, but its handle is made only when something reads the registries
+    (``agents``, ``agents_by_type``, ``agent_types``, ``remove_all_agents``, ``_handles``) or
+    registers another agent; a node that leaves before then never gets one.  What a reader
+    sees is what handles made at entry would give: the same handles with the same ids, in
+    the same order.  A run that never looks (a batch run) pays almost nothing for them; one
+    that looks every step pays for the handles of that step's entrants, as before.
     """
 
     def __init__(self, *args, handles: bool = True, **kwargs):
         self._use_handles = handles
-        self._handles: dict[int, mesa.Agent] = {}
+        self._made: dict[int, mesa.Agent] = {}  # handles made so far, by population row
+        # rows whose handle is owed: the unique_id reserved for it (-1: none) and the kind (HANDLE_KINDS)
+        self._owed_uid = np.full(0, -1, dtype=np.int64)
+        self._owed_kind = np.zeros(0, dtype=np.int8)
         super().__init__(*args, **kwargs)
 
     def _init_streams(self, rng) -> None:
@@ -98,21 +116,90 @@ class ClusterModel(ClusterSystem, mesa.Model):
             collector.collect(self)
         return ind
 
-    # ------------------------------------------------------------------ handles
+    # ------------------------------------------------------------------ handles (made on demand)
+    @property
+    def _handles(self) -> dict[int, mesa.Agent]:
+        """Every node's handle, by population row (made now if owed)."""
+        self._make_owed_handles()
+        return self._made
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        self._make_owed_handles()
+        return mesa.Model.agents.fget(self)
+
+    @agents.setter
+    def agents(self, value) -> None:
+        mesa.Model.agents.fset(self, value)
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._make_owed_handles()
+        return mesa.Model.agent_types.fget(self)
+
+    @property
+    def agents_by_type(self) -> dict[type, mesa.agent.AgentSet]:
+        self._make_owed_handles()
+        return mesa.Model.agents_by_type.fget(self)
+
+    def register_agent(self, agent) -> None:
+        self._make_owed_handles()  # owed handles have smaller ids: they come first in the registries
+        super().register_agent(agent)
+
+    def remove_all_agents(self) -> None:
+        self._make_owed_handles()
+        super().remove_all_agents()
+
     def _new_handles(self, kind: str, ids: np.ndarray) -> None:
-        if self._use_handles:
-            for h in HANDLE_CLASSES[kind].create_many(self, ids):
-                self._handles[h.idx] = h
+        """Reserve the next ``len(ids)`` ids of Mesa's counter for the rows' handles, made later."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not self._use_handles or len(ids) == 0:
+            return
+        counter = mesa.Agent._ids[self]
+        first = next(counter)
+        collections.deque(itertools.islice(counter, len(ids) - 1), maxlen=0)  # consume the rest at C speed
+        need = int(ids.max()) + 1
+        if need > len(self._owed_uid):
+            grow = max(need, 2 * len(self._owed_uid)) - len(self._owed_uid)
+            self._owed_uid = np.concatenate([self._owed_uid, np.full(grow, -1, dtype=np.int64)])
+            self._owed_kind = np.concatenate([self._owed_kind, np.zeros(grow, dtype=np.int8)])
+        self._owed_uid[ids] = first + np.arange(len(ids))
+        self._owed_kind[ids] = HANDLE_KINDS.index(kind)
+
+    def _make_owed_handles(self) -> None:
+        """Make the owed handles, in the order of their ids, and register them with Mesa."""
+        if not len(self._owed_uid):
+            return
+        rows = np.flatnonzero(self._owed_uid >= 0)
+        if len(rows) == 0:
+            return
+        uids = self._owed_uid[rows]
+        o = np.argsort(uids, kind="stable")
+        rows, uids, kinds = rows[o], uids[o], self._owed_kind[rows[o]]
+        self._owed_uid[rows] = -1
+        cuts = np.flatnonzero(np.diff(kinds)) + 1  # runs of one kind, in id order
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
+            cls = HANDLE_CLASSES[HANDLE_KINDS[int(kinds[lo])]]
+            for h in cls.create_many(self, rows[lo:hi], unique_ids=uids[lo:hi]):
+                self._made[h.idx] = h
 
     def _drop_handles(self, ids: np.ndarray) -> None:
-        if self._handles:
-            pop = self._handles.pop
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(self._owed_uid):
+            self._owed_uid[ids[ids < len(self._owed_uid)]] = -1
+        if self._made:
+            pop = self._made.pop
             remove_many(self, [h for h in (pop(int(i), None) for i in ids) if h is not None])
 
     def _renumber_handles(self, new: np.ndarray) -> None:
-        for h in self._handles.values():
+        for h in self._made.values():
             h.idx = int(new[h.idx])
-        self._handles = {h.idx: h for h in self._handles.values()}
+        self._made = {h.idx: h for h in self._made.values()}
+        rows = np.flatnonzero(self._owed_uid[: len(new)] >= 0)
+        rows = rows[new[rows] >= 0]
+        uid, kind = np.full_like(self._owed_uid, -1), np.zeros_like(self._owed_kind)
+        uid[new[rows]], kind[new[rows]] = self._owed_uid[rows], self._owed_kind[rows]
+        self._owed_uid, self._owed_kind = uid, kind
 
     def _outside_world(self, members: np.ndarray):
         return OutsideWorld(self, members)
@@ -127,4 +214,4 @@ class ClusterModel(ClusterSystem, mesa.Model):
         vals = self._records[-1][1][name]
         if self.n_clusters == 1:
             return float(vals[0])
-        return {cid: float(v) for cid, v in zip(self.cluster_ids, vals)}
+        return dict(zip(self.cluster_ids, np.asarray(vals, dtype=float).tolist()))

@@ -64,9 +64,14 @@ TRIES = 3                  # random draws a broker or incubator makes to find a 
 def members_by_cluster(model, firms_only: bool = True):
     """Alive cluster members grouped by cluster: ``(order, start, count)``.
 
-    ``order[start[c]:start[c]+count[c]]`` are the ids of cluster ``c``'s members.
+    ``order[start[c]:start[c]+count[c]]`` are the ids of cluster ``c``'s members.  The arrays are
+    read-only: they are kept until the membership changes (a node enters or leaves,
+    :meth:`~sim.model.system.ClusterSystem.membership_changed`), as several phases of a step ask.
     """
     pop = model.pop
+    hit = model.members_cache.get(firms_only)
+    if hit is not None and hit[0] == pop.n:
+        return hit[1]
     mask = pop.alive & (pop.cluster >= 0)
     if firms_only:
         mask &= pop.role <= SPINOFF
@@ -77,6 +82,9 @@ def members_by_cluster(model, firms_only: bool = True):
     count = np.bincount(cl, minlength=model.n_clusters)
     start = np.zeros(model.n_clusters, dtype=np.int64)
     start[1:] = np.cumsum(count)[:-1]
+    for a in (order, start, count):
+        a.flags.writeable = False
+    model.members_cache[firms_only] = (pop.n, (order, start, count))
     return order, start, count
 
 

@@ -197,6 +197,7 @@ class ClusterSystem:
         self._records: list[tuple[int, dict[str, np.ndarray]]] = []
         self._firm_hist: dict[int, np.ndarray] = {}
         self._firm_pool_cache: tuple[int, np.ndarray] | None = None
+        self.members_cache: dict = {}  # processes.members_by_cluster's arrays, until the membership changes
         self._phases = {
             "policies": self._apply_policies,
             "entry": lambda: proc.entry(self),
@@ -319,7 +320,7 @@ class ClusterSystem:
         ids = self.pop.add(len(clusters), cluster=clusters, fine=fine, coarse=tech.FINE_TO_COARSE[fine],
                            role=roles, size=50.0, quality=1.0, birth=self.t)
         self._new_handles("institution", ids)
-        self._firm_pool_cache = None
+        self.membership_changed()
         return ids
 
     def affiliate(self, institutions: np.ndarray, firms: np.ndarray) -> int:
@@ -342,14 +343,19 @@ class ClusterSystem:
         self.pop.affil[firms] = new
         return changed
 
+    def membership_changed(self) -> None:
+        """Forget what was derived from who is alive where (the firm pool, the members by cluster)."""
+        self._firm_pool_cache = None
+        self.members_cache.clear()
+
     def register_firms(self, ids: np.ndarray) -> None:
         """Note new firms (population rows ``ids``)."""
-        self._firm_pool_cache = None
+        self.membership_changed()
         self._new_handles("firm", ids)
 
     def unregister(self, ids: np.ndarray) -> None:
         """Note nodes that left."""
-        self._firm_pool_cache = None
+        self.membership_changed()
         self._drop_handles(ids)
 
     # Agent handles: none here; ClusterModel overrides these three and _outside_world.
@@ -430,7 +436,7 @@ class ClusterSystem:
         self.budget_key = None
         if self.outside is not None:
             self.outside.members = new[self.outside.members]
-        self._firm_pool_cache = None
+        self.membership_changed()
 
     def _record_if_due(self) -> None:
         if self.t % self.record_every == 0:
