@@ -176,6 +176,15 @@ class OutsideWorld(OutsidePool, mesa.Agent):
         mesa.Agent.__init__(self, model)
         OutsidePool.__init__(self, idx)
 
+    @classmethod
+    def unregistered(cls, model, idx: np.ndarray, unique_id: int) -> OutsideWorld:
+        """The agent as ``OutsideWorld(model, idx)`` makes it, with an id taken earlier, not yet
+        registered with Mesa (``model.register_agent`` does that)."""
+        w = cls.__new__(cls)
+        OutsidePool.__init__(w, idx)
+        w.model, w.unique_id, w.pos = model, int(unique_id), None
+        return w
+
     def step(self):
         """The outside world is passive: it is a pool of partners for external ties."""
 

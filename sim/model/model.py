@@ -100,6 +100,7 @@ class ClusterModel(ClusterSystem, mesa.Model):
         # rows whose handle is owed: the unique_id reserved for it (-1: none) and the kind (HANDLE_KINDS)
         self._owed_uid = np.full(0, -1, dtype=np.int64)
         self._owed_kind = np.zeros(0, dtype=np.int8)
+        self._owed_agents: list[mesa.Agent] = []  # made but not registered yet (the outside world)
         super().__init__(*args, **kwargs)
 
     def _init_streams(self, rng) -> None:
@@ -150,14 +151,19 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._make_owed_handles()
         super().remove_all_agents()
 
+    def _take_ids(self, k: int) -> int:
+        """Take the next ``k`` ids of Mesa's per-model counter; returns the first."""
+        counter = mesa.Agent._ids[self]
+        first = next(counter)
+        collections.deque(itertools.islice(counter, k - 1), maxlen=0)  # consume the rest at C speed
+        return first
+
     def _new_handles(self, kind: str, ids: np.ndarray) -> None:
-        """Reserve the next ``len(ids)`` ids of Mesa's counter for the rows' handles, made later."""
+        """Take the next ``len(ids)`` ids of Mesa's counter for the rows' handles, made later."""
         ids = np.asarray(ids, dtype=np.int64)
         if not self._use_handles or len(ids) == 0:
             return
-        counter = mesa.Agent._ids[self]
-        first = next(counter)
-        collections.deque(itertools.islice(counter, len(ids) - 1), maxlen=0)  # consume the rest at C speed
+        first = self._take_ids(len(ids))
         need = int(ids.max()) + 1
         if need > len(self._owed_uid):
             grow = max(need, 2 * len(self._owed_uid)) - len(self._owed_uid)
@@ -167,21 +173,25 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._owed_kind[ids] = HANDLE_KINDS.index(kind)
 
     def _make_owed_handles(self) -> None:
-        """Make the owed handles, in the order of their ids, and register them with Mesa."""
-        if not len(self._owed_uid):
-            return
+        """Make the owed handles and register them, and the owed agents, with Mesa in the order of their ids."""
         rows = np.flatnonzero(self._owed_uid >= 0)
-        if len(rows) == 0:
+        if len(rows) == 0 and not self._owed_agents:
             return
         uids = self._owed_uid[rows]
         o = np.argsort(uids, kind="stable")
         rows, uids, kinds = rows[o], uids[o], self._owed_kind[rows[o]]
         self._owed_uid[rows] = -1
-        cuts = np.flatnonzero(np.diff(kinds)) + 1  # runs of one kind, in id order
-        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
+        agents, self._owed_agents = sorted(self._owed_agents, key=lambda a: a.unique_id), []
+        at = np.searchsorted(uids, [a.unique_id for a in agents]).tolist()  # where each agent goes among the rows
+        cuts = sorted({0, len(rows), *(np.flatnonzero(np.diff(kinds)) + 1).tolist(), *at})  # runs of one kind
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            while agents and at[0] <= lo:
+                mesa.Model.register_agent(self, agents.pop(0)); at.pop(0)
             cls = HANDLE_CLASSES[HANDLE_KINDS[int(kinds[lo])]]
             for h in cls.create_many(self, rows[lo:hi], unique_ids=uids[lo:hi]):
                 self._made[h.idx] = h
+        for a in agents:
+            mesa.Model.register_agent(self, a)
 
     def _drop_handles(self, ids: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
@@ -202,7 +212,9 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._owed_uid, self._owed_kind = uid, kind
 
     def _outside_world(self, members: np.ndarray):
-        return OutsideWorld(self, members)
+        w = OutsideWorld.unregistered(self, members, self._take_ids(1))
+        self._owed_agents.append(w)  # registered with the owed handles, in id order
+        return w
 
     # ------------------------------------------------------------------ Mesa's DataCollector
     def _reporters(self) -> dict:
