@@ -231,6 +231,11 @@ def report(res: dict) -> str:
                      f"{r['firms_start']:,} → {r['firms_end']:,} | "
                      f"{r['nodes_start']:,} | {r['edges_start']:,} | {_f(r['setup_cpu'])} s | {_f(r['steps_cpu'])} s | "
                      f"{_f(r['total_cpu'])} s | {_f(r['total_wall'])} s | {r['peak_rss_mb']:,.0f} MB |")
+        for r in res["full"]:
+            if r["handles"] and "agents_read_cpu" in r:
+                L += ["", f"Mesa handles are made when read: reading `model.agents` once after the run "
+                          f"({r.get('base', 'defaults')} base) made its {r['mesa_agents_end']:,} agents in "
+                          f"{_f(r['agents_read_cpu'])} s (not in the totals above)."]
         L += ["", "CPU seconds per phase over all steps:", "",
               "| phase | " + " | ".join(f"{r.get('base', 'defaults')}, " + ("handles" if r["handles"] else "no handles")
                                         for r in res["full"]) + " |",
