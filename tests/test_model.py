@@ -309,19 +309,22 @@ def _registries(m):
 
 def test_handles_made_on_demand_are_those_made_at_entry():
     """Handles made when someone looks (every step, once at the end, after compactions) are the
-    handles made at entry: same ids, same rows, same order in every registry; a node that left
-    unseen has none, and its id stays used."""
+    handles made at entry: same ids, same rows, same order in every registry; a registry read once
+    and kept follows entry and exit step by step; a node that left unseen has none, and its id
+    stays used."""
     kw = dict(params={"scale": 0.05, "exit_rate": 0.3, "startup_rate": 0.3}, clusters=SMALL, rng=5)
-    eager, looking, lazy = _EagerHandles(**kw), ClusterModel(**kw), ClusterModel(**kw)
+    eager, looking, lazy, held = _EagerHandles(**kw), ClusterModel(**kw), ClusterModel(**kw), ClusterModel(**kw)
+    kept = held.agents_by_type[Firm]  # read once, then kept: it must follow entry and exit as before
     for i in range(8):
-        for m in (eager, looking, lazy):
+        for m in (eager, looking, lazy, held):
             m.step()
             if i == 4:
                 m.compact()
         assert len(looking.agents) == len(eager.agents)  # looks: makes the owed handles
+        assert sorted(a.unique_id for a in kept) == sorted(a.unique_id for a in eager._all_agents if isinstance(a, Firm))
     assert (lazy._owed_uid >= 0).sum() > 0 and not lazy._made  # lazy has made none yet
     ref = _registries(eager)
-    assert _registries(looking) == ref and _registries(lazy) == ref
+    assert _registries(looking) == ref and _registries(lazy) == ref and _registries(held) == ref
     alive = np.flatnonzero(lazy.pop.alive & (lazy.pop.role != OUTSIDE))  # outside-world firms have no handle
     assert sorted(lazy._handles) == alive.tolist()
     new = Firm(lazy, int(alive[0]))  # the next id of Mesa's counter, after every reserved one

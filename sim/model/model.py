@@ -86,12 +86,14 @@ class ClusterModel(ClusterSystem, mesa.Model):
     Notes
     -----
     Handles are made on demand.  A node that enters takes its ``unique_id`` from Mesa's
-    counter at once, but its handle is made only when something reads the registries
-    (``agents``, ``agents_by_type``, ``agent_types``, ``remove_all_agents``, ``_handles``) or
-    registers another agent; a node that leaves before then never gets one.  What a reader
-    sees is what handles made at entry would give: the same handles with the same ids, in
-    the same order.  A run that never looks (a batch run) pays almost nothing for them; one
-    that looks every step pays for the handles of that step's entrants, as before.
+    counter at once (the outside world's agent too), but its handle is made only when
+    something reads the registries (``agents``, ``agents_by_type``, ``agent_types``,
+    ``remove_all_agents``, ``_handles``) or registers another agent; a node that leaves before
+    then never gets one.  Once the registries have been read, the owed handles are also made at
+    the end of every step, so an ``AgentSet`` kept from an earlier step stays current.  What a
+    reader sees is what handles made at entry would give: the same handles with the same ids,
+    in the same order.  A run that never looks (a batch run) pays almost nothing for them; one
+    that looks pays what handles made at entry cost.
     """
 
     def __init__(self, *args, handles: bool = True, **kwargs):
@@ -101,6 +103,7 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._owed_uid = np.full(0, -1, dtype=np.int64)
         self._owed_kind = np.zeros(0, dtype=np.int8)
         self._owed_agents: list[mesa.Agent] = []  # made but not registered yet (the outside world)
+        self._watched = False  # the registries have been read: make owed handles at the end of every step
         super().__init__(*args, **kwargs)
 
     def _init_streams(self, rng) -> None:
@@ -117,16 +120,26 @@ class ClusterModel(ClusterSystem, mesa.Model):
             collector.collect(self)
         return ind
 
+    def step(self) -> None:
+        super().step()
+        if self._watched:
+            self._make_owed_handles()
+
     # ------------------------------------------------------------------ handles (made on demand)
+    def _look(self) -> None:
+        """Someone reads the registries: make the owed handles, now and at the end of every step."""
+        self._watched = True
+        self._make_owed_handles()
+
     @property
     def _handles(self) -> dict[int, mesa.Agent]:
         """Every node's handle, by population row (made now if owed)."""
-        self._make_owed_handles()
+        self._look()
         return self._made
 
     @property
     def agents(self) -> mesa.agent.AgentSet:
-        self._make_owed_handles()
+        self._look()
         return mesa.Model.agents.fget(self)
 
     @agents.setter
@@ -135,20 +148,20 @@ class ClusterModel(ClusterSystem, mesa.Model):
 
     @property
     def agent_types(self) -> list[type]:
-        self._make_owed_handles()
+        self._look()
         return mesa.Model.agent_types.fget(self)
 
     @property
     def agents_by_type(self) -> dict[type, mesa.agent.AgentSet]:
-        self._make_owed_handles()
+        self._look()
         return mesa.Model.agents_by_type.fget(self)
 
     def register_agent(self, agent) -> None:
-        self._make_owed_handles()  # owed handles have smaller ids: they come first in the registries
+        self._look()  # owed handles have smaller ids: they come first in the registries
         super().register_agent(agent)
 
     def remove_all_agents(self) -> None:
-        self._make_owed_handles()
+        self._look()
         super().remove_all_agents()
 
     def _take_ids(self, k: int) -> int:
