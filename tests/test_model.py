@@ -331,6 +331,52 @@ def test_handles_made_on_demand_are_those_made_at_entry():
     assert new.unique_id == Firm(eager, int(alive[0])).unique_id
 
 
+def test_handles_on_demand_behave_as_made_at_entry_through_mesa():
+    """What a referee found differing before these were handled: a handle type whose nodes all left
+    before the first read keeps its (empty) registry, in the same order of types; a registry kept and
+    read inside the step (a DataCollector reporter) sees this step's entrants; the outside world's
+    agent, reachable as model.outside before any read, can be removed."""
+    import mesa
+
+    from scenarios.policies import HubInstitution
+
+    def both(**kw):
+        return _EagerHandles(**kw), ClusterModel(**kw)
+
+    # the only institution leaves after a year; nobody reads the registries before year 2
+    kw = dict(params={"scale": 0.02, "institutions_per_1000": 0}, clusters=["wonju_medical_devices"], rng=1)
+    ms = [ClusterModel(**kw, policies=[HubInstitution(start=0.0, end=1.0, intensity=1.0, persist=False)])
+          for _ in range(2)]
+    ms[0] = _EagerHandles(**kw, policies=[HubInstitution(start=0.0, end=1.0, intensity=1.0, persist=False)])
+    for m in ms:
+        for _ in range(8):
+            m.step()
+    assert [t.__name__ for t in ms[1].agent_types] == [t.__name__ for t in ms[0].agent_types]
+    assert len(ms[1].agents_by_type[Institution]) == len(ms[0].agents_by_type[Institution]) == 0
+    # every firm of the set-up gone before the first read: the order of the types is kept
+    kw = dict(params={"scale": 0.02, "exit_rate": 0.5}, clusters=["wonju_medical_devices"], rng=4)
+    eager, lazy = both(**kw)
+    for _ in range(16):
+        eager.step(); lazy.step()
+    assert [t.__name__ for t in lazy.agent_types] == [t.__name__ for t in eager.agent_types]
+    # a registry kept and read inside the step
+    kw = dict(params={"scale": 0.05, "exit_rate": 0.3, "startup_rate": 0.3}, clusters=["wonju_medical_devices"], rng=5)
+    counts = []
+    for m in both(**kw):
+        firms = m.agents_by_type[Firm]
+        m.datacollector = mesa.DataCollector(model_reporters={"kept": lambda mm, f=firms: len(f)})
+        for _ in range(6):
+            m.step()
+        counts.append(m.datacollector.get_model_vars_dataframe()["kept"].tolist())
+    assert counts[1] == counts[0]
+    # the outside world removed before any read
+    kw = dict(params={"scale": 0.03}, clusters=["wonju_medical_devices"], rng=1)
+    for m in both(**kw):
+        m.outside.remove()
+        m.step()
+        assert m.outside not in m.agents and len(m.agents_by_type[OutsideWorld]) == 0
+
+
 def test_compaction_changes_nothing_observable():
     """Dropping exited rows renumbers positions monotonically: identical indicator series."""
     from sim.model.agents import Firm

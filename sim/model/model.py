@@ -85,15 +85,14 @@ class ClusterModel(ClusterSystem, mesa.Model):
 
     Notes
     -----
-    Handles are made on demand.  A node that enters takes its ``unique_id`` from Mesa's
-    counter at once (the outside world's agent too), but its handle is made only when
-    something reads the registries (``agents``, ``agents_by_type``, ``agent_types``,
-    ``remove_all_agents``, ``_handles``) or registers another agent; a node that leaves before
-    then never gets one.  Once the registries have been read, the owed handles are also made at
-    the end of every step, so an ``AgentSet`` kept from an earlier step stays current.  What a
-    reader sees is what handles made at entry would give: the same handles with the same ids,
-    in the same order.  A run that never looks (a batch run) pays almost nothing for them; one
-    that looks pays what handles made at entry cost.
+    Handles are made on demand.  Until something reads Mesa's registries (``agents``,
+    ``agents_by_type``, ``agent_types``, ``remove_all_agents``, ``_handles``), registers or
+    deregisters an agent, a node that enters only takes its ``unique_id`` from Mesa's counter
+    (the outside world's agent too) and its type's entry in ``agents_by_type``; its handle is
+    made at that first read, and a node that leaves before then never gets one.  From then on
+    handles are made at entry, as they always were.  So what a reader sees is what handles made
+    at entry would give: the same handles with the same ids, in the same order, and types in the
+    same order.  A run that never looks (a batch run) pays almost nothing for them.
     """
 
     def __init__(self, *args, handles: bool = True, **kwargs):
@@ -103,7 +102,7 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._owed_uid = np.full(0, -1, dtype=np.int64)
         self._owed_kind = np.zeros(0, dtype=np.int8)
         self._owed_agents: list[mesa.Agent] = []  # made but not registered yet (the outside world)
-        self._watched = False  # the registries have been read: make owed handles at the end of every step
+        self._watched = False  # the registries have been read: make handles at entry from now on
         super().__init__(*args, **kwargs)
 
     def _init_streams(self, rng) -> None:
@@ -120,14 +119,9 @@ class ClusterModel(ClusterSystem, mesa.Model):
             collector.collect(self)
         return ind
 
-    def step(self) -> None:
-        super().step()
-        if self._watched:
-            self._make_owed_handles()
-
     # ------------------------------------------------------------------ handles (made on demand)
     def _look(self) -> None:
-        """Someone reads the registries: make the owed handles, now and at the end of every step."""
+        """Someone uses the registries: make the owed handles now, and every handle at entry from now on."""
         self._watched = True
         self._make_owed_handles()
 
@@ -160,9 +154,18 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._look()  # owed handles have smaller ids: they come first in the registries
         super().register_agent(agent)
 
+    def deregister_agent(self, agent) -> None:
+        self._look()  # the agent may be owed (the outside world, reachable as model.outside)
+        super().deregister_agent(agent)
+
     def remove_all_agents(self) -> None:
         self._look()
         super().remove_all_agents()
+
+    def _owe_type(self, cls) -> None:
+        """Give ``cls`` its (empty) entry in ``agents_by_type`` now, as making its first handle would."""
+        if cls not in self._agents_by_type:
+            self._agents_by_type[cls] = mesa.agent.AgentSet([], random=self.random)
 
     def _take_ids(self, k: int) -> int:
         """Take the next ``k`` ids of Mesa's per-model counter; returns the first."""
@@ -184,6 +187,9 @@ class ClusterModel(ClusterSystem, mesa.Model):
             self._owed_kind = np.concatenate([self._owed_kind, np.zeros(grow, dtype=np.int8)])
         self._owed_uid[ids] = first + np.arange(len(ids))
         self._owed_kind[ids] = HANDLE_KINDS.index(kind)
+        self._owe_type(HANDLE_CLASSES[kind])
+        if self._watched:
+            self._make_owed_handles()
 
     def _make_owed_handles(self) -> None:
         """Make the owed handles and register them, and the owed agents, with Mesa in the order of their ids."""
@@ -227,6 +233,9 @@ class ClusterModel(ClusterSystem, mesa.Model):
     def _outside_world(self, members: np.ndarray):
         w = OutsideWorld.unregistered(self, members, self._take_ids(1))
         self._owed_agents.append(w)  # registered with the owed handles, in id order
+        self._owe_type(OutsideWorld)
+        if self._watched:
+            self._make_owed_handles()
         return w
 
     # ------------------------------------------------------------------ Mesa's DataCollector
