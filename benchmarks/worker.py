@@ -119,16 +119,15 @@ def _model_class(handles: bool):
 
 
 def _base_setup(base: str, scale: float) -> dict:
-    """Keyword arguments of the model for a base, as ``clustersim run`` builds them."""
+    """Keyword arguments of the model for a base, as ``clustersim run`` builds them (:func:`sim.engine.runner.resolve_setup`)."""
     from scenarios.base import resolve_base
     from sim.data.clusters import in_canonical_order
-    from sim.model.params import validate
+    from sim.engine.runner import resolve_setup
 
     if base == "defaults":
         return {"params": {"scale": scale}}
-    b = resolve_base(base)
-    return {"params": validate({"scale": scale}, base=validate(b.params)),
-            "cluster_table": in_canonical_order(b.cluster_table(set())), "labeller": b.labeller}
+    params, table, labeller, _ = resolve_setup({"scale": scale}, base=resolve_base(base))
+    return {"params": params, "cluster_table": in_canonical_order(table), "labeller": labeller}
 
 
 def task_full(scale: float = 1.0, years: float = 10, handles: bool = True, seed: int = 1,

@@ -215,6 +215,32 @@ def _simulate_task(params: dict, seed: int, **kw) -> pd.DataFrame:
     return simulate(params, seed, **kw)
 
 
+def resolve_setup(params: Mapping, *, base: BaseModel | None = None, base_params: Mapping | None = None,
+                  cluster_table: pd.DataFrame | None = None, labeller=None) -> tuple:
+    """The validated parameters, cluster table and labeller of a run on a base model, as :func:`run` builds them.
+
+    ``base`` (a resolved base model) goes under ``base_params``, which go under ``params``; a
+    per-cluster value of the base is dropped where ``base_params`` or ``params`` set that
+    parameter.  Returns ``(params, cluster_table, labeller, base_record)`` (``base_record``:
+    the base's file and sha256 for the manifest, None without a base).
+    """
+    base_record = None
+    if base is not None:
+        if not isinstance(base, BaseModel):
+            raise ParameterError(f"base= takes a resolved base model (scenarios.base.resolve_base({base!r})), "
+                                 f"got {type(base).__name__}")
+        if cluster_table is not None:
+            raise ParameterError("give either base= or cluster_table=, not both (a base model brings its own "
+                                 "per-cluster values)")
+        explicit = set(base_params or {}) | set(params)
+        base_params = {**dict(base.params), **dict(base_params or {})}
+        cluster_table = base.cluster_table(explicit)
+        base_record = base.record
+        labeller = labeller or base.labeller
+    under = validate(base_params or {}, source="base parameters") if base_params else None
+    return validate(params, source="parameters", base=under), cluster_table, labeller, base_record
+
+
 def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequence[str] | None = None,
         scale: float | None = None, params: Mapping | None = None, policies: Sequence = (),
         out: str | os.PathLike | None = None, resume: bool = False, n_jobs: int = 1, backend: str = "loky",
@@ -283,21 +309,8 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     over = dict(params or {})
     if scale is not None:
         over["scale"] = scale
-    base_model = None
-    if base is not None:
-        if not isinstance(base, BaseModel):
-            raise ParameterError(f"base= takes a resolved base model (scenarios.base.resolve_base({base!r})), "
-                                 f"got {type(base).__name__}")
-        if cluster_table is not None:
-            raise ParameterError("give either base= or cluster_table=, not both (a base model brings its own "
-                                 "per-cluster values)")
-        explicit = set(base_params or {}) | set(over)
-        base_params = {**dict(base.params), **dict(base_params or {})}
-        cluster_table = base.cluster_table(explicit)
-        base_model = base.record
-        labeller = labeller or base.labeller
-    base = validate(base_params or {}, source="base parameters") if base_params else None
-    full = validate(over, source="parameters", base=base)
+    full, cluster_table, labeller, base_model = resolve_setup(over, base=base, base_params=base_params,
+                                                              cluster_table=cluster_table, labeller=labeller)
     kw = dict(years=years, clusters=list(clusters) if clusters else None, policies=list(policies),
               start_year=start_year, record_every=record_every, cluster_table=cluster_table,
               labeller=labeller)
