@@ -49,10 +49,7 @@ class _Handle(mesa.Agent):
         if out:
             d = dict.fromkeys(out)
             model._agents.update(d)
-            kinds = model._agents_by_type
-            if cls not in kinds:
-                kinds[cls] = AgentSet([], random=model.random)
-            kinds[cls]._agents.update(d)
+            registry_of(model, cls)._agents.update(d)
             model._all_agents._agents.update(d)
         return out
 
@@ -187,6 +184,14 @@ class OutsideWorld(OutsidePool, mesa.Agent):
 
     def step(self):
         """The outside world is passive: it is a pool of partners for external ties."""
+
+
+def registry_of(model, cls) -> AgentSet:
+    """``model.agents_by_type[cls]``, made empty (as Mesa makes it for a type's first agent) if missing."""
+    kinds = model._agents_by_type
+    if cls not in kinds:
+        kinds[cls] = AgentSet([], random=model.random)
+    return kinds[cls]
 
 
 def remove_many(model, handles) -> None:

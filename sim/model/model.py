@@ -29,7 +29,7 @@ import mesa
 import numpy as np
 
 from sim.indices.structure import INDEX_NAMES
-from sim.model.agents import Firm, Institution, OutsideWorld, remove_many
+from sim.model.agents import Firm, Institution, OutsideWorld, registry_of, remove_many
 from sim.model.system import (
     DEFAULT_FIRM_SIZE,
     FLOWS,
@@ -103,6 +103,7 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._owed_kind = np.zeros(0, dtype=np.int8)
         self._owed_agents: list[mesa.Agent] = []  # made but not registered yet (the outside world)
         self._watched = False  # the registries have been read: make handles at entry from now on
+        self._owing = False  # a handle or agent may be owed (else every read of the registries is O(1))
         super().__init__(*args, **kwargs)
 
     def _init_streams(self, rng) -> None:
@@ -162,11 +163,6 @@ class ClusterModel(ClusterSystem, mesa.Model):
         self._look()
         super().remove_all_agents()
 
-    def _owe_type(self, cls) -> None:
-        """Give ``cls`` its (empty) entry in ``agents_by_type`` now, as making its first handle would."""
-        if cls not in self._agents_by_type:
-            self._agents_by_type[cls] = mesa.agent.AgentSet([], random=self.random)
-
     def _take_ids(self, k: int) -> int:
         """Take the next ``k`` ids of Mesa's per-model counter; returns the first."""
         counter = mesa.Agent._ids[self]
@@ -187,12 +183,16 @@ class ClusterModel(ClusterSystem, mesa.Model):
             self._owed_kind = np.concatenate([self._owed_kind, np.zeros(grow, dtype=np.int8)])
         self._owed_uid[ids] = first + np.arange(len(ids))
         self._owed_kind[ids] = HANDLE_KINDS.index(kind)
-        self._owe_type(HANDLE_CLASSES[kind])
+        self._owing = True
+        registry_of(self, HANDLE_CLASSES[kind])  # the type's entry, in the order a handle made now would give
         if self._watched:
             self._make_owed_handles()
 
     def _make_owed_handles(self) -> None:
         """Make the owed handles and register them, and the owed agents, with Mesa in the order of their ids."""
+        if not self._owing:
+            return
+        self._owing = False
         rows = np.flatnonzero(self._owed_uid >= 0)
         if len(rows) == 0 and not self._owed_agents:
             return
@@ -233,7 +233,8 @@ class ClusterModel(ClusterSystem, mesa.Model):
     def _outside_world(self, members: np.ndarray):
         w = OutsideWorld.unregistered(self, members, self._take_ids(1))
         self._owed_agents.append(w)  # registered with the owed handles, in id order
-        self._owe_type(OutsideWorld)
+        self._owing = True
+        registry_of(self, OutsideWorld)
         if self._watched:
             self._make_owed_handles()
         return w
