@@ -101,7 +101,8 @@ _CLOSING = {
 
 # A brokerage platform with two brokers: they recruit young and old firms (half each), introduce
 # them to each other five times as often as usual (lifting the barrier between the groups), build
-# trust twice as fast, lower the coordination threshold of a joint move and pursue a mission.
+# trust among their members twice as fast, lower the coordination threshold of a joint move and
+# pursue a mission.
 _BROKER = {"policy": "living_lab", "start": 3.0, "intensity": 5.0, "brokers": 2.0,
            "members": 0.5, "recombination": 3.0}
 

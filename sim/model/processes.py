@@ -627,11 +627,35 @@ def brokered_introductions(model) -> None:
 
 
 # ----------------------------------------------------------------------------- 5. link decay and trust
+def trust_lift(model, u: np.ndarray, v: np.ndarray):
+    r"""Multiplier of the speed of trust in each tie ``u - v``.
+
+    It is the lever ``trust_mult`` of the platform's cluster when ``u`` and ``v`` are members
+    (affiliates) of the same intermediary, a brokerage platform: co-membership raises the growth
+    of trust among its members ([KRIHS-2020] S4P-M14, S4P-M15; S4E-M7: trust grows with repeated
+    good contact), and 1 for every other tie.  Returns the scalar 1.0 while no cluster's lever
+    differs from 1.
+    """
+    lever = model.levers["trust_mult"]
+    if np.all(lever == 1.0):
+        return 1.0
+    pop = model.pop
+    platform = np.full(pop.n, -1, dtype=np.int64)
+    firms = np.flatnonzero(cluster_firms(pop))
+    pos = institution_of(model, firms)
+    member = pos >= 0
+    member[member] = pop.role[pos[member]] == INTERMEDIARY
+    platform[firms[member]] = pos[member]
+    same = (platform[u] >= 0) & (platform[u] == platform[v])
+    return np.where(same, lever[pop.cluster[np.maximum(platform[u], 0)].astype(np.int64)], 1.0)
+
+
 def link_decay(model) -> None:
     r"""Trust grows; ties dissolve.
 
-    Trust in each tie grows toward 1 at ``1/trust_years`` per year times the lever
-    ``trust_mult`` of the first firm's cluster (S4E-M7).  A tie dissolves with hazard
+    Trust in each tie grows toward 1 at ``1/trust_years`` per year (S4E-M7), times the lever
+    ``trust_mult`` of a platform's cluster in the ties between its members (:func:`trust_lift`).
+    A tie dissolves with hazard
 
     .. math:: h = \delta\,\exp(-\delta_{cog}\,\varphi_{ij} - \delta_{age}\,\mathrm{age}_{years})
               \,(1 + \delta_{cross}\,(1 - \tau_{ij})\,[\text{cross-group}])
@@ -643,8 +667,7 @@ def link_decay(model) -> None:
     E, pop, rng, p = model.edges, model.pop, model.rng, model.p
     if len(E) == 0:
         return
-    c = pop.cluster[E.u].astype(np.int64)
-    rate = model.levers["trust_mult"][c] / (p["trust_years"] * Q)
+    rate = trust_lift(model, E.u, E.v) / (p["trust_years"] * Q)
     E.trust += (1.0 - E.trust) * np.minimum(rate, 1.0)
     rel = 1.0 - tech.distance(model.phi, pop.fine[E.u], pop.cap2[E.u], pop.fine[E.v], pop.cap2[E.v])
     cross = cross_group(model, E.u, E.v)
