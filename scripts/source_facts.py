@@ -777,12 +777,10 @@ FACTS: tuple[Fact, ...] = (
          "Cross-type tie formation is slow; the participating craftsman fraction is small.",
          f"A 300-firm urban-manufacturing cluster with a living lab from year 1 against the paired control, {_S} seeds: half "
          "the gain in trusted (>= 0.5) young-incumbent ties takes >= 1 year; <= 10% of incumbents hold such a tie.",
-         s4v_21, note="the time scale rests on trust_years (3 years) and the living lab's trust multiplier (2)",
-         why_not="The living lab doubles the speed at which trust builds (its 'trust' = 2, lever trust_mult in "
-                 "processes.link_decay: trust closes 2/12 of its gap to 1 each quarter instead of 1/12), so a new tie "
-                 "reaches 0.5 after four quarters instead of eight. A tie formed after the lab opens therefore cannot "
-                 "count before four quarters: the half of the gain reached after three quarters comes from "
-                 "young-incumbent ties that existed before the lab and now pass 0.5 sooner, not from its introductions."),
+         s4v_21, note="the living lab speeds up trust only among its members (processes.trust_lift; S4P-M14/M15), "
+                      "so its gain comes from ties between members, who join at 'members' per year and meet through "
+                      "its introductions and co-affiliation; at its pace (trust = 2) a new tie needs four quarters to "
+                      "reach 0.5. The time scale rests on trust_years (3 years) and the living lab's trust multiplier (2)"),
     Fact("S4V-22", "Craftsman-startup crowdfunding reached 537% and 173% of targets; a platform linked 3,000 fabric makers to designers in 52 countries.",
          "Magnitudes for the payoff of cross-type ties and a platform's reach.", "-",
          static="not testable here: the model has no product-level payoffs, crowdfunding or foreign designers; a tie's "

@@ -310,6 +310,32 @@ def test_living_lab_brokers_old_new_ties_and_raises_recombination():
     assert_up(_paired(pol, lambda m: m.flow_totals["recombinations"].sum()), "recombinations")
 
 
+def test_living_lab_speeds_up_trust_among_its_members_only():
+    """The lab's trust lever acts on ties between two members of one platform (S4P-M14/M15), not on
+    the cluster's other ties; with every lever at 1 the multiplier is the scalar 1."""
+    from sim.model.processes import institution_of, link_decay, trust_lift
+
+    m = _model([{"policy": "living_lab", "trust": 3.0, "members": 0.5}], SEEDS[0], steps=8)
+    E, pop = m.edges, m.pop
+    lift = trust_lift(m, E.u, E.v)
+    iu, iv = institution_of(m, E.u), institution_of(m, E.v)
+    co = (iu >= 0) & (iu == iv)
+    co[co] = pop.role[iu[co]] == INTERMEDIARY
+    assert co.sum() > 10 and (~co).sum() > 50
+    assert np.all(lift[co] == 3.0) and np.all(lift[~co] == 1.0)
+    # the trust update follows it: one quarter of link decay on a copy of the ties
+    before = E.trust.copy()
+    m.levers["trust_mult"][:] = 1.0
+    assert trust_lift(m, E.u, E.v) == 1.0
+    m.levers["trust_mult"][:] = 3.0
+    uv = {(int(a), int(b)): (t, c) for a, b, t, c in zip(E.u, E.v, before, co)}
+    link_decay(m)
+    rate = 1.0 / (m.p["trust_years"] * 4)
+    for a, b, t in zip(E.u, E.v, E.trust):
+        t0, c = uv[(int(a), int(b))]
+        assert t == pytest.approx(t0 + (1 - t0) * min(rate * (3.0 if c else 1.0), 1.0))
+
+
 def test_anchor_attraction_adds_anchors_and_employment():
     pol = [{"policy": "anchor_attraction", "intensity": 20.0, "target": "jeonju_machinery"}]
     assert_up(_paired(pol, lambda m: _measures(m)["anchors"][1]), "anchors in Jeonju")

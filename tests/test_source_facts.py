@@ -35,7 +35,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-15": ("entry suppressed", "growth stops"),
     "S4V-17": ("large-firm entry",),
     "S4V-20": ("related", "marginal share"),
-    "S4V-21": ("few participants",),
+    "S4V-21": ("slow", "few participants"),
 }
 
 
