@@ -527,7 +527,7 @@ class LivingLab(_Placement, Policy):
             "among young firms and half among incumbents").as_field()
     trust: float = Param(
         name="trust", default=2.0, kind="float", low=0.0, high=20.0, strict=True,
-        doc="multiplier of the speed at which trust builds among each platform's members (S4E-M7, S4P-M15)").as_field()
+        doc="multiplier of the speed at which trust builds among the co-members of each of the cluster's intermediaries (S4E-M7, S4P-M15)").as_field()
     coordination: float = Param(
         name="coordination", default=0.25, kind="float", low=0.0, high=1.0, strict=True,
         doc="multiplier of the coordination threshold of collective diversification (S4P-M9)").as_field()
@@ -545,7 +545,7 @@ class LivingLab(_Placement, Policy):
         "(a new related field); while active each recruits 'members' x the cluster's firms per year, half "
         "young firms and half incumbents (the two groups that 'do not mix naturally'); introductions are "
         "multiplied by 'intensity' (lever broker_mult) and lift the barrier; trust builds 'trust' times "
-        "faster among the members (lever trust_mult), so cross-group ties last and become productive; the coordination "
+        "faster among co-members (lever trust_mult), so their cross-group ties last and become productive; the coordination "
         "threshold of collective diversification is multiplied by 'coordination' (lever "
         "coordination_mult) and branching by 'recombination' (lever recombination_mult); members' "
         "branching favours the mission.")

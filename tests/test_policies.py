@@ -311,29 +311,47 @@ def test_living_lab_brokers_old_new_ties_and_raises_recombination():
 
 
 def test_living_lab_speeds_up_trust_among_its_members_only():
-    """The lab's trust lever acts on ties between two members of one platform (S4P-M14/M15), not on
-    the cluster's other ties; with every lever at 1 the multiplier is the scalar 1."""
-    from sim.model.processes import institution_of, link_decay, trust_lift
+    """The lab's trust lever acts on ties between two co-members of an intermediary of the targeted cluster
+    (S4P-M14/M15): not on co-affiliates of a university, not in other clusters, not on other ties; with every
+    lever at 1 the multiplier is the scalar 1."""
+    from sim.model.processes import link_decay, trust_lift
 
-    m = _model([{"policy": "living_lab", "trust": 3.0, "members": 0.5}], SEEDS[0], steps=8)
+    target = CL[1]
+    pols = [{"policy": "living_lab", "trust": 3.0, "members": 1.0, "target": target},
+            {"policy": "hub_institution", "kind": "university", "outreach": 0.5, "target": target},
+            {"policy": "living_lab", "trust": 1.0, "members": 0.5, "target": CL[2]}]
+    m = _model(pols, SEEDS[0], steps=12, params={"scale": 0.2})
     E, pop = m.edges, m.pop
+    # expected, from the uids: the institution each end is affiliated with, its role and cluster
+    by_uid = {int(pop.uid[i]): i for i in np.flatnonzero(pop.alive & pop.is_institution)}
+
+    def inst(i):
+        j = by_uid.get(int(pop.affil[i]), -1)
+        return j, (int(pop.role[j]) if j >= 0 else -1), (int(pop.cluster[j]) if j >= 0 else -9)
+    tc = m.cluster_ids.index(target)
+    kind = []
+    for a, b in zip(E.u, E.v):
+        (ja, ra, ca), (jb, _, _) = inst(a), inst(b)
+        same = ja >= 0 and ja == jb
+        kind.append("lab" if same and ra == INTERMEDIARY and ca == tc else "univ" if same and ra == UNIVERSITY
+                    else "other_cluster" if same else "none")
+    kind = np.array(kind)
+    for k in ("lab", "univ", "other_cluster", "none"):
+        assert (kind == k).sum() >= 5, (k, (kind == k).sum())
     lift = trust_lift(m, E.u, E.v)
-    iu, iv = institution_of(m, E.u), institution_of(m, E.v)
-    co = (iu >= 0) & (iu == iv)
-    co[co] = pop.role[iu[co]] == INTERMEDIARY
-    assert co.sum() > 10 and (~co).sum() > 50
-    assert np.all(lift[co] == 3.0) and np.all(lift[~co] == 1.0)
-    # the trust update follows it: one quarter of link decay on a copy of the ties
-    before = E.trust.copy()
+    assert np.all(lift[kind == "lab"] == 3.0) and np.all(lift[kind != "lab"] == 1.0)
+    # with every lever at 1 the multiplier is the scalar 1
+    saved = m.levers["trust_mult"].copy()
     m.levers["trust_mult"][:] = 1.0
     assert trust_lift(m, E.u, E.v) == 1.0
-    m.levers["trust_mult"][:] = 3.0
-    uv = {(int(a), int(b)): (t, c) for a, b, t, c in zip(E.u, E.v, before, co)}
+    m.levers["trust_mult"][:] = saved
+    # the trust update follows it: one quarter of link decay
+    uv = {(int(a), int(b)): (t, k) for a, b, t, k in zip(E.u, E.v, E.trust.copy(), kind)}
     link_decay(m)
     rate = 1.0 / (m.p["trust_years"] * 4)
     for a, b, t in zip(E.u, E.v, E.trust):
-        t0, c = uv[(int(a), int(b))]
-        assert t == pytest.approx(t0 + (1 - t0) * min(rate * (3.0 if c else 1.0), 1.0))
+        t0, k = uv[(int(a), int(b))]
+        assert t == pytest.approx(t0 + (1 - t0) * min(rate * (3.0 if k == "lab" else 1.0), 1.0))
 
 
 def test_anchor_attraction_adds_anchors_and_employment():

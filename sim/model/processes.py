@@ -630,11 +630,12 @@ def brokered_introductions(model) -> None:
 def trust_lift(model, u: np.ndarray, v: np.ndarray):
     r"""Multiplier of the speed of trust in each tie ``u - v``.
 
-    It is the lever ``trust_mult`` of the platform's cluster when ``u`` and ``v`` are members
-    (affiliates) of the same intermediary, a brokerage platform: co-membership raises the growth
-    of trust among its members ([KRIHS-2020] S4P-M14, S4P-M15; S4E-M7: trust grows with repeated
-    good contact), and 1 for every other tie.  Returns the scalar 1.0 while no cluster's lever
-    differs from 1.
+    It is the lever ``trust_mult`` of the cluster when ``u`` and ``v`` are members (affiliates) of
+    the same intermediary of that cluster, a brokerage platform (a living lab's, or one already
+    there): co-membership raises the growth of trust among members ([KRIHS-2020] S4P-M14,
+    S4P-M15; S4E-M7: trust grows with repeated good contact), and 1 for every other tie, those
+    an introduction made between a member and a non-member included (one meeting is not shared
+    membership).  Returns an array, or the scalar 1.0 while no cluster's lever differs from 1.
     """
     lever = model.levers["trust_mult"]
     if np.all(lever == 1.0):
