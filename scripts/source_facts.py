@@ -55,6 +55,9 @@ MECHANISM_TEST = "tests/test_mechanisms.py::test_wonju_can_happen_and_needs_univ
 
 SEEDS = tuple(range(1, 9))          # seeds of the small experiments
 NATIONAL_SEEDS = tuple(range(1, 13))  # seeds of the 38-cluster experiments
+#: seeds of the anchor-loss experiment (S4V-14): the two arms diverge after the exit, so the per-pair ratios
+#: spread widely (sd about 8 %); with 8 pairs its tie check passed in only 3 of 10 blocks of 8 seeds
+ANCHOR_LOSS_SEEDS = tuple(range(1, 25))
 NATIONAL_SCALE = 0.1                # the 38 clusters at a tenth of their size
 NATIONAL_YEARS = 10
 
@@ -470,7 +473,7 @@ def s4v_13(seeds=SEEDS) -> Outcome:
     ])
 
 
-def s4v_14(seeds=SEEDS) -> Outcome:
+def s4v_14(seeds=ANCHOR_LOSS_SEEDS) -> Outcome:
     def run(seed, exit_):
         tab = pd.DataFrame([{"id": "demo_cluster", "name_en": "Demo", "sector_family": "medical_devices",
                              "firms": 300, "employees_per_firm": 5.0, "firms0": 300}])
@@ -729,7 +732,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("S4V-14", "After Samsung acquired Medison, its base moved to the capital region and talent left.",
          "An anchor-loss shock should reduce the skilled pool and mentoring.",
          "A 300-firm medical-device cluster with anchors (3%); all anchors leave at year 1 (anchor_exit) against the "
-         f"paired control, {_S} seeds: local ties one year later >= 5% lower (t < -3); employment of the remaining firms "
+         f"paired control, {len(ANCHOR_LOSS_SEEDS)} seeds: local ties one year later >= 5% lower (t < -3); employment of the remaining firms "
          "five years later >= 2% lower (t < -3).", s4v_14,
          why_not="There is no labour pool: the remaining firms lose only their ties to the anchors, and few firms have "
                  "one, since an anchor holds far fewer ties than its size-scaled budget allows; a lost tie costs a firm "
