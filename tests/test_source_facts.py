@@ -29,11 +29,12 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-3": ("shrinks", "employment falls", "while renewal starts", "inclusiveness rank falls"),
     "S4V-5": ("low external ties", "low betweenness", "cohesive"),
     "S4V-6": ("high performance",),
+    "S4V-7": ("related variety rises",),
     "S4V-10": ("institution at the centre", "not a large firm"),
     "S4V-11": ("intermediary at the centre", "no anchor on top"),
     "S4V-14": ("mentoring ties lost",),
     "S4V-15": ("entry suppressed", "growth stops"),
-    "S4V-17": ("large-firm entry",),
+    "S4V-17": ("large-firm entry", "drawn by the institute"),
     "S4V-20": ("related", "marginal share"),
     "S4V-21": ("slow", "few participants"),
 }
@@ -127,6 +128,11 @@ def test_s4v_5():
 @pytest.mark.slow
 def test_s4v_6():
     _assert_claims("S4V-6", sf.s4v_6())
+
+
+@pytest.mark.slow
+def test_s4v_7():
+    _assert_claims("S4V-7", sf.s4v_7())
 
 
 @pytest.mark.slow
