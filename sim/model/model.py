@@ -183,8 +183,13 @@ class ClusterModel(ClusterSystem, mesa.Model):
             self._owed_kind = np.concatenate([self._owed_kind, np.zeros(grow, dtype=np.int8)])
         self._owed_uid[ids] = first + np.arange(len(ids))
         self._owed_kind[ids] = HANDLE_KINDS.index(kind)
+        self._owe(HANDLE_CLASSES[kind])
+
+    def _owe(self, cls) -> None:
+        """Something of type ``cls`` is owed: give the type its entry (in the order a handle made now would
+        give) and, once the registries have been read, make the owed now."""
         self._owing = True
-        registry_of(self, HANDLE_CLASSES[kind])  # the type's entry, in the order a handle made now would give
+        registry_of(self, cls)
         if self._watched:
             self._make_owed_handles()
 
@@ -233,10 +238,7 @@ class ClusterModel(ClusterSystem, mesa.Model):
     def _outside_world(self, members: np.ndarray):
         w = OutsideWorld.unregistered(self, members, self._take_ids(1))
         self._owed_agents.append(w)  # registered with the owed handles, in id order
-        self._owing = True
-        registry_of(self, OutsideWorld)
-        if self._watched:
-            self._make_owed_handles()
+        self._owe(OutsideWorld)
         return w
 
     # ------------------------------------------------------------------ Mesa's DataCollector
