@@ -110,6 +110,22 @@ def test_lesson_claims_hold_for_seed_1():
     assert STAGES[int(pushed["stage"][-1])] == "growing"
 
 
+@pytest.mark.slow
+def test_lesson_numbers_are_the_ones_the_script_measures():
+    """The broker lesson's numbers (lesson text and docs/app.md) are what scripts/lesson_numbers.py
+    measures on the current model: run it with --write after a change of the model's behaviour."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "lesson_numbers.py"
+    spec = importlib.util.spec_from_file_location("lesson_numbers", path)
+    ln = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ln)
+    text = ln.phrase(ln.broker_gains())
+    for f in ln.FILES:
+        assert text in f.read_text(encoding="utf-8"), (f.name, text)
+
+
 # ----------------------------------------------------------------------------- sliders from the schema
 def test_slider_specs_are_generated_from_the_schema():
     specs = slider_specs()
