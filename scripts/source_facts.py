@@ -642,7 +642,14 @@ class Fact:
 
 CALIBRATION = "calibration (judged by `clustersim validate`)"
 _N, _S = len(NATIONAL_SEEDS), len(SEEDS)
-_NAT = f"38 clusters at scale {NATIONAL_SCALE:g}, {_N} seeds, {NATIONAL_YEARS} years"
+
+
+def _nat(n: int = _N) -> str:
+    """The national set-up, for the table: scale, ``n`` seeds, years."""
+    return f"38 clusters at scale {NATIONAL_SCALE:g}, {n} seeds, {NATIONAL_YEARS} years"
+
+
+_NAT = _nat()
 FACTS: tuple[Fact, ...] = (
     Fact("S4V-1", "Wonju: not a cluster in 2010 (inclusiveness rank 96), rank 6 in 2020 (0.738); the largest rise of the 38.",
          "A university/intermediary-led, anchor-less start can raise local connectedness fast within about 10 years.",
@@ -676,7 +683,7 @@ FACTS: tuple[Fact, ...] = (
                  "grow with its number of outside ties, which is small for Euljiro: betweenness follows degree."),
     Fact("S4V-5", "Wonju is among the most isolated: 11 partner clusters, betweenness 36th of 38, external linkage 25th.",
          "A Wonju-type (cohesive, specialised, closed) cluster shows low external ties and low betweenness.",
-         f"{_NAT.replace(f'{_N} seeds', f'{len(CLOSED_SEEDS)} seeds')}; {K} given Wonju-type closure (specialised, lock-in, costly external "
+         f"{_nat(len(CLOSED_SEEDS))}; {K} given Wonju-type closure (specialised, lock-in, costly external "
          "ties, local preference) against the paired control: external-linkage and betweenness ranks in the bottom 10 "
          "and below control; internal cohesion in the top 5.", s4v_5,
          note="the closure is set through per-cluster parameters; what is tested is that the indices respond as "
