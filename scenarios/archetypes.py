@@ -103,14 +103,17 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
 WONJU_CLUSTERS = ["wonju_medical_devices", "osong_ochang_medical_devices", "daegu_medical_devices"]
 #: Its parameters: real size, an outside world three times the clusters, no institution but the policy's.
 WONJU_PARAMS = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 0.0}
+#: Units of its estate: room for about the 159 firms Wonju had in 2020 (S4V-12), beside the headroom of its 11
+#: founding firms.  An input: a cluster that fills its estate ends at the estate's size.
+WONJU_ESTATE = 150.0
 
 
-def wonju_setup(university: bool = True, space: float = 200.0) -> tuple[pd.DataFrame, list[dict]]:
+def wonju_setup(university: bool = True, space: float = WONJU_ESTATE) -> tuple[pd.DataFrame, list[dict]]:
     """A Wonju-like start: ``(cluster table, policies)`` to run with :data:`WONJU_PARAMS`.
 
     11 firms with no institution beside the two other medical-device clusters at real size; an
-    estate for ``space`` firms with a showcase, and (if ``university``) a university placed by
-    policy, from year 0.  Used by ``tests/test_mechanisms.py`` and ``scripts/source_facts.py``.
+    estate of ``space`` units with a showcase (entrants who find it full wait for a unit), and (if
+    ``university``) a university placed by policy, from year 0.  Used by ``tests/test_mechanisms.py`` and ``scripts/source_facts.py``.
     """
     tab = observed_cluster_table().set_index("id").loc[WONJU_CLUSTERS].reset_index()
     tab["firms0"] = tab["firms"].astype(float)

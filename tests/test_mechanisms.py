@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenarios.archetypes import WONJU_PARAMS, wonju_setup
+from scenarios.archetypes import WONJU_ESTATE, WONJU_PARAMS, wonju_setup
 from scenarios.policies import build_policies
 from sim.model.model import ClusterModel
 from sim.model.params import SCHEMA
@@ -157,7 +157,7 @@ def test_institutions_never_enter_the_transaction_network():
 
 
 # ----------------------------------------------------------------------------- entry and space
-def _wonju(seed: int, university: bool = True, space: float = 200.0, years: float = 18.0, **params) -> float:
+def _wonju(seed: int, university: bool = True, space: float = WONJU_ESTATE, years: float = 18.0, **params) -> float:
     """Firms of the Wonju-like start (:func:`scenarios.archetypes.wonju_setup`) after ``years`` (S4V-1, S4V-12)."""
     tab, pols = wonju_setup(university, space)
     m = _run({**WONJU_PARAMS, **params}, seed, years, tab, policies=pols)
@@ -172,6 +172,54 @@ def test_wonju_can_happen_and_needs_university_and_space():
     assert np.median(no_uni) < 60, no_uni
     no_space = [_wonju(s, space=0.0) for s in SEEDS[:5]]
     assert np.median(no_space) < 30, no_space
+
+
+def _let_within_a_year(seed: int, wait_years: float) -> float:
+    """Share of 64 units added at year 11 to the full Wonju-like estate that are occupied a year later (S4V-18)."""
+    firms = []
+    for extra in ([], [{"policy": "estate", "intensity": 64.0, "start": 11, "target": "wonju_medical_devices"}]):
+        tab, pols = wonju_setup()
+        m = _run({**WONJU_PARAMS, "wait_years": wait_years}, seed, 12, tab, policies=pols + extra)
+        firms.append(m.history(0)["firms"][-1])
+    return (firms[1] - firms[0]) / 64.0
+
+
+def test_new_units_are_let_from_the_waiting_list():
+    """Entrants who find the estate full wait for a unit, so new units are let at once (S4V-18); without the
+    waiting list (wait_years 0) they fill at the pool's pace."""
+    wait = [_let_within_a_year(s, 2.0) for s in SEEDS]
+    none = [_let_within_a_year(s, 0.0) for s in SEEDS]
+    assert np.mean(wait) >= 0.7 and np.mean(none) <= 0.5, (wait, none)
+    assert _t(np.subtract(wait, none)) > 3, (wait, none)
+
+
+def test_an_estate_is_a_hard_limit_with_a_waiting_list_in_order():
+    """A cluster with estate units never holds more firms than its room; its waiting list keeps the order of
+    application and nobody waits longer than wait_years; a cluster without estate units has no list."""
+    tab = pd.concat([_table(40), _table(40).assign(id="other_cluster")], ignore_index=True)
+    pols = [{"policy": "estate", "intensity": 40.0, "showcase": 2.0, "target": "demo_cluster", "scaled": False}]
+    m = ClusterModel(params={"scale": 1.0, "startup_rate": 0.3, "wait_years": 1.0}, cluster_table=tab, rng=3,
+                     handles=False, policies=build_policies(pols))
+    room = np.floor(m.capacity[0] + 40.0)
+    queued = 0
+    for _ in range(40):
+        m.step()
+        n = np.bincount(m.pop.cluster[m.pop.alive & (m.pop.role <= SPINOFF) & (m.pop.cluster >= 0)], minlength=2)
+        assert n[0] <= room
+        w = m.waiting
+        assert (w["cluster"] == 0).all()
+        assert (np.diff(w["since"]) >= 0).all() and (m.t - w["since"] <= 4).all()
+        queued = max(queued, len(w["cluster"]))
+    assert queued > 0 and m.applicants[0] > m.applicants[1] > 0
+
+
+def test_take_units_fills_each_cluster_in_order_of_arrival():
+    from sim.model.processes import take_units
+
+    vac = np.array([2, 0, 5])
+    ok = take_units(vac, np.array([0, 2, 0, 1, 0, 2]))
+    assert ok.tolist() == [True, True, True, False, False, True]
+    assert vac.tolist() == [0, 0, 3]
 
 
 def test_wonju_happens_with_the_outside_world_inside_its_range():

@@ -78,6 +78,12 @@ _DECLARED: tuple[Param, ...] = (
     _P("entry_relatedness", 0.3, 0.0, 1.0, "float", "entry",
        "weight of related sectors in the related base an entrant looks for: n_s + w * sum_f phi_fs n_f "
        "(0: only its own sector counts)", 0.1, 0.6, source="S4P-M1; Neffke et al. 2011"),
+    _P("wait_years", 2.0, 0.0, 10.0, "float", "entry",
+       "years an entrant who chose a cluster whose estate is full waits for a unit before giving up "
+       "(only clusters with estate units, from an 'estate' policy or a 'space' column, have a waiting "
+       "list)", 1.0, 3.0,
+       source="S4V-12 (66 firms competed for Wonju's small estate), S4V-18 (Jeonju's hub contracted "
+              "before completion)"),
     _P("startup_size", 0.3, 0.01, 2.0, "float", "entry",
        "mean employees of a new firm (startup or spin-off) as a share of its cluster's mean firm size", 0.1, 0.6),
     _P("anchor_size", 20.0, 1.0, 200.0, "float", "entry",

@@ -58,6 +58,7 @@ REPUTATION_WINDOW = 4 * STEPS_PER_YEAR  # steps over which recent growth (reputa
 INITIAL_AGE_QUARTERS = 80  # ages of established firms (at set-up, relocating) are uniform over 0-20 years
 MIN_HEADROOM = 0.1         # smallest free-space denominator, as a share of the initial firms
 TRIES = 3                  # random draws a broker or incubator makes to find a partner with spare tie budget
+UNLIMITED = np.iinfo(np.int64).max // 4  # vacancies of a cluster without estate units (no hard limit)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -186,6 +187,37 @@ def free_space(model, count: np.ndarray) -> np.ndarray:
     cap = model.capacity + model.space_extra
     base = model.n0.astype(float)
     return np.maximum((cap - count) / np.maximum(cap - base, np.maximum(MIN_HEADROOM * base, 1.0)), 0.0)
+
+
+def vacancies(model, count: np.ndarray) -> np.ndarray:
+    r"""Units free in each cluster's estates: :math:`\max(0, \lfloor K_c - n_c \rfloor)` where the
+    cluster has estate units (space from an ``estate`` policy or a ``space`` column), and
+    :data:`UNLIMITED` elsewhere: there the land market is the smooth :func:`free_space` factor."""
+    cap = model.capacity + model.space_extra
+    return np.where(model.space_extra > 0, np.maximum(np.floor(cap - count), 0.0),
+                    float(UNLIMITED)).astype(np.int64)
+
+
+def take_units(vac: np.ndarray, cl: np.ndarray) -> np.ndarray:
+    """Which of the entrants to clusters ``cl`` (in order of arrival) find a unit: the first
+    ``vac[c]`` of each cluster ``c``.  ``vac`` is reduced by the units taken."""
+    cl = np.asarray(cl, dtype=np.int64)
+    if len(cl) == 0:
+        return np.zeros(0, dtype=bool)
+    o = np.argsort(cl, kind="stable")
+    sc = cl[o]
+    rank = np.empty(len(cl), dtype=np.int64)
+    rank[o] = np.arange(len(cl)) - np.searchsorted(sc, sc, side="left")
+    ok = rank < vac[cl]
+    vac -= np.bincount(cl[ok], minlength=len(vac))
+    return ok
+
+
+def empty_waiting() -> dict[str, np.ndarray]:
+    """An empty waiting list: each applicant's cluster, fine sector, kind (``STARTUP`` or ``SME``)
+    and quarter of application, oldest first."""
+    return {"cluster": np.empty(0, dtype=np.int64), "fine": np.empty(0, dtype=np.int64),
+            "kind": np.empty(0, dtype=np.int8), "since": np.empty(0, dtype=np.int64)}
 
 
 def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarray:
@@ -321,7 +353,10 @@ def entry(model) -> None:
     home = model.home
     cnt, out_f = sector_counts(model, order)
     hc = cnt.reshape(C, tech.N_COARSE, tech.FINE_PER_COARSE).sum(2)[np.arange(C), home]
-    free = free_space(model, count)
+    # estate units are allocated by application: no smooth factor, a hard limit and a waiting list
+    estate = model.space_extra > 0
+    free = np.where(estate, 1.0, free_space(model, count))
+    vac = vacancies(model, count)
     a = attractiveness(model, count.astype(float), hc)
     kernel = np.eye(F) + p["entry_relatedness"] * (model.phi - np.eye(F))
     base = cnt @ kernel
@@ -335,7 +370,8 @@ def entry(model) -> None:
     devalued = np.exp(-model.shock[:, None] * model.phi[model.devalued_sector()])
     nat = cnt.sum(0) + out_f
     N = nat.sum()
-    flows = model.flows
+    patience = int(round(p["wait_years"] * Q))
+    waiting = [_admit_waiting(model, vac, patience, order, start, count)]
     if N > 0:
         share = nat / N
         for kind, frac, lever in ((STARTUP, p["pool_startup_share"], "entry_mult"),
@@ -351,22 +387,18 @@ def entry(model) -> None:
             cl, fs = dest[ok], s[ok]
             if len(cl) == 0:
                 continue
-            if kind == STARTUP:
-                ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
-                                 start=p["startup_size"])
-            else:
-                # relocating firms are established (ages as at set-up, at their size); a share are
-                # branch plants of large firms: anchors
-                big = rng.random(len(cl)) < p["anchor_entry_share"]
-                target = model.size_draw(cl)
-                if big.any():
-                    target[big] = model.anchor_draw(cl[big])
-                ids = _new_firms(model, cl, fs, np.where(big, ANCHOR, SME).astype(np.int8), target,
-                                 rng.normal(0.0, QUALITY_SD, len(cl)), age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))
-            key = "startups" if kind == STARTUP else "relocations"
-            flows[key] += np.bincount(cl, minlength=C)
-            if kind == STARTUP:
-                _incubate(model, ids, order, start, count, rng)
+            model.applicants += np.bincount(cl, minlength=C)
+            got = take_units(vac, cl)
+            if not got.all():  # a full estate: the others join its waiting list
+                if patience > 0:
+                    n = int((~got).sum())
+                    waiting.append({"cluster": cl[~got], "fine": fs[~got], "kind": np.full(n, kind, dtype=np.int8),
+                                    "since": np.full(n, model.t, dtype=np.int64)})
+                cl, fs = cl[got], fs[got]
+                if len(cl) == 0:
+                    continue
+            _settle(model, kind, cl, fs, order, start, count)
+    model.waiting = {k: np.concatenate([w[k] for w in waiting]) for k in waiting[0]}
 
     # policy-funded startups, in sectors of the cluster's own relatedness density
     k = rng.poisson(np.maximum(lv["startup_extra"][:-1] / Q, 0))
@@ -374,21 +406,64 @@ def entry(model) -> None:
     if len(cl):
         fs = tech.draw_from(base[cl], rng)
         fs = np.where(fs < 0, home[cl] * tech.FINE_PER_COARSE, fs)
+        got = take_units(vac, cl)
+        cl, fs = cl[got], fs[got]
         ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                          start=p["startup_size"])
+        flows = model.flows
         flows["startups"] += np.bincount(cl, minlength=C)
         _incubate(model, ids, order, start, count, rng)
 
-    _spinoffs(model, order, inst, free)
+    _spinoffs(model, order, inst, free, vac)
 
     # anchor attraction (policy lever): large firms of the home sector
     k = rng.poisson(np.maximum(lv["anchor_inflow"][:-1] / Q, 0))
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
+        got = take_units(vac, cl)
+        cl, fine = cl[got], fine[got]
         _new_firms(model, cl, fine, ANCHOR, model.anchor_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                    age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))  # established firms, not young
-        flows["relocations"] += np.bincount(cl, minlength=C)
+        model.flows["relocations"] += np.bincount(cl, minlength=C)
+
+
+def _admit_waiting(model, vac, patience, order, start, count) -> dict[str, np.ndarray]:
+    """Settle the waiting list's applicants, oldest first, in the units ``vac`` free; those who have
+    waited more than ``patience`` quarters give up (they leave the model).  Returns the rest."""
+    wl = model.waiting
+    if len(wl["cluster"]) == 0:
+        return wl
+    wl = {k: v[model.t - wl["since"] <= patience] for k, v in wl.items()}
+    got = take_units(vac, wl["cluster"])
+    for kind in (STARTUP, SME):
+        sel = got & (wl["kind"] == kind)
+        if sel.any():
+            _settle(model, kind, wl["cluster"][sel], wl["fine"][sel], order, start, count)
+    return {k: v[~got] for k, v in wl.items()}
+
+
+def _settle(model, kind, cl, fs, order, start, count) -> None:
+    """Pool entrants of ``kind`` (``STARTUP`` or ``SME``) settle in clusters ``cl``, fine sectors ``fs``.
+
+    New firms start small and may be introduced to an incumbent by an incubator; relocating firms
+    are established (ages as at set-up, at their size), and a share ``anchor_entry_share`` of them
+    are branch plants of large firms: anchors.
+    """
+    rng, p = model.rng, model.p
+    if kind == STARTUP:
+        ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
+                         start=p["startup_size"])
+    else:
+        big = rng.random(len(cl)) < p["anchor_entry_share"]
+        target = model.size_draw(cl)
+        if big.any():
+            target[big] = model.anchor_draw(cl[big])
+        ids = _new_firms(model, cl, fs, np.where(big, ANCHOR, SME).astype(np.int8), target,
+                         rng.normal(0.0, QUALITY_SD, len(cl)), age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))
+    model.flows["startups" if kind == STARTUP else "relocations"] += np.bincount(cl, minlength=model.n_clusters)
+    if kind == STARTUP:
+        _incubate(model, ids, order, start, count, rng)
 
 
 def _incubate(model, ids, order, start, count, rng) -> None:
@@ -411,9 +486,9 @@ def _incubate(model, ids, order, start, count, rng) -> None:
     introduce(model, ids[linked][ok], partner[ok], rng, deg, bud)
 
 
-def _spinoffs(model, par, inst, free) -> None:
+def _spinoffs(model, par, inst, free, vac) -> None:
     """Spin-offs of the firms ``par`` and academic spin-offs of the universities and research institutes
-    ``inst`` (see :func:`entry`)."""
+    ``inst`` (see :func:`entry`), in the free space ``free`` and the estate units ``vac``."""
     pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
     C = model.n_clusters
     if len(par):
@@ -421,6 +496,7 @@ def _spinoffs(model, par, inst, free) -> None:
         rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par] * free[c_par]
                 * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
         spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
+        spawn = spawn[take_units(vac, pop.cluster[spawn])]
     else:
         spawn = par
     if len(spawn):
@@ -438,6 +514,7 @@ def _spinoffs(model, par, inst, free) -> None:
         ci = pop.cluster[inst]
         ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci] * free[ci])
         src = np.repeat(inst, ki)
+        src = src[take_units(vac, pop.cluster[src])]
         if len(src):
             cl = pop.cluster[src].astype(np.int64)
             fine = _related_sector(model, pop.fine[src].astype(np.int64), rng)

@@ -178,6 +178,10 @@ class ClusterSystem:
             self.cpar[name] = arr
         self.levers = {k: np.full(C + 1, v) for k, v in LEVERS.items()}
         self.flows = {k: np.zeros(C, dtype=np.int64) for k in FLOWS}
+        # the waiting list of clusters with estate units (processes.entry), oldest first, and the
+        # pool's applicants to each cluster so far (admitted or not)
+        self.waiting = proc.empty_waiting()
+        self.applicants = np.zeros(C, dtype=np.int64)
         self.shock = np.zeros(C)
         self.perf_ref = 0.0  # mean performance without the technology shift (processes.performance)
         self.shock_t = np.full(C, -1)
