@@ -26,7 +26,8 @@ outside world only; brokers take the first of ``TRIES`` draws with spare tie bud
 (for the affiliate, and for its local partner of another group); branching targets
 drawn by relatedness density times the cluster's white space in the sector;
 reputation as growth over the span the count history covers; a free-space factor
-that rises above 1 when firms leave; entrants shunning a technology devalued by a
+that rises above 1 when firms leave (clusters with estate units instead let them by application,
+with a waiting list); entrants shunning a technology devalued by a
 shock (the sector dominant when the shift came); growth and exit measured against the
 mean performance without the shift; a converting firm's sector family updated at once; relocating firms with
 established ages; families on the value-chain ring (through
@@ -184,7 +185,7 @@ class Node(mesa.Agent):
         c = self.cluster
         rate = (p["spinoff_rate"] / Q * free[c]
                 * math.exp(min(max(p["spinoff_quality"] * self.quality, -10.0), 5.0)))
-        if r.random() < min(rate, 1.0):
+        if r.random() < min(rate, 1.0) and m.take_unit(c):
             fine = self.fine
             if r.random() < p["spinoff_branch"]:
                 fine = m.related_sector(fine)
@@ -197,6 +198,8 @@ class Node(mesa.Agent):
         m, p = self.model, self.model.p
         c = self.cluster
         for _ in range(int(m.rng.poisson(p["inst_spinoff_rate"] / Q * free[c]))):
+            if not m.take_unit(c):
+                continue
             fine = m.related_sector(self.fine)
             m.node_class(m, c, SPINOFF, fine, m.size_draw(c),
                          self.random.gauss(0.0, QUALITY_SD), parent=self.unique_id, institution=self,
@@ -434,6 +437,9 @@ class ReferenceModel(mesa.Model):
         eta = p["entry_relatedness"]  # entry kernel I + eta (phi - I)
         self.kernel = [[1.0 if a == b else eta * self.phi[a][b] for b in SECTORS] for a in SECTORS]
         self.t = 0
+        self.waiting: list[tuple[int, int, int, int]] = []  # (cluster, role, sector, quarter applied), oldest first
+        self.vacant: list = [None] * self.n_clusters  # free estate units this quarter (None: no estate units)
+        self.applicants = [0] * self.n_clusters  # the national pool's applicants to each cluster so far
         self.shock = [0.0] * self.n_clusters
         self.dominant = [h * K for h in self.home]  # dominant fine sector of each cluster (set by performance)
         self.devalued = list(self.dominant)  # the sector a technology shift devalues (set when the level rises)
@@ -582,8 +588,31 @@ class ReferenceModel(mesa.Model):
         out = []
         for c, n in enumerate(count):
             cap = self.capacity[c] + self.space_extra[c]
+            if self.space_extra[c] > 0:  # estate units are let by application: no smooth factor
+                out.append(1.0)
+                continue
             out.append(max((cap - n) / max(cap - self.n0[c], MIN_HEADROOM * self.n0[c], 1.0), 0.0))  # above 1 when firms left
         return out
+
+    def take_unit(self, c: int) -> bool:
+        """Whether an entrant to cluster ``c`` finds a unit this quarter (always, without estate units)."""
+        if self.vacant[c] is None:
+            return True
+        if self.vacant[c] > 0:
+            self.vacant[c] -= 1
+            return True
+        return False
+
+    def settle(self, c: int, role: int, s: int) -> None:
+        """A pool entrant settles: a new firm, or an established relocating firm (a share are branch plants)."""
+        p, r = self.p, self.random
+        if role == STARTUP:
+            self.node_class(self, c, STARTUP, s, self.size_draw(c), r.gauss(0.0, QUALITY_SD), start=p["startup_size"])
+            return
+        big = r.random() < p["anchor_entry_share"]
+        size = self.anchor_draw(c) if big else self.size_draw(c)
+        firm = self.node_class(self, c, ANCHOR if big else SME, s, size, r.gauss(0.0, QUALITY_SD))
+        firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
 
     def attractiveness(self, count: list, home_count: list) -> list[float]:
         """Log-attractiveness: critical mass, plus reputation from recent growth."""
@@ -613,6 +642,18 @@ class ReferenceModel(mesa.Model):
         count = [sum(row) for row in cnt]
         hc = [sum(cnt[c][self.home[c] * K:(self.home[c] + 1) * K]) for c in range(C)]
         free = self.free_space(count)
+        self.vacant = [max(math.floor(self.capacity[c] + self.space_extra[c] - count[c]), 0)
+                       if self.space_extra[c] > 0 else None for c in range(C)]
+        patience = round(p["wait_years"] * Q)
+        still = []
+        for c, role, s, since in self.waiting:  # the waiting list first, oldest first
+            if self.t - since > patience:
+                continue  # gives up
+            if self.take_unit(c):
+                self.settle(c, role, s)
+            else:
+                still.append((c, role, s, since))
+        self.waiting = still
         att = self.attractiveness(count, hc)
         # the related base of each cluster for each sector: its firms, and its universities and
         # research institutes at inst_attraction firm equivalents
@@ -645,15 +686,11 @@ class ReferenceModel(mesa.Model):
                     dest = r.choices(range(C + 1), weights=w)[0]
                     if dest == C:  # the rest of the country: leaves the model
                         continue
-                    if role == STARTUP:
-                        self.node_class(self, dest, STARTUP, s, self.size_draw(dest), r.gauss(0.0, QUALITY_SD),
-                                        start=p["startup_size"])
-                        continue
-                    # relocating firms are established (ages as at set-up); some are branch plants
-                    big = r.random() < p["anchor_entry_share"]
-                    size = self.anchor_draw(dest) if big else self.size_draw(dest)
-                    firm = self.node_class(self, dest, ANCHOR if big else SME, s, size, r.gauss(0.0, QUALITY_SD))
-                    firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
+                    self.applicants[dest] += 1
+                    if self.take_unit(dest):
+                        self.settle(dest, role, s)
+                    elif patience > 0:  # a full estate: wait for a unit
+                        self.waiting.append((dest, role, s, self.t))
         parents.shuffle_do("maybe_spin_off", free)
         self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do(
             "academic_spin_offs", free)

@@ -862,10 +862,12 @@ class Estate(Policy):
     intensity_doc: ClassVar[str] = "firms the new estates can host, added to each targeted cluster's capacity at 'start'"
     intensity_range: ClassVar[tuple] = (0.0, 100000.0)
     mechanism: ClassVar[str] = (
-        "At 'start' adds 'intensity' firms of capacity (times the model scale when 'scaled') to the "
-        "targeted clusters' estates, so their free space stays at 1 longer and the national pool keeps "
-        "choosing them; while active adds 'showcase' to their log-attractiveness (lever reputation).  "
-        "Without space, entry stops as the estates fill.")
+        "At 'start' adds 'intensity' estate units (times the model scale when 'scaled') to the targeted "
+        "clusters.  A cluster with estate units lets them by application: the national pool chooses it "
+        "without the free-space factor, at most its free units of newcomers settle each quarter, and "
+        "applicants who find it full wait up to wait_years on a waiting list that new units serve first; "
+        "while active adds 'showcase' to their log-attractiveness (lever reputation).  Without space, "
+        "entry stops as the estate fills.")
     source: ClassVar[str] = (
         "[KRIHS-2020] S4V-12/S4V-15 (Wonju: 66 firms competed for a small estate; ten years without "
         "new estates or projects stopped entry), S4V-18 (Jeonju startup hub fully contracted), S4W-M7")
