@@ -754,7 +754,7 @@ FACTS: tuple[Fact, ...] = (
          f"11 firms + university + an estate of {WONJU_ESTATE:.0f} units (room for about the 159 firms of 2020), "
          f"{len(ESTATE_SEEDS)} seeds: median 100-200 firms after 18 years; applicants outnumber the free units (a "
          "waiting list forms) by year 11 in >= 75% of seeds; without the university or the space it does not happen "
-         "(the mechanism test).", s4v_12, test=MECHANISM_TEST,
+         "(the mechanism test).", s4v_12, test=f"tests/test_source_facts.py::test_s4v_12` and `{MECHANISM_TEST}",
          partial="the final count is the estate's room, an input, so the finding is that the cluster fills it (and "
                  "does not without the university); the model has one estate from year 0 where Wonju had several in "
                  "turn, so its firms compete for units later and fewer of them at year 6 than the 66 of 2004"),

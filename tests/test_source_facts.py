@@ -4,7 +4,7 @@ Each test runs the experiment of ``scripts/source_facts.py`` with the seeds the 
 with and asserts the checks the table reports as passed (paired t statistics, rank criteria).
 A check fails if the mechanism stops producing the pattern.  Facts judged *not reproduced*, *not
 testable here* or left to the calibration have no test here (the table says why);
-S4V-12 is tested by ``tests/test_mechanisms.py``, whose set-up the Wonju experiments reuse.
+S4V-12 is also tested by ``tests/test_mechanisms.py``, whose set-up the Wonju experiments reuse.
 The experiments on the 38 clusters take longer and are marked ``slow``.
 """
 
@@ -32,9 +32,11 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-7": ("related variety rises",),
     "S4V-10": ("institution at the centre", "not a large firm"),
     "S4V-11": ("intermediary at the centre", "no anchor on top"),
+    "S4V-12": ("grows to 100-200 firms", "firms compete for the estate"),
     "S4V-14": ("mentoring ties lost",),
     "S4V-15": ("entry suppressed", "growth stops"),
     "S4V-17": ("large-firm entry", "drawn by the institute"),
+    "S4V-18": ("fully let",),
     "S4V-20": ("related", "marginal share"),
     "S4V-21": ("slow", "few participants"),
 }
@@ -96,8 +98,16 @@ def test_s4v_10():
     _assert_claims("S4V-10", sf.s4v_10())
 
 
+def test_s4v_12():
+    _assert_claims("S4V-12", sf.s4v_12())
+
+
 def test_s4v_15():
     _assert_claims("S4V-15", sf.s4v_15())
+
+
+def test_s4v_18():
+    _assert_claims("S4V-18", sf.s4v_18())
 
 
 # ----------------------------------------------------------------------------- synthetic clusters (fast)
