@@ -26,8 +26,7 @@ outside world only; brokers take the first of ``TRIES`` draws with spare tie bud
 (for the affiliate, and for its local partner of another group); branching targets
 drawn by relatedness density times the cluster's white space in the sector;
 reputation as growth over the span the count history covers; a free-space factor
-that rises above 1 when firms leave (clusters with estate units instead let them by application,
-with a waiting list); entrants shunning a technology devalued by a
+that rises above 1 when firms leave, and estate units let by application, with a waiting list; entrants shunning a technology devalued by a
 shock (the sector dominant when the shift came); growth and exit measured against the
 mean performance without the shift; a converting firm's sector family updated at once; relocating firms with
 established ages; families on the value-chain ring (through
@@ -438,7 +437,8 @@ class ReferenceModel(mesa.Model):
         self.kernel = [[1.0 if a == b else eta * self.phi[a][b] for b in SECTORS] for a in SECTORS]
         self.t = 0
         self.waiting: list[tuple[int, int, int, int]] = []  # (cluster, role, sector, quarter applied), oldest first
-        self.vacant: list = [None] * self.n_clusters  # free estate units this quarter (None: no estate units)
+        self.vacant = [0] * self.n_clusters  # free estate units this quarter
+        self.seek = [0.0] * self.n_clusters  # share of newcomers seeking an estate unit
         self.applicants = [0] * self.n_clusters  # the national pool's applicants to each cluster so far
         self.shock = [0.0] * self.n_clusters
         self.dominant = [h * K for h in self.home]  # dominant fine sector of each cluster (set by performance)
@@ -585,19 +585,29 @@ class ReferenceModel(mesa.Model):
 
     # entry -------------------------------------------------------------------------------------
     def free_space(self, count: list) -> list[float]:
-        out = []
+        """Space factor for newcomers: the premises' free space, and the estate's share of the room (its
+        units are let by application, so it draws newcomers full or not); sets ``self.seek``, the share of
+        each cluster's newcomers who seek an estate unit."""
+        out, self.seek = [], []
         for c, n in enumerate(count):
-            cap = self.capacity[c] + self.space_extra[c]
-            if self.space_extra[c] > 0:  # estate units are let by application: no smooth factor
-                out.append(1.0)
-                continue
-            out.append(max((cap - n) / max(cap - self.n0[c], MIN_HEADROOM * self.n0[c], 1.0), 0.0))  # above 1 when firms left
+            h = max(self.capacity[c] - self.n0[c], MIN_HEADROOM * self.n0[c], 1.0)
+            f = max((self.capacity[c] - n) / h, 0.0)  # above 1 when firms left
+            e = self.space_extra[c]
+            w = e / (e + h)
+            F = (1.0 - w) * f + w
+            out.append(F)
+            self.seek.append(w / F if F > 0 else 0.0)
         return out
 
     def take_unit(self, c: int) -> bool:
-        """Whether an entrant to cluster ``c`` finds a unit this quarter (always, without estate units)."""
-        if self.vacant[c] is None:
+        """Whether a newcomer to cluster ``c`` finds room: in the premises, or (with probability
+        ``seek[c]``) a free estate unit."""
+        if self.seek[c] == 0.0 or self.random.random() >= self.seek[c]:
             return True
+        return self.unit(c)
+
+    def unit(self, c: int) -> bool:
+        """Let a free estate unit of cluster ``c``, if there is one."""
         if self.vacant[c] > 0:
             self.vacant[c] -= 1
             return True
@@ -642,14 +652,14 @@ class ReferenceModel(mesa.Model):
         count = [sum(row) for row in cnt]
         hc = [sum(cnt[c][self.home[c] * K:(self.home[c] + 1) * K]) for c in range(C)]
         free = self.free_space(count)
-        self.vacant = [max(math.floor(self.capacity[c] + self.space_extra[c] - count[c]), 0)
-                       if self.space_extra[c] > 0 else None for c in range(C)]
+        self.vacant = [max(math.floor(self.space_extra[c] - max(count[c] - self.capacity[c], 0.0)), 0)
+                       for c in range(C)]  # the estate holds the firms beyond the premises' capacity
         patience = round(p["wait_years"] * Q)
         still = []
         for c, role, s, since in self.waiting:  # the waiting list first, oldest first
             if self.t - since > patience:
                 continue  # gives up
-            if self.take_unit(c):
+            if self.unit(c):
                 self.settle(c, role, s)
             else:
                 still.append((c, role, s, since))
@@ -687,10 +697,13 @@ class ReferenceModel(mesa.Model):
                     if dest == C:  # the rest of the country: leaves the model
                         continue
                     self.applicants[dest] += 1
-                    if self.take_unit(dest):
+                    if self.seek[dest] == 0.0 or r.random() >= self.seek[dest]:
+                        self.settle(dest, role, s)  # the premises
+                    elif self.unit(dest):
                         self.settle(dest, role, s)
                     elif patience > 0:  # a full estate: wait for a unit
                         self.waiting.append((dest, role, s, self.t))
+        self.waiting = [w for w in self.waiting if self.t - w[3] < patience]  # a last chance was had
         parents.shuffle_do("maybe_spin_off", free)
         self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do(
             "academic_spin_offs", free)

@@ -863,11 +863,11 @@ class Estate(Policy):
     intensity_range: ClassVar[tuple] = (0.0, 100000.0)
     mechanism: ClassVar[str] = (
         "At 'start' adds 'intensity' estate units (times the model scale when 'scaled') to the targeted "
-        "clusters.  A cluster with estate units lets them by application: the national pool chooses it "
-        "without the free-space factor, at most its free units of newcomers settle each quarter, and "
-        "applicants who find it full wait up to wait_years on a waiting list that new units serve first; "
-        "while active adds 'showcase' to their log-attractiveness (lever reputation).  Without space, "
-        "entry stops as the estate fills.")
+        "clusters.  Estate units are a market of their own beside the cluster's premises: they are let by "
+        "application, so they draw newcomers in proportion to their share of the cluster's room whether "
+        "full or not; at most the free units are let each quarter, and applicants who find them full wait "
+        "up to wait_years on a waiting list that new units serve first.  While active adds 'showcase' to "
+        "their log-attractiveness (lever reputation).  Without space, entry stops as the estate fills.")
     source: ClassVar[str] = (
         "[KRIHS-2020] S4V-12/S4V-15 (Wonju: 66 firms competed for a small estate; ten years without "
         "new estates or projects stopped entry), S4V-18 (Jeonju startup hub fully contracted), S4W-M7")

@@ -32,7 +32,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-7": ("related variety rises",),
     "S4V-10": ("institution at the centre", "not a large firm"),
     "S4V-11": ("intermediary at the centre", "no anchor on top"),
-    "S4V-12": ("grows to 100-200 firms", "firms compete for the estate"),
+    "S4V-12": ("fills its estate", "firms compete for the estate"),
     "S4V-14": ("mentoring ties lost",),
     "S4V-15": ("entry suppressed", "growth stops"),
     "S4V-17": ("large-firm entry", "drawn by the institute"),
@@ -107,7 +107,7 @@ def test_s4v_15():
 
 
 def test_s4v_18():
-    _assert_claims("S4V-18", sf.s4v_18())
+    _assert_claims("S4V-18", sf.s4v_18(sensitivity=False))
 
 
 # ----------------------------------------------------------------------------- synthetic clusters (fast)

@@ -175,27 +175,55 @@ def sector_counts(model, order=None):
 
 
 def free_space(model, count: np.ndarray) -> np.ndarray:
-    r"""Free-space factor of each cluster's estates, :math:`\max(0, (K_c - n_c) / (K_c - n^0_c))`.
+    r"""Free-space factor of each cluster's ordinary premises, :math:`\max(0, (K^0_c - n_c) / H_c)`.
 
-    ``K_c`` is the capacity (``space_headroom`` x initial firms, plus space added by
-    policies) and :math:`n^0_c` the initial firm count (the denominator is at least
-    :data:`MIN_HEADROOM` x :math:`n^0_c`, so that with no headroom a vacancy is not a huge pull).
-    With headroom it is 1 at the initial occupancy,
-    falls to 0 as the estates fill (S4V-15) and rises above 1 when firms leave (vacant premises
-    draw entrants back): a restoring force toward the occupancy at which entry balances exit.
+    :math:`K^0_c` is the capacity of the premises (``space_headroom`` x initial firms), :math:`n^0_c`
+    the initial firm count and :math:`H_c = \max(K^0_c - n^0_c, ` :data:`MIN_HEADROOM` :math:`n^0_c, 1)`
+    (with no headroom a vacancy must not be a huge pull).  With headroom it is 1 at the initial
+    occupancy, falls to 0 as the premises fill (S4V-15) and rises above 1 when firms leave (vacant
+    premises draw entrants back): a restoring force toward the occupancy at which entry balances
+    exit.  Estate units (``space_extra``) are let apart: :func:`newcomer_factor`, :func:`vacancies`.
     """
-    cap = model.capacity + model.space_extra
+    cap = model.capacity
     base = model.n0.astype(float)
     return np.maximum((cap - count) / np.maximum(cap - base, np.maximum(MIN_HEADROOM * base, 1.0)), 0.0)
 
 
+def estate_share(model) -> np.ndarray:
+    r"""The estate units' share of each cluster's room for newcomers, :math:`\omega_c = E_c / (E_c + H_c)`.
+
+    :math:`E_c` is the cluster's estate units (``space_extra``: from an ``estate`` policy or a ``space``
+    column above the premises' capacity) and :math:`H_c` the denominator of :func:`free_space`: the
+    room the premises offer at set-up.  0 without estate units."""
+    E = model.space_extra
+    base = model.n0.astype(float)
+    H = np.maximum(model.capacity - base, np.maximum(MIN_HEADROOM * base, 1.0))
+    return E / (E + H)
+
+
+def newcomer_factor(model, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Space factor of each cluster for newcomers, :math:`F_c = (1 - \omega_c)\,f_c + \omega_c`, and the
+    share of its newcomers who seek an estate unit, :math:`\omega_c / F_c`.
+
+    The premises (:func:`free_space` :math:`f_c`) and the estate (:func:`estate_share` :math:`\omega_c`)
+    are two markets: the premises are priced and draw less as they fill; estate units are let by
+    application, so an estate draws applicants whether it is full or not (they wait for a unit).
+    Without estate units :math:`F_c = f_c` exactly."""
+    f = free_space(model, count)
+    w = estate_share(model)
+    F = (1.0 - w) * f + w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tenant = np.where(F > 0, w / F, 0.0)
+    return F, tenant
+
+
 def vacancies(model, count: np.ndarray) -> np.ndarray:
-    r"""Units free in each cluster's estates: :math:`\max(0, \lfloor K_c - n_c \rfloor)` where the
-    cluster has estate units (space from an ``estate`` policy or a ``space`` column), and
-    :data:`UNLIMITED` elsewhere: there the land market is the smooth :func:`free_space` factor."""
-    cap = model.capacity + model.space_extra
-    return np.where(model.space_extra > 0, np.maximum(np.floor(cap - count), 0.0),
-                    float(UNLIMITED)).astype(np.int64)
+    r"""Estate units free in each cluster, :math:`\max(0, \lfloor E_c - \max(0, n_c - K^0_c) \rfloor)`:
+    the estate is taken to hold the firms beyond the premises' capacity.  :data:`UNLIMITED` without
+    estate units."""
+    E = model.space_extra
+    let = np.maximum(count - model.capacity, 0.0)
+    return np.where(E > 0, np.maximum(np.floor(E - let), 0.0), float(UNLIMITED)).astype(np.int64)
 
 
 def take_units(vac: np.ndarray, cl: np.ndarray) -> np.ndarray:
@@ -327,6 +355,20 @@ def entry(model) -> None:
     dominant sector when the shift came) (entrants shun a devalued technology as incumbents suffer
     from it; see :func:`performance`); the rest of the country weighs :math:`\sum_f n^{out}_f k_{fs}` and, like every
     cluster at set-up, has free space 1.  Entrants to the rest of the country leave the model.
+
+    **Estate units** (S4V-12, S4V-18).  A cluster's premises are priced: :func:`free_space`.  Its
+    estate units (space from an ``estate`` policy or a ``space`` column: ``space_extra``) are let by
+    application, so an estate draws newcomers whether it is full or not: every newcomer weight here
+    uses :func:`newcomer_factor` :math:`F_c = (1 - \omega_c) f_c + \omega_c` (:math:`\omega_c` the
+    estate's share of the cluster's room, :func:`estate_share`) where it says free space, and a
+    newcomer seeks a unit with probability :math:`\omega_c / F_c`.  Each quarter at most
+    :func:`vacancies` units are let, in order of arrival (:func:`take_units`): the waiting list
+    first (oldest first), then the pool's applicants, policy-funded startups, spin-offs, academic
+    spin-offs and policy anchors (spin-offs in random order).  A pool applicant who finds no unit
+    joins the waiting list and gives up (leaves the model) after ``wait_years``; other newcomers who
+    find none are not created.  Without estate units :math:`F_c = f_c` and no random number is
+    drawn for this.
+
     Policies may add startups (lever ``startup_extra``, startups per year, sectors from the
     cluster's own relatedness density), and an incubator (lever ``startup_link``) introduces a
     startup to an incumbent through the barrier (:func:`introduce`, brokered; S4P-M17).
@@ -353,10 +395,10 @@ def entry(model) -> None:
     home = model.home
     cnt, out_f = sector_counts(model, order)
     hc = cnt.reshape(C, tech.N_COARSE, tech.FINE_PER_COARSE).sum(2)[np.arange(C), home]
-    # estate units are allocated by application: no smooth factor, a hard limit and a waiting list
-    estate = model.space_extra > 0
-    free = np.where(estate, 1.0, free_space(model, count))
+    # premises are priced (a smooth factor); estate units are let by application (a room and a waiting list)
+    free, tenant = newcomer_factor(model, count)
     vac = vacancies(model, count)
+    room = _Room(model, vac, tenant)
     a = attractiveness(model, count.astype(float), hc)
     kernel = np.eye(F) + p["entry_relatedness"] * (model.phi - np.eye(F))
     base = cnt @ kernel
@@ -388,8 +430,8 @@ def entry(model) -> None:
             if len(cl) == 0:
                 continue
             model.applicants += np.bincount(cl, minlength=C)
-            got = take_units(vac, cl)
-            if not got.all():  # a full estate: the others join its waiting list
+            got = room.find(cl)
+            if not got.all():  # estate applicants who find it full join its waiting list
                 if patience > 0:
                     n = int((~got).sum())
                     waiting.append({"cluster": cl[~got], "fine": fs[~got], "kind": np.full(n, kind, dtype=np.int8),
@@ -398,7 +440,9 @@ def entry(model) -> None:
                 if len(cl) == 0:
                     continue
             _settle(model, kind, cl, fs, order, start, count)
-    model.waiting = {k: np.concatenate([w[k] for w in waiting]) for k in waiting[0]}
+    wl = {k: np.concatenate([w[k] for w in waiting]) for k in waiting[0]}
+    # who has waited patience quarters has had a last chance
+    model.waiting = {k: v[model.t - wl["since"] < patience] for k, v in wl.items()}
 
     # policy-funded startups, in sectors of the cluster's own relatedness density
     k = rng.poisson(np.maximum(lv["startup_extra"][:-1] / Q, 0))
@@ -406,7 +450,7 @@ def entry(model) -> None:
     if len(cl):
         fs = tech.draw_from(base[cl], rng)
         fs = np.where(fs < 0, home[cl] * tech.FINE_PER_COARSE, fs)
-        got = take_units(vac, cl)
+        got = room.find(cl)
         cl, fs = cl[got], fs[got]
         ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                          start=p["startup_size"])
@@ -414,18 +458,44 @@ def entry(model) -> None:
         flows["startups"] += np.bincount(cl, minlength=C)
         _incubate(model, ids, order, start, count, rng)
 
-    _spinoffs(model, order, inst, free, vac)
+    _spinoffs(model, order, inst, free, room)
 
     # anchor attraction (policy lever): large firms of the home sector
     k = rng.poisson(np.maximum(lv["anchor_inflow"][:-1] / Q, 0))
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
-        got = take_units(vac, cl)
+        got = room.find(cl)
         cl, fine = cl[got], fine[got]
         _new_firms(model, cl, fine, ANCHOR, model.anchor_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                    age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))  # established firms, not young
         model.flows["relocations"] += np.bincount(cl, minlength=C)
+
+
+class _Room:
+    """Where this quarter's newcomers settle: the premises, or the estate's free units ``vac``.
+
+    Each newcomer to a cluster with estate units seeks a unit with probability ``tenant[c]``
+    (:func:`newcomer_factor`) and settles only if one is free (:func:`take_units`, in order of
+    arrival); the others settle in the premises.  Without estate units anywhere no random number
+    is drawn."""
+
+    def __init__(self, model, vac: np.ndarray, tenant: np.ndarray):
+        self.rng, self.vac, self.tenant = model.rng, vac, tenant
+        self.any = bool((tenant > 0).any())
+
+    def order(self, ids: np.ndarray) -> np.ndarray:
+        """``ids`` in a random order of arrival (when estate units exist; else as given)."""
+        return self.rng.permutation(ids) if self.any and len(ids) > 1 else ids
+
+    def find(self, cl: np.ndarray) -> np.ndarray:
+        """Which newcomers to clusters ``cl`` find room."""
+        got = np.ones(len(cl), dtype=bool)
+        if self.any and len(cl):
+            cl = np.asarray(cl, dtype=np.int64)
+            seek = self.rng.random(len(cl)) < self.tenant[cl]
+            got[seek] = take_units(self.vac, cl[seek])
+        return got
 
 
 def _admit_waiting(model, vac, patience, order, start, count) -> dict[str, np.ndarray]:
@@ -486,9 +556,9 @@ def _incubate(model, ids, order, start, count, rng) -> None:
     introduce(model, ids[linked][ok], partner[ok], rng, deg, bud)
 
 
-def _spinoffs(model, par, inst, free, vac) -> None:
+def _spinoffs(model, par, inst, free, room) -> None:
     """Spin-offs of the firms ``par`` and academic spin-offs of the universities and research institutes
-    ``inst`` (see :func:`entry`), in the free space ``free`` and the estate units ``vac``."""
+    ``inst`` (see :func:`entry`), with the space factor ``free`` where :class:`_Room` ``room`` finds room."""
     pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
     C = model.n_clusters
     if len(par):
@@ -496,7 +566,8 @@ def _spinoffs(model, par, inst, free, vac) -> None:
         rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par] * free[c_par]
                 * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
         spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
-        spawn = spawn[take_units(vac, pop.cluster[spawn])]
+        spawn = room.order(spawn)
+        spawn = spawn[room.find(pop.cluster[spawn])]
     else:
         spawn = par
     if len(spawn):
@@ -514,7 +585,8 @@ def _spinoffs(model, par, inst, free, vac) -> None:
         ci = pop.cluster[inst]
         ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci] * free[ci])
         src = np.repeat(inst, ki)
-        src = src[take_units(vac, pop.cluster[src])]
+        src = room.order(src)
+        src = src[room.find(pop.cluster[src])]
         if len(src):
             cl = pop.cluster[src].astype(np.int64)
             fine = _related_sector(model, pop.fine[src].astype(np.int64), rng)
