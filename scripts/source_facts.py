@@ -199,9 +199,10 @@ def _wonju_probe(m, year):
 def wonju(seed: int, years: int = 18, variant: str = "base", wait_years: float | None = None) -> dict:
     """The S4V-12 set-up, plus a variant: ``second_estate`` (a second estate with a showcase at year 11: the
     2009 national project Wonju lost), ``hub64`` (64 units of space, no showcase, at year 11) or
-    ``spinoff_max`` (spin-off parameters at the top of their sensitivity ranges); ``wait_years`` other than
+    ``spinoff_max`` (spin-off parameters at the top of their sensitivity ranges) or ``no_university``;
+    ``wait_years`` other than
     the default if given."""
-    tab, pols = wonju_setup()
+    tab, pols = wonju_setup(university=variant != "no_university")
     params = dict(WONJU_PARAMS)
     if wait_years is not None:
         params["wait_years"] = wait_years
@@ -211,7 +212,7 @@ def wonju(seed: int, years: int = 18, variant: str = "base", wait_years: float |
         pols.append({"policy": "estate", "intensity": 64.0, "showcase": 0.0, "start": 11, "target": MEDICAL[0]})
     elif variant == "spinoff_max":
         params.update(spinoff_rate=0.04, spinoff_quality=2.0)
-    elif variant != "base":
+    elif variant not in ("base", "no_university"):
         raise ValueError(variant)
     r = simulate(params, seed, years, tab, pols, probe=_wonju_probe, probe_years=(10,))
     hist = [r.model.history(c) for c in range(3)]
@@ -476,13 +477,16 @@ def s4v_12(seeds=ESTATE_SEEDS) -> Outcome:
     f = np.array([x["firms"] for x in w])
     room = WONJU_ESTATE + 11 * SCHEMA["space_headroom"].default
     app6 = np.array([x["applicants"][5] for x in w])
+    nu = np.array([wonju(s, variant="no_university")["firms"] for s in seeds])
     queue = np.array([x["waiting"][:11].max() for x in w])
     measured = (f"same set-up as {MECHANISM_TEST.split('::')[0]} (an estate of {WONJU_ESTATE:.0f} units): firms 11 -> "
                 f"{fmt(np.median(f[:, 6]), 0)} at year 6 -> {fmt(np.median(f[:, 11]), 0)} at year 11 -> "
                 f"{fmt(np.median(f[:, 18]), 0)} at year 18 (medians; observed 11 in 1998, 159 in 2020); "
                 f"{fmt(np.median(app6), 0)} applicants in year 6 (range {app6.min():.0f}-{app6.max():.0f}; observed: 66 "
                 f"competed in 2004); a waiting list by year 11 in {np.mean(queue > 0):.0%} of seeds "
-                f"(longest {fmt(np.median(queue), 0)}, median)")
+                f"(longest {fmt(np.median(queue), 0)}, median); without the university "
+                f"{fmt(np.median(nu[:, 18]), 0)} firms at year 18 (median; {np.mean(nu[:, 18] >= 100):.0%} of seeds "
+                f"reach 100)")
     return Outcome(measured, [
         Check("fills its estate", np.median(f[:, 18]) >= 0.9 * room,
               "median firm count at year 18 at least 90% of the room (estate and premises)"),

@@ -169,8 +169,8 @@ def test_wonju_can_happen_and_needs_university_and_space():
 
     The estate's room (``WONJU_ESTATE``, about the 159 firms of 2020) bounds the count, so what the
     test shows is that demand fills it with the university and not without: without the university
-    the median stays below 100 (measured: 73; one seed of five reaches 143) and the paired gap is
-    clear; without space the premises' headroom stops growth at once."""
+    the median stays below 100 (docs/facts.md, S4V-12, gives it) and the paired gap is clear;
+    without space the premises' headroom stops growth at once."""
     full = [_wonju(s) for s in SEEDS[:5]]
     assert 100 <= np.median(full) <= 200, full
     no_uni = [_wonju(s, university=False) for s in SEEDS[:5]]
