@@ -141,6 +141,7 @@ class Node(mesa.Agent):
         self.birth = model.t
         self.institution = institution
         self.alive = True
+        self.tenant = False  # occupies a unit of its cluster's estate
         self.lock = 0.0     # trust-weighted share of local partners in the own sector
         self.choice = None  # a staged decision
         if self.is_firm:
@@ -184,25 +185,29 @@ class Node(mesa.Agent):
         c = self.cluster
         rate = (p["spinoff_rate"] / Q * free[c]
                 * math.exp(min(max(p["spinoff_quality"] * self.quality, -10.0), 5.0)))
-        if r.random() < min(rate, 1.0) and m.take_unit(c):
+        where = m.room(c) if r.random() < min(rate, 1.0) else 0
+        if where:
             fine = self.fine
             if r.random() < p["spinoff_branch"]:
                 fine = m.related_sector(fine)
             q = p["spinoff_heredity"] * self.quality + r.gauss(0.0, QUALITY_SD)
             child = m.node_class(m, c, SPINOFF, fine, m.size_draw(c), q,
                                  parent=self.unique_id, institution=self.institution, start=p["startup_size"])
+            child.tenant = where == 2
             m.tie(child, self)  # kinship: no barrier, no budget
 
     def academic_spin_offs(self, free: list) -> None:
         m, p = self.model, self.model.p
         c = self.cluster
         for _ in range(int(m.rng.poisson(p["inst_spinoff_rate"] / Q * free[c]))):
-            if not m.take_unit(c):
+            where = m.room(c)
+            if not where:
                 continue
             fine = m.related_sector(self.fine)
-            m.node_class(m, c, SPINOFF, fine, m.size_draw(c),
-                         self.random.gauss(0.0, QUALITY_SD), parent=self.unique_id, institution=self,
-                         start=p["startup_size"])
+            child = m.node_class(m, c, SPINOFF, fine, m.size_draw(c),
+                                 self.random.gauss(0.0, QUALITY_SD), parent=self.unique_id, institution=self,
+                                 start=p["startup_size"])
+            child.tenant = where == 2
 
     # affiliations (institutions) --------------------------------------------------------
     def recruit(self, members: dict, have: Counter, share: float) -> None:
@@ -584,14 +589,14 @@ class ReferenceModel(mesa.Model):
             self.record()
 
     # entry -------------------------------------------------------------------------------------
-    def free_space(self, count: list) -> list[float]:
-        """Space factor for newcomers: the premises' free space, and the estate's share of the room (its
-        units are let by application, so it draws newcomers full or not); sets ``self.seek``, the share of
-        each cluster's newcomers who seek an estate unit."""
+    def free_space(self, count: list, held: list) -> list[float]:
+        """Space factor for newcomers: the free space of the premises (on the firms not in estate units,
+        ``held``), and the estate's share of the room (its units are let by application, so it draws
+        newcomers full or not); sets ``self.seek``, the share of each cluster's newcomers who seek a unit."""
         out, self.seek = [], []
         for c, n in enumerate(count):
             h = max(self.capacity[c] - self.n0[c], MIN_HEADROOM * self.n0[c], 1.0)
-            f = max((self.capacity[c] - n) / h, 0.0)  # above 1 when firms left
+            f = max((self.capacity[c] - (n - held[c])) / h, 0.0)  # above 1 when firms left
             e = self.space_extra[c]
             w = e / (e + h)
             F = (1.0 - w) * f + w
@@ -599,12 +604,12 @@ class ReferenceModel(mesa.Model):
             self.seek.append(w / F if F > 0 else 0.0)
         return out
 
-    def take_unit(self, c: int) -> bool:
-        """Whether a newcomer to cluster ``c`` finds room: in the premises, or (with probability
-        ``seek[c]``) a free estate unit."""
+    def room(self, c: int) -> int:
+        """Where a newcomer to cluster ``c`` settles: 1 the premises, 2 (with probability ``seek[c]``) a
+        free estate unit, 0 nowhere (it sought a unit and none was free)."""
         if self.seek[c] == 0.0 or self.random.random() >= self.seek[c]:
-            return True
-        return self.unit(c)
+            return 1
+        return 2 if self.unit(c) else 0
 
     def unit(self, c: int) -> bool:
         """Let a free estate unit of cluster ``c``, if there is one."""
@@ -613,16 +618,19 @@ class ReferenceModel(mesa.Model):
             return True
         return False
 
-    def settle(self, c: int, role: int, s: int) -> None:
-        """A pool entrant settles: a new firm, or an established relocating firm (a share are branch plants)."""
+    def settle(self, c: int, role: int, s: int, unit: bool) -> None:
+        """A pool entrant settles (``unit``: in an estate unit): a new firm, or an established relocating firm
+        (a share are branch plants)."""
         p, r = self.p, self.random
         if role == STARTUP:
-            self.node_class(self, c, STARTUP, s, self.size_draw(c), r.gauss(0.0, QUALITY_SD), start=p["startup_size"])
-            return
-        big = r.random() < p["anchor_entry_share"]
-        size = self.anchor_draw(c) if big else self.size_draw(c)
-        firm = self.node_class(self, c, ANCHOR if big else SME, s, size, r.gauss(0.0, QUALITY_SD))
-        firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
+            firm = self.node_class(self, c, STARTUP, s, self.size_draw(c), r.gauss(0.0, QUALITY_SD),
+                                   start=p["startup_size"])
+        else:
+            big = r.random() < p["anchor_entry_share"]
+            size = self.anchor_draw(c) if big else self.size_draw(c)
+            firm = self.node_class(self, c, ANCHOR if big else SME, s, size, r.gauss(0.0, QUALITY_SD))
+            firm.age = r.uniform(0, INITIAL_AGE_QUARTERS)
+        firm.tenant = unit
 
     def attractiveness(self, count: list, home_count: list) -> list[float]:
         """Log-attractiveness: critical mass, plus reputation from recent growth."""
@@ -651,16 +659,19 @@ class ReferenceModel(mesa.Model):
                 out_f[a.fine] += 1
         count = [sum(row) for row in cnt]
         hc = [sum(cnt[c][self.home[c] * K:(self.home[c] + 1) * K]) for c in range(C)]
-        free = self.free_space(count)
-        self.vacant = [max(math.floor(self.space_extra[c] - max(count[c] - self.capacity[c], 0.0)), 0)
-                       for c in range(C)]  # the estate holds the firms beyond the premises' capacity
+        held = [0] * C  # firms in estate units
+        for f in parents:
+            if f.tenant:
+                held[f.cluster] += 1
+        free = self.free_space(count, held)
+        self.vacant = [max(math.floor(self.space_extra[c] - held[c]), 0) for c in range(C)]
         patience = round(p["wait_years"] * Q)
         still = []
         for c, role, s, since in self.waiting:  # the waiting list first, oldest first
             if self.t - since > patience:
                 continue  # gives up
             if self.unit(c):
-                self.settle(c, role, s)
+                self.settle(c, role, s, True)
             else:
                 still.append((c, role, s, since))
         self.waiting = still
@@ -697,15 +708,14 @@ class ReferenceModel(mesa.Model):
                     if dest == C:  # the rest of the country: leaves the model
                         continue
                     self.applicants[dest] += 1
-                    if self.seek[dest] == 0.0 or r.random() >= self.seek[dest]:
-                        self.settle(dest, role, s)  # the premises
-                    elif self.unit(dest):
-                        self.settle(dest, role, s)
+                    where = self.room(dest)
+                    if where:
+                        self.settle(dest, role, s, where == 2)
                     elif patience > 0:  # a full estate: wait for a unit
                         self.waiting.append((dest, role, s, self.t))
         self.waiting = [w for w in self.waiting if self.t - w[3] < patience]  # a last chance was had
         parents.shuffle_do("maybe_spin_off", free)
-        self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).do(
+        self.agents.select(lambda a: a.cluster >= 0 and a.role in (UNIVERSITY, RESEARCH)).shuffle_do(
             "academic_spin_offs", free)
 
     # affiliations ----------------------------------------------------------------------------

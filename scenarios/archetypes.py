@@ -106,19 +106,30 @@ WONJU_PARAMS = {"scale": 1.0, "outside_ratio": 3.0, "institutions_per_1000": 0.0
 #: Units of its estate: room for about the 159 firms Wonju had in 2020 (S4V-12), beside the headroom of its 11
 #: founding firms.  An input: a cluster that fills its estate ends at the estate's size.
 WONJU_ESTATE = 150.0
+#: Year of the demonstration success: the early successes of the university's incubator tenants were publicised
+#: in the early 2000s, before 66 firms applied for the 2004 estate ([KRIHS-2020] S4W-M7, Wonju timeline of
+#: chapter 4); from it the cluster's log-attractiveness is raised by :data:`WONJU_SHOWCASE`.
+WONJU_SHOWCASE_YEAR = 5.0
+#: The showcase's log-attractiveness (lever ``reputation``): an assumption (the source gives no size).
+WONJU_SHOWCASE = 1.0
 
 
 def wonju_setup(university: bool = True, space: float = WONJU_ESTATE) -> tuple[pd.DataFrame, list[dict]]:
     """A Wonju-like start: ``(cluster table, policies)`` to run with :data:`WONJU_PARAMS`.
 
     11 firms with no institution beside the two other medical-device clusters at real size; an
-    estate of ``space`` units with a showcase (entrants who find it full wait for a unit), and (if
-    ``university``) a university placed by policy, from year 0.  Used by ``tests/test_mechanisms.py`` and ``scripts/source_facts.py``.
+    estate of ``space`` units from year 0 (entrants who find it full wait for a unit); if
+    ``university``, a university placed by policy at year 0; a showcase (the demonstration success)
+    from :data:`WONJU_SHOWCASE_YEAR`.  The success follows the university's incubation in Wonju's
+    history, but it is placed in both runs, so that the comparison isolates the university's own
+    pull.  Used by ``tests/test_mechanisms.py`` and ``scripts/source_facts.py``.
     """
     tab = observed_cluster_table().set_index("id").loc[WONJU_CLUSTERS].reset_index()
     tab["firms0"] = tab["firms"].astype(float)
     tab.loc[0, "firms0"] = 11.0
-    pols = [{"policy": "estate", "intensity": space, "showcase": 1.0, "target": WONJU_CLUSTERS[0]}]
+    pols = [{"policy": "estate", "intensity": space, "target": WONJU_CLUSTERS[0]},
+            {"policy": "estate", "intensity": 0.0, "showcase": WONJU_SHOWCASE, "start": WONJU_SHOWCASE_YEAR,
+             "target": WONJU_CLUSTERS[0]}]
     if university:
         pols.append({"policy": "hub_institution", "kind": "university", "intensity": 1, "initial_ties": 3,
                      "outreach": 0.0, "target": WONJU_CLUSTERS[0]})

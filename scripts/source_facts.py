@@ -40,14 +40,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from scenarios.archetypes import WONJU_CLUSTERS, WONJU_ESTATE, WONJU_PARAMS, wonju_setup  # noqa: E402
+from scenarios.archetypes import (WONJU_CLUSTERS, WONJU_ESTATE, WONJU_PARAMS, WONJU_SHOWCASE_YEAR,  # noqa: E402
+                                  wonju_setup)
 from scenarios.policies import build_policies  # noqa: E402
 from sim.data.clusters import cluster_table  # noqa: E402
 from sim.indices.scores import TYPOLOGIES  # noqa: E402
 from sim.model.model import ClusterModel  # noqa: E402
 from sim.model.params import SCHEMA  # noqa: E402
 from sim.model.population import ANCHOR, SPINOFF, STARTUP  # noqa: E402
-from sim.model.processes import young  # noqa: E402
+from sim.model.processes import tenants, vacancies, young  # noqa: E402
 
 DOC = ROOT / "docs" / "facts.md"
 START, END = "<!-- facts:start -->", "<!-- facts:end -->"
@@ -69,6 +70,17 @@ ANCHOR_LOSS_SEEDS = tuple(range(1, 25))
 #: from seed to seed (the share of 64 units let within a year was 0.85, 0.85, 0.75 and 0.97 on blocks of 8
 #: seeds), so 32
 ESTATE_SEEDS = tuple(range(1, 33))
+#: years of the Wonju-like runs: 1998 to 2020 (S4V-12)
+WONJU_YEARS = 22
+#: The year by which the Wonju-like estate is full (with a waiting list) in most seeds: S4V-12 reports the
+#: trajectory.  The experiments of S4V-15 (no new space from then on) and S4V-18 (new units then) start
+#: here.  Wonju's own estates were full by 2009 (year 11), when it lost the bid (S4V-15): the model's single
+#: estate, drawing applicants from the showcase of year 5, fills about four years later.
+FULL_YEAR = 15
+#: Jeonju's startup hub relative to its cluster (S4V-18): 64 units for the 861 firms of 2020 (table 3-4,
+#: ``data/economics_2020.csv``), the same share of the Wonju-like room (estate plus the premises of 11
+#: founding firms): 12 units
+HUB_UNITS = round(64 / 861 * (WONJU_ESTATE + 11 * SCHEMA["space_headroom"].default))
 NATIONAL_SCALE = 0.1                # the 38 clusters at a tenth of their size
 NATIONAL_YEARS = 10
 
@@ -192,35 +204,39 @@ MEDICAL = WONJU_CLUSTERS
 
 
 def _wonju_probe(m, year):
+    if year == FULL_YEAR + 1:  # the estate's free units a year after new ones open (S4V-18)
+        return {"free": int(vacancies(m, tenants(m))[0])}
     return {"centre": centrality_top(m, 0), "lineage": lineage(m, 0)}
 
 
 @functools.cache
-def wonju(seed: int, years: int = 18, variant: str = "base", wait_years: float | None = None) -> dict:
-    """The S4V-12 set-up, plus a variant: ``second_estate`` (a second estate with a showcase at year 11: the
-    2009 national project Wonju lost), ``hub64`` (64 units of space, no showcase, at year 11) or
-    ``spinoff_max`` (spin-off parameters at the top of their sensitivity ranges) or ``no_university``;
-    ``wait_years`` other than
-    the default if given."""
-    tab, pols = wonju_setup(university=variant != "no_university")
+def wonju(seed: int, years: int = WONJU_YEARS, variant: str = "base", wait_years: float | None = None) -> dict:
+    """The S4V-12 set-up, plus a variant: ``second_estate`` (a second estate with a showcase at
+    :data:`FULL_YEAR`: the 2009 national project Wonju lost), ``hub`` (:data:`HUB_UNITS` units of space, no
+    showcase, at :data:`FULL_YEAR`), ``hub64`` (64 units), ``spinoff_max`` (spin-off parameters at the top of
+    their sensitivity ranges), ``no_university`` or ``no_university_showcase0`` (also with the showcase from year 0); ``wait_years`` other than the default if given."""
+    tab, pols = wonju_setup(university=not variant.startswith("no_university"))
+    if variant == "no_university_showcase0":
+        next(q for q in pols if q.get("showcase"))["start"] = 0.0  # the showcase from year 0
     params = dict(WONJU_PARAMS)
     if wait_years is not None:
         params["wait_years"] = wait_years
     if variant == "second_estate":
-        pols.append({"policy": "estate", "intensity": 200.0, "showcase": 1.0, "start": 11, "target": MEDICAL[0]})
-    elif variant == "hub64":
-        pols.append({"policy": "estate", "intensity": 64.0, "showcase": 0.0, "start": 11, "target": MEDICAL[0]})
+        pols.append({"policy": "estate", "intensity": 200.0, "showcase": 1.0, "start": FULL_YEAR, "target": MEDICAL[0]})
+    elif variant in ("hub", "hub64"):
+        units = float(HUB_UNITS) if variant == "hub" else 64.0
+        pols.append({"policy": "estate", "intensity": units, "showcase": 0.0, "start": FULL_YEAR, "target": MEDICAL[0]})
     elif variant == "spinoff_max":
         params.update(spinoff_rate=0.04, spinoff_quality=2.0)
-    elif variant not in ("base", "no_university"):
+    elif variant not in ("base", "no_university", "no_university_showcase0"):
         raise ValueError(variant)
-    r = simulate(params, seed, years, tab, pols, probe=_wonju_probe, probe_years=(10,))
+    r = simulate(params, seed, years, tab, pols, probe=_wonju_probe, probe_years=(10, FULL_YEAR + 1))
     hist = [r.model.history(c) for c in range(3)]
     f = r.flows
     return {"firms": hist[0]["firms"], "incl": np.array([h["inclusiveness"] for h in hist]),
             "applicants": r.applicants[:, 0], "waiting": r.waiting[:, 0],
             "entries": (f["startups"] + f["relocations"] + f["spinoffs"])[:, 0], "exits": f["exits"][:, 0],
-            "probe10": r.probes.get(10)}
+            "probe10": r.probes.get(10), "free": r.probes.get(FULL_YEAR + 1, {}).get("free")}
 
 
 # ----------------------------------------------------------------------------- the national system (38 clusters)
@@ -478,20 +494,24 @@ def s4v_12(seeds=ESTATE_SEEDS) -> Outcome:
     room = WONJU_ESTATE + 11 * SCHEMA["space_headroom"].default
     app6 = np.array([x["applicants"][5] for x in w])
     nu = np.array([wonju(s, variant="no_university")["firms"] for s in seeds])
-    queue = np.array([x["waiting"][:11].max() for x in w])
-    measured = (f"same set-up as {MECHANISM_TEST.split('::')[0]} (an estate of {WONJU_ESTATE:.0f} units): firms 11 -> "
-                f"{fmt(np.median(f[:, 6]), 0)} at year 6 -> {fmt(np.median(f[:, 11]), 0)} at year 11 -> "
-                f"{fmt(np.median(f[:, 18]), 0)} at year 18 (medians; observed 11 in 1998, 159 in 2020); "
-                f"{fmt(np.median(app6), 0)} applicants in year 6 (range {app6.min():.0f}-{app6.max():.0f}; observed: 66 "
-                f"competed in 2004); a waiting list by year 11 in {np.mean(queue > 0):.0%} of seeds "
-                f"(longest {fmt(np.median(queue), 0)}, median); without the university "
-                f"{fmt(np.median(nu[:, 18]), 0)} firms at year 18 (median; {np.mean(nu[:, 18] >= 100):.0%} of seeds "
-                f"reach 100)")
+    nu0 = np.array([wonju(s, variant="no_university_showcase0")["firms"] for s in seeds])
+    queue = np.array([x["waiting"][:FULL_YEAR].max() for x in w])
+    full = np.array([x["waiting"][FULL_YEAR - 1] for x in w]) > 0
+    measured = (f"same set-up as {MECHANISM_TEST.split('::')[0]} (an estate of {WONJU_ESTATE:.0f} units, the "
+                f"showcase from year {WONJU_SHOWCASE_YEAR:g}): firms 11 -> {fmt(np.median(f[:, 6]), 0)} at year 6 -> "
+                f"{fmt(np.median(f[:, 11]), 0)} at year 11 -> {fmt(np.median(f[:, FULL_YEAR]), 0)} at year {FULL_YEAR} -> "
+                f"{fmt(np.median(f[:, WONJU_YEARS]), 0)} at year {WONJU_YEARS} (medians; observed 11 in 1998, 159 in "
+                f"2020); {fmt(np.median(app6), 0)} applicants in year 6 (range {app6.min():.0f}-{app6.max():.0f}; "
+                f"observed: 66 competed in 2004); a waiting list before year {FULL_YEAR} in {np.mean(queue > 0):.0%} of "
+                f"seeds (longest {fmt(np.median(queue), 0)}, median), one at year {FULL_YEAR} in {np.mean(full):.0%}; "
+                f"without the university {fmt(np.median(nu[:, 18]), 0)} firms at year 18 and "
+                f"{fmt(np.median(nu[:, WONJU_YEARS]), 0)} at year {WONJU_YEARS} (medians; {np.mean(nu[:, 18] >= 100):.0%} "
+                f"of seeds reach 100 by year 18; {np.mean(nu0[:, 18] >= 100):.0%} with the showcase from year 0)")
     return Outcome(measured, [
-        Check("fills its estate", np.median(f[:, 18]) >= 0.9 * room,
-              "median firm count at year 18 at least 90% of the room (estate and premises)"),
+        Check("fills its estate", np.median(f[:, WONJU_YEARS]) >= 0.9 * room,
+              f"median firm count at year {WONJU_YEARS} at least 90% of the room (estate and premises)"),
         Check("firms compete for the estate", np.mean(queue > 0) >= 0.75,
-              "applicants outnumber the free units (a waiting list forms) by year 11 in >= 75% of seeds"),
+              f"applicants outnumber the free units (a waiting list forms) before year {FULL_YEAR} in >= 75% of seeds"),
     ], notes=f"judged by {MECHANISM_TEST} (with and without university and space)")
 
 
@@ -541,19 +561,21 @@ def s4v_14(seeds=ANCHOR_LOSS_SEEDS) -> Outcome:
 def s4v_15(seeds=SEEDS) -> Outcome:
     a = [wonju(s) for s in seeds]
     b = [wonju(s, variant="second_estate") for s in seeds]
-    ent_a = np.array([x["entries"][11:18].mean() for x in a])
-    ent_b = np.array([x["entries"][11:18].mean() for x in b])
+    T, Y = FULL_YEAR, WONJU_YEARS
+    ent_a = np.array([x["entries"][T:Y].mean() for x in a])
+    ent_b = np.array([x["entries"][T:Y].mean() for x in b])
     f = np.array([x["firms"] for x in a])
-    early = (f[:, 6] - f[:, 0]) / 6
-    late = (f[:, 18] - f[:, 11]) / 7
-    measured = (f"Wonju-like cluster without new space after year 11: {fmt(ent_a.mean(), 1)} entrants a year in years "
-                f"12-18 against {fmt(ent_b.mean(), 1)} with a second estate and showcase (paired t = "
+    early = (f[:, T] - f[:, T - 6]) / 6
+    late = (f[:, Y] - f[:, T]) / (Y - T)
+    measured = (f"Wonju-like cluster without new space after year {T}: {fmt(ent_a.mean(), 1)} entrants a year in years "
+                f"{T + 1}-{Y} against {fmt(ent_b.mean(), 1)} with a second estate and showcase (paired t = "
                 f"{fmt(t_stat(ent_b - ent_a), 1)}); net growth {fmt(late.mean(), 1)} firms a year against "
-                f"{fmt(early.mean(), 1)} in years 1-6")
+                f"{fmt(early.mean(), 1)} in the six years before")
     return Outcome(measured, [
         Check("entry suppressed", ent_a.mean() <= ent_b.mean() / 3 and t_stat(ent_b - ent_a) > 3,
               "entrants a year at most a third of the paired run with new space, t > 3"),
-        Check("growth stops", late.mean() <= early.mean() / 3, "net growth a year at most a third of the growth phase's"),
+        Check("growth stops", late.mean() <= early.mean() / 3,
+              "net growth a year at most a third of the six years before's"),
     ])
 
 
@@ -566,25 +588,33 @@ def s4v_17(seeds=NATIONAL_SEEDS) -> Outcome:
                               Check("drawn by the institute", t > 2, "more of them with the institute (paired t > 2)")])
 
 
-def _let(seeds, wait_years=None):
-    """Share of 64 units added at year 11 occupied one and three years later (paired with the run without)."""
-    a = np.array([wonju(s, wait_years=wait_years)["firms"] for s in seeds])
-    b = np.array([wonju(s, variant="hub64", wait_years=wait_years)["firms"] for s in seeds])
-    return (b[:, 12] - a[:, 12]) / 64, (b[:, 14] - a[:, 14]) / 64
+def _let(seeds, wait_years=None, variant="hub"):
+    """Share of the units of ``variant`` (``hub``: :data:`HUB_UNITS`; ``hub64``: 64) added at :data:`FULL_YEAR`
+    that are let a year later, in each seed: one minus the estate's extra free units then, against the paired run
+    without them, as a share of the new units.  Both runs have the free units of the last quarter's exits (let
+    the next quarter), so a seed's share is noisy (it can exceed 1); the mean over seeds is the estimate."""
+    units = HUB_UNITS if variant == "hub" else 64
+    free = np.array([wonju(s, variant=variant, wait_years=wait_years)["free"] for s in seeds], float)
+    free0 = np.array([wonju(s, wait_years=wait_years)["free"] for s in seeds], float)
+    return 1.0 - (free - free0) / units
 
 
 def s4v_18(seeds=ESTATE_SEEDS, sensitivity: bool = True) -> Outcome:
-    """The check, and (if ``sensitivity``) the share let at the bottom of wait_years' range and without a list."""
-    queue = np.array([wonju(s)["waiting"][10] for s in seeds])
-    up1, up3 = _let(seeds)
-    measured = (f"64 units of new space (no showcase) in the Wonju-like cluster at year 11, its estate full "
-                f"(waiting list {fmt(np.median(queue), 0)}, median): {up1.mean():.0%} occupied one year later, "
-                f"{up3.mean():.0%} three years later (paired)")
+    """The check, and (if ``sensitivity``) the share of 64 units let, and that at the bottom of wait_years' range
+    and without a list."""
+    queue = np.array([wonju(s)["waiting"][FULL_YEAR - 1] for s in seeds])
+    up = _let(seeds)
+    measured = (f"{HUB_UNITS} units of new space (no showcase; Jeonju's 64 units for 861 firms, scaled to the "
+                f"Wonju-like cluster) at year {FULL_YEAR}, its estate full (waiting list {fmt(np.median(queue), 0)}, "
+                f"median): {up.mean():.0%} let one year later (paired free units; standard error "
+                f"{up.std(ddof=1) / np.sqrt(len(up)):.0%}); {up[queue > 0].mean():.0%} in the {int((queue > 0).sum())} "
+                f"seeds with applicants waiting then")
     if sensitivity:
         low = SCHEMA["wait_years"].sa_bounds[0]
-        measured += (f"; one year later with wait_years {low:g} (the bottom of its range) "
-                     f"{_let(seeds, low)[0].mean():.0%}, without a waiting list {_let(seeds, 0.0)[0].mean():.0%}")
-    return Outcome(measured, [Check("fully let", up1.mean() >= 0.8, "at least 80% of the new units occupied within a year")])
+        measured += (f"; 64 units (two-fifths of the cluster) {_let(seeds, variant='hub64').mean():.0%}, and "
+                     f"{_let(seeds, low, 'hub64').mean():.0%} with wait_years {low:g} (the bottom of its range), "
+                     f"{_let(seeds, 0.0, 'hub64').mean():.0%} without a waiting list")
+    return Outcome(measured, [Check("fully let", up.mean() >= 0.8, "at least 80% of the new units occupied within a year")])
 
 
 def _euljiro_like(seed: int, arm: str) -> dict:
@@ -770,15 +800,15 @@ FACTS: tuple[Fact, ...] = (
     Fact("S4V-12", "Wonju: 11 incubator tenants (1998), 66 firms competing for its estate (2004), 159 firms (2020).",
          "A growth trajectory for firm counts (three points).",
          f"11 firms + university + an estate of {WONJU_ESTATE:.0f} units (room for about the 159 firms of 2020: an "
-         f"input), {len(ESTATE_SEEDS)} seeds: the cluster fills its estate (median firm count at year 18 >= 90% of "
-         "the room); applicants outnumber the free units (a waiting list forms) by year 11 in >= 75% of seeds; "
+         f"input), a showcase from year {WONJU_SHOWCASE_YEAR:g}, {len(ESTATE_SEEDS)} seeds, {WONJU_YEARS} years (1998-2020): "
+         f"the cluster fills its estate (median firm count at year {WONJU_YEARS} >= 90% of the room); applicants "
+         f"outnumber the free units (a waiting list forms) before year {FULL_YEAR} in >= 75% of seeds; "
          "without the university or the space it does not happen (the mechanism test: without the university the "
          "median stays below 100 firms, paired t > 3).", s4v_12,
          test=f"tests/test_source_facts.py::test_s4v_12` and `{MECHANISM_TEST}",
          partial="the final count is the estate's room, an input, so the finding is that demand fills it (and does "
                  "not without the university); the model has one estate from year 0 where Wonju had several in "
-                 "turn, so it fills in about ten years where Wonju took 22, and fewer firms apply in year 6 than the "
-                 "66 of 2004"),
+                 "turn, and fewer firms apply in year 6 than the 66 of 2004"),
     Fact("S4V-13", "Medison-origin firms: 13 listed and 70+ unlisted; Wonju's core firms are Medison spin-offs.",
          "Spin-off genealogy: the founding cohort should descend mostly from one (external) parent.",
          f"S4V-12 set-up, firms born in years 0-10, {_S} seeds, at the defaults and with spinoff_rate 0.04 and "
@@ -800,8 +830,10 @@ FACTS: tuple[Fact, ...] = (
                  "(local ties stay lower five years later)."),
     Fact("S4V-15", "After losing the 2009 bid, Wonju had about ten years without new estates or national projects; entry stopped.",
          "Absence of space and projects should suppress entry.",
-         f"S4V-12 set-up, {_S} seeds, 18 years, against the paired run with a second estate and showcase at year 11: entrants "
-         "a year in years 12-18 at most a third (t > 3); net growth at most a third of years 1-6.", s4v_15,
+         f"S4V-12 set-up, {_S} seeds, {WONJU_YEARS} years, against the paired run with a second estate and showcase at year "
+         f"{FULL_YEAR} (when the estate is full, see S4V-12; Wonju lost its bid in 2009, year 11): entrants a year in "
+         f"years {FULL_YEAR + 1}-{WONJU_YEARS} at most a third (t > 3); net growth at most a third of the six years "
+         "before.", s4v_15,
          note="once the estate is full only the units that exits free are let, so the stop is built into the "
               "estate's room; what the experiment adds is that demand fills the estate first"),
     Fact("S4V-16", "Jeonju's first-generation startups became ODM/OBM makers (NIB about 15 bn KRW, Anjeon Precision 13 bn KRW of sales).",
@@ -822,12 +854,14 @@ FACTS: tuple[Fact, ...] = (
                  "inst_attraction firm equivalents to its field's base, so it draws a few more of them at most."),
     Fact("S4V-18", "Jeonju Innovation Startup Hub: all 64 units let on completion (Sep 2020).",
          "Demand for stage-appropriate space in a functioning cluster is high.",
-         f"S4V-12 set-up (its estate full after about 11 years, see S4V-15), {len(ESTATE_SEEDS)} seeds: 64 units "
-         "added at year 11 without a showcase; share occupied one year later against the paired run (>= 80%).", s4v_18,
-         note="the units are let from the estate's waiting list (processes.entry: applicants who find an estate "
-              "full wait up to wait_years for a unit); how many wait depends on wait_years, an assumption (the "
-              "measured column gives the share at the bottom of its range and without a list), and on the estate "
-              "being full when the units open",
+         f"S4V-12 set-up, its estate full at year {FULL_YEAR} (see S4V-12 and S4V-15), {len(ESTATE_SEEDS)} seeds: "
+         f"{HUB_UNITS} units (Jeonju's hub, 64 units for its 861 firms of 2020, as a share of the Wonju-like room) added "
+         f"at year {FULL_YEAR} without a showcase; share let one year later (the estate's free units then; >= 80%).", s4v_18,
+         note="the units are let to the applicants who wait for the full estate (processes.entry: applicants who "
+              "find an estate full wait up to wait_years for a unit) and to the year's new applicants; a hub as "
+              "large as Jeonju's in absolute terms, two-fifths of the Wonju-like cluster, is let more slowly, the "
+              "more so with a short wait or none (wait_years is an assumption; the measured column gives the "
+              "shares)",
          why_not="New units are let only from the estate's waiting list and the pool's flow (processes.entry); too "
                  "few applicants wait when the units open."),
     Fact("S4V-19", "Sewoon: 1987 Yongsan (sector exit), 2006 redevelopment and demolition (core exit), makers from 2010.",

@@ -179,23 +179,26 @@ def test_wonju_can_happen_and_needs_university_and_space():
     assert np.median(no_space) < 30, no_space
 
 
+#: the year by which the Wonju-like estate is full (scripts/source_facts.py, FULL_YEAR; S4V-12)
+FULL_YEAR = 15
+
+
 def _let_within_a_year(seed: int, wait_years: float) -> float:
-    """Share of 64 units added at year 11 to the full Wonju-like estate that are occupied a year later (S4V-18)."""
+    """Share of 64 units added to the full Wonju-like estate that are occupied a year later (S4V-18)."""
     firms = []
-    for extra in ([], [{"policy": "estate", "intensity": 64.0, "start": 11, "target": "wonju_medical_devices"}]):
+    for extra in ([], [{"policy": "estate", "intensity": 64.0, "start": FULL_YEAR, "target": "wonju_medical_devices"}]):
         tab, pols = wonju_setup()
-        m = _run({**WONJU_PARAMS, "wait_years": wait_years}, seed, 12, tab, policies=pols + extra)
+        m = _run({**WONJU_PARAMS, "wait_years": wait_years}, seed, FULL_YEAR + 1, tab, policies=pols + extra)
         firms.append(m.history(0)["firms"][-1])
     return (firms[1] - firms[0]) / 64.0
 
 
 def test_new_units_are_let_from_the_waiting_list():
-    """Entrants who find the estate full wait for a unit, so new units are let at once (S4V-18); without the
-    waiting list (wait_years 0) they fill at the pool's pace."""
+    """Entrants who find the estate full wait for a unit, so new units are let faster (S4V-18) than without the
+    waiting list (wait_years 0), when they fill at the pace of the year's applicants."""
     wait = [_let_within_a_year(s, 2.0) for s in SEEDS]
     none = [_let_within_a_year(s, 0.0) for s in SEEDS]
-    assert np.mean(wait) >= 0.7 and np.mean(none) <= 0.5, (wait, none)
-    assert _t(np.subtract(wait, none)) > 3, (wait, none)
+    assert np.mean(wait) - np.mean(none) >= 0.2 and _t(np.subtract(wait, none)) > 3, (wait, none)
 
 
 def test_an_estate_is_a_hard_limit_with_a_waiting_list_in_order():

@@ -90,7 +90,7 @@ def test_s4v_12_is_judged_by_the_mechanism_test_with_the_same_set_up():
     import test_mechanisms
 
     assert callable(test_mechanisms.test_wonju_can_happen_and_needs_university_and_space)
-    assert test_mechanisms._wonju(1) == sf.wonju(1)["firms"][-1]
+    assert test_mechanisms._wonju(1) == sf.wonju(1)["firms"][18]
 
 
 # ----------------------------------------------------------------------------- Wonju-like set-up (fast)

@@ -39,6 +39,7 @@ _FIELDS = {
     "parent": (np.int64, ()),
     "birth": (np.int32, ()),
     "uid": (np.int64, ()),
+    "tenant": (np.bool_, ()),
 }
 
 
@@ -46,9 +47,10 @@ class Population:
     """Structure of arrays with amortised growth.
 
     Attributes are views of length ``n`` (the number of ids ever used):
-    ``alive, role, cluster, fine, cap2, mission, affil, coarse, size, target, age, quality, perf, parent, birth, uid``.
+    ``alive, role, cluster, fine, cap2, mission, affil, coarse, size, target, age, quality, perf, parent, birth, uid,
+    tenant``.
     ``fine`` is a firm's primary fine sector (an institution's field) and ``cap2`` its secondary
-    capability (-1: none); ``target`` the employment a firm grows toward (its size when not given); ``affil`` the ``uid`` of a firm's institution (-1: none); ``mission`` is the fine sector an institution's platform targets (-1: none).
+    capability (-1: none); ``target`` the employment a firm grows toward (its size when not given); ``affil`` the ``uid`` of a firm's institution (-1: none); ``mission`` is the fine sector an institution's platform targets (-1: none); ``tenant`` whether a firm occupies a unit of its cluster's estate.
     """
 
     def __init__(self, capacity: int = 1024):

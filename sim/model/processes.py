@@ -174,19 +174,32 @@ def sector_counts(model, order=None):
     return cnt, out_f
 
 
-def free_space(model, count: np.ndarray) -> np.ndarray:
-    r"""Free-space factor of each cluster's ordinary premises, :math:`\max(0, (K^0_c - n_c) / H_c)`.
+def tenants(model) -> np.ndarray:
+    """Firms of each cluster that occupy an estate unit (zeros while no cluster has estate units)."""
+    C = model.n_clusters
+    if not (model.space_extra > 0).any():
+        return np.zeros(C)
+    pop = model.pop
+    t = pop.alive & pop.tenant & (pop.cluster >= 0)
+    return np.bincount(pop.cluster[t].astype(np.int64), minlength=C).astype(float)
 
-    :math:`K^0_c` is the capacity of the premises (``space_headroom`` x initial firms), :math:`n^0_c`
-    the initial firm count and :math:`H_c = \max(K^0_c - n^0_c, ` :data:`MIN_HEADROOM` :math:`n^0_c, 1)`
-    (with no headroom a vacancy must not be a huge pull).  With headroom it is 1 at the initial
-    occupancy, falls to 0 as the premises fill (S4V-15) and rises above 1 when firms leave (vacant
-    premises draw entrants back): a restoring force toward the occupancy at which entry balances
-    exit.  Estate units (``space_extra``) are let apart: :func:`newcomer_factor`, :func:`vacancies`.
+
+def free_space(model, count: np.ndarray, tenant: np.ndarray | None = None) -> np.ndarray:
+    r"""Free-space factor of each cluster's premises, :math:`\max(0, (K^0_c - (n_c - e_c)) / H_c)`.
+
+    :math:`K^0_c` is the capacity of the premises (``space_headroom`` x initial firms), :math:`n_c`
+    the cluster's firms, :math:`e_c` those in estate units (``tenant``; none by default),
+    :math:`n^0_c` the initial firm count and :math:`H_c = \max(K^0_c - n^0_c, ` :data:`MIN_HEADROOM`
+    :math:`n^0_c, 1)` (with no headroom a vacancy must not be a huge pull).  With headroom it is 1 at
+    the initial occupancy, falls to 0 as the premises fill (S4V-15) and rises above 1 when firms leave
+    (vacant premises draw entrants back): a restoring force toward the occupancy at which entry
+    balances exit.  Estate units (``space_extra``) are a market of their own: :func:`newcomer_factor`,
+    :func:`vacancies`.
     """
     cap = model.capacity
     base = model.n0.astype(float)
-    return np.maximum((cap - count) / np.maximum(cap - base, np.maximum(MIN_HEADROOM * base, 1.0)), 0.0)
+    occupied = count if tenant is None else count - tenant
+    return np.maximum((cap - occupied) / np.maximum(cap - base, np.maximum(MIN_HEADROOM * base, 1.0)), 0.0)
 
 
 def estate_share(model) -> np.ndarray:
@@ -201,29 +214,27 @@ def estate_share(model) -> np.ndarray:
     return E / (E + H)
 
 
-def newcomer_factor(model, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Space factor of each cluster for newcomers, :math:`F_c = (1 - \omega_c)\,f_c + \omega_c`, and the
-    share of its newcomers who seek an estate unit, :math:`\omega_c / F_c`.
+def newcomer_factor(model, count: np.ndarray, tenant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Space factor of each cluster for newcomers who choose it, :math:`F_c = (1 - \omega_c)\,f_c +
+    \omega_c`, and the share of them who seek an estate unit, :math:`\omega_c / F_c`.
 
-    The premises (:func:`free_space` :math:`f_c`) and the estate (:func:`estate_share` :math:`\omega_c`)
-    are two markets: the premises are priced and draw less as they fill; estate units are let by
-    application, so an estate draws applicants whether it is full or not (they wait for a unit).
-    Without estate units :math:`F_c = f_c` exactly."""
-    f = free_space(model, count)
+    The premises (:func:`free_space` :math:`f_c`, on the firms not in estate units ``tenant``) and the
+    estate (:func:`estate_share` :math:`\omega_c`) are two markets: the premises are priced and draw
+    less as they fill; estate units are let by application, so an estate draws applicants whether it
+    is full or not (they wait for a unit).  Without estate units :math:`F_c = f_c` exactly."""
+    f = free_space(model, count, tenant)
     w = estate_share(model)
     F = (1.0 - w) * f + w
     with np.errstate(divide="ignore", invalid="ignore"):
-        tenant = np.where(F > 0, w / F, 0.0)
-    return F, tenant
+        seek = np.where(F > 0, w / F, 0.0)
+    return F, seek
 
 
-def vacancies(model, count: np.ndarray) -> np.ndarray:
-    r"""Estate units free in each cluster, :math:`\max(0, \lfloor E_c - \max(0, n_c - K^0_c) \rfloor)`:
-    the estate is taken to hold the firms beyond the premises' capacity.  :data:`UNLIMITED` without
-    estate units."""
+def vacancies(model, tenant: np.ndarray) -> np.ndarray:
+    r"""Estate units free in each cluster, :math:`\max(0, \lfloor E_c - e_c \rfloor)` (``tenant``
+    :math:`e_c`: firms in units); :data:`UNLIMITED` without estate units."""
     E = model.space_extra
-    let = np.maximum(count - model.capacity, 0.0)
-    return np.where(E > 0, np.maximum(np.floor(E - let), 0.0), float(UNLIMITED)).astype(np.int64)
+    return np.where(E > 0, np.maximum(np.floor(E - tenant), 0.0), float(UNLIMITED)).astype(np.int64)
 
 
 def take_units(vac: np.ndarray, cl: np.ndarray) -> np.ndarray:
@@ -270,15 +281,16 @@ def attractiveness(model, count: np.ndarray, home_count: np.ndarray) -> np.ndarr
     return cm + rep + lv["reputation"][:-1]
 
 
-def _new_firms(model, cluster, fine, role, target, quality, parent=-1, affil=-1, age=0.0, start=1.0):
-    """Add firms of employment target ``target`` starting at ``start`` times it (at least 1 employee)."""
+def _new_firms(model, cluster, fine, role, target, quality, parent=-1, affil=-1, age=0.0, start=1.0, tenant=False):
+    """Add firms of employment target ``target`` starting at ``start`` times it (at least 1 employee);
+    ``tenant``: those that occupy an estate unit."""
     n = len(cluster)
     if n == 0:
         return np.empty(0, dtype=np.int64)
     fine = np.asarray(fine, dtype=np.int64)
     ids = model.pop.add(n, cluster=cluster, fine=fine, coarse=tech.FINE_TO_COARSE[fine], role=role,
                         size=np.maximum(1.0, target * start), target=target, quality=quality, parent=parent, birth=model.t, age=age, perf=0.0,
-                        affil=affil)
+                        affil=affil, tenant=tenant)
     model.register_firms(ids)
     return ids
 
@@ -396,9 +408,9 @@ def entry(model) -> None:
     cnt, out_f = sector_counts(model, order)
     hc = cnt.reshape(C, tech.N_COARSE, tech.FINE_PER_COARSE).sum(2)[np.arange(C), home]
     # premises are priced (a smooth factor); estate units are let by application (a room and a waiting list)
-    free, tenant = newcomer_factor(model, count)
-    vac = vacancies(model, count)
-    room = _Room(model, vac, tenant)
+    held = tenants(model)
+    free, seek = newcomer_factor(model, count, held)
+    room = _Room(model, vacancies(model, held), seek, estate_share(model))
     a = attractiveness(model, count.astype(float), hc)
     kernel = np.eye(F) + p["entry_relatedness"] * (model.phi - np.eye(F))
     base = cnt @ kernel
@@ -413,7 +425,7 @@ def entry(model) -> None:
     nat = cnt.sum(0) + out_f
     N = nat.sum()
     patience = int(round(p["wait_years"] * Q))
-    waiting = [_admit_waiting(model, vac, patience, order, start, count)]
+    waiting = [_admit_waiting(model, room.vac, patience, order, start, count)]
     if N > 0:
         share = nat / N
         for kind, frac, lever in ((STARTUP, p["pool_startup_share"], "entry_mult"),
@@ -430,16 +442,16 @@ def entry(model) -> None:
             if len(cl) == 0:
                 continue
             model.applicants += np.bincount(cl, minlength=C)
-            got = room.find(cl)
+            got, unit = room.find(cl)
             if not got.all():  # estate applicants who find it full join its waiting list
                 if patience > 0:
                     n = int((~got).sum())
                     waiting.append({"cluster": cl[~got], "fine": fs[~got], "kind": np.full(n, kind, dtype=np.int8),
                                     "since": np.full(n, model.t, dtype=np.int64)})
-                cl, fs = cl[got], fs[got]
+                cl, fs, unit = cl[got], fs[got], unit[got]
                 if len(cl) == 0:
                     continue
-            _settle(model, kind, cl, fs, order, start, count)
+            _settle(model, kind, cl, fs, order, start, count, unit)
     wl = {k: np.concatenate([w[k] for w in waiting]) for k in waiting[0]}
     # who has waited patience quarters has had a last chance
     model.waiting = {k: v[model.t - wl["since"] < patience] for k, v in wl.items()}
@@ -450,10 +462,10 @@ def entry(model) -> None:
     if len(cl):
         fs = tech.draw_from(base[cl], rng)
         fs = np.where(fs < 0, home[cl] * tech.FINE_PER_COARSE, fs)
-        got = room.find(cl)
+        got, unit = room.find(cl, placed=True)
         cl, fs = cl[got], fs[got]
         ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
-                         start=p["startup_size"])
+                         start=p["startup_size"], tenant=unit[got])
         flows = model.flows
         flows["startups"] += np.bincount(cl, minlength=C)
         _incubate(model, ids, order, start, count, rng)
@@ -465,37 +477,40 @@ def entry(model) -> None:
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
-        got = room.find(cl)
+        got, unit = room.find(cl, placed=True)
         cl, fine = cl[got], fine[got]
         _new_firms(model, cl, fine, ANCHOR, model.anchor_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
-                   age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))  # established firms, not young
+                   age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)), tenant=unit[got])  # established, not young
         model.flows["relocations"] += np.bincount(cl, minlength=C)
 
 
 class _Room:
     """Where this quarter's newcomers settle: the premises, or the estate's free units ``vac``.
 
-    Each newcomer to a cluster with estate units seeks a unit with probability ``tenant[c]``
-    (:func:`newcomer_factor`) and settles only if one is free (:func:`take_units`, in order of
-    arrival); the others settle in the premises.  Without estate units anywhere no random number
-    is drawn."""
+    A newcomer to a cluster with estate units seeks a unit with probability ``seek[c]``
+    (:func:`newcomer_factor`: for newcomers who chose the cluster or were spawned with its space
+    factor) or ``share[c]`` (:func:`estate_share`: for newcomers a policy places there, who did not
+    face the factor) and settles only if one is free (:func:`take_units`, in order of arrival); the
+    others settle in the premises.  Without estate units anywhere no random number is drawn."""
 
-    def __init__(self, model, vac: np.ndarray, tenant: np.ndarray):
-        self.rng, self.vac, self.tenant = model.rng, vac, tenant
-        self.any = bool((tenant > 0).any())
+    def __init__(self, model, vac: np.ndarray, seek: np.ndarray, share: np.ndarray):
+        self.rng, self.vac, self.seek, self.share = model.rng, vac, seek, share
+        self.any = bool((share > 0).any())
 
     def order(self, ids: np.ndarray) -> np.ndarray:
         """``ids`` in a random order of arrival (when estate units exist; else as given)."""
         return self.rng.permutation(ids) if self.any and len(ids) > 1 else ids
 
-    def find(self, cl: np.ndarray) -> np.ndarray:
-        """Which newcomers to clusters ``cl`` find room."""
+    def find(self, cl: np.ndarray, placed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Which newcomers to clusters ``cl`` find room, and which of them in an estate unit
+        (``placed``: placed by a policy, not drawn with the space factor)."""
         got = np.ones(len(cl), dtype=bool)
+        unit = np.zeros(len(cl), dtype=bool)
         if self.any and len(cl):
             cl = np.asarray(cl, dtype=np.int64)
-            seek = self.rng.random(len(cl)) < self.tenant[cl]
-            got[seek] = take_units(self.vac, cl[seek])
-        return got
+            unit = self.rng.random(len(cl)) < (self.share if placed else self.seek)[cl]
+            got[unit] = take_units(self.vac, cl[unit])
+        return got, unit
 
 
 def _admit_waiting(model, vac, patience, order, start, count) -> dict[str, np.ndarray]:
@@ -509,12 +524,13 @@ def _admit_waiting(model, vac, patience, order, start, count) -> dict[str, np.nd
     for kind in (STARTUP, SME):
         sel = got & (wl["kind"] == kind)
         if sel.any():
-            _settle(model, kind, wl["cluster"][sel], wl["fine"][sel], order, start, count)
+            _settle(model, kind, wl["cluster"][sel], wl["fine"][sel], order, start, count, True)
     return {k: v[~got] for k, v in wl.items()}
 
 
-def _settle(model, kind, cl, fs, order, start, count) -> None:
-    """Pool entrants of ``kind`` (``STARTUP`` or ``SME``) settle in clusters ``cl``, fine sectors ``fs``.
+def _settle(model, kind, cl, fs, order, start, count, unit=False) -> None:
+    """Pool entrants of ``kind`` (``STARTUP`` or ``SME``) settle in clusters ``cl``, fine sectors ``fs``
+    (``unit``: those in an estate unit).
 
     New firms start small and may be introduced to an incumbent by an incubator; relocating firms
     are established (ages as at set-up, at their size), and a share ``anchor_entry_share`` of them
@@ -523,14 +539,15 @@ def _settle(model, kind, cl, fs, order, start, count) -> None:
     rng, p = model.rng, model.p
     if kind == STARTUP:
         ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
-                         start=p["startup_size"])
+                         start=p["startup_size"], tenant=unit)
     else:
         big = rng.random(len(cl)) < p["anchor_entry_share"]
         target = model.size_draw(cl)
         if big.any():
             target[big] = model.anchor_draw(cl[big])
         ids = _new_firms(model, cl, fs, np.where(big, ANCHOR, SME).astype(np.int8), target,
-                         rng.normal(0.0, QUALITY_SD, len(cl)), age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)))
+                         rng.normal(0.0, QUALITY_SD, len(cl)), age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)),
+                         tenant=unit)
     model.flows["startups" if kind == STARTUP else "relocations"] += np.bincount(cl, minlength=model.n_clusters)
     if kind == STARTUP:
         _incubate(model, ids, order, start, count, rng)
@@ -567,9 +584,10 @@ def _spinoffs(model, par, inst, free, room) -> None:
                 * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
         spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
         spawn = room.order(spawn)
-        spawn = spawn[room.find(pop.cluster[spawn])]
+        got, unit = room.find(pop.cluster[spawn])
+        spawn, spawn_unit = spawn[got], unit[got]
     else:
-        spawn = par
+        spawn, spawn_unit = par, np.zeros(0, dtype=bool)
     if len(spawn):
         cl = pop.cluster[spawn].astype(np.int64)
         n = len(spawn)
@@ -578,7 +596,7 @@ def _spinoffs(model, par, inst, free, room) -> None:
         fine = np.where(branch, _related_sector(model, fine, rng), fine)
         q = p["spinoff_heredity"] * pop.quality[spawn] + rng.normal(0.0, QUALITY_SD, n)
         ids = _new_firms(model, cl, fine, SPINOFF, model.size_draw(cl), q, parent=pop.uid[spawn],
-                         affil=pop.affil[spawn], start=p["startup_size"])
+                         affil=pop.affil[spawn], start=p["startup_size"], tenant=spawn_unit)
         model.edges.add(ids, spawn)  # the spin-off keeps its tie to the parent (kinship crosses the barrier)
         model.flows["spinoffs"] += np.bincount(cl, minlength=C)
     if len(inst):
@@ -586,12 +604,13 @@ def _spinoffs(model, par, inst, free, room) -> None:
         ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci] * free[ci])
         src = np.repeat(inst, ki)
         src = room.order(src)
-        src = src[room.find(pop.cluster[src])]
+        got, unit = room.find(pop.cluster[src])
+        src, src_unit = src[got], unit[got]
         if len(src):
             cl = pop.cluster[src].astype(np.int64)
             fine = _related_sector(model, pop.fine[src].astype(np.int64), rng)
             _new_firms(model, cl, fine, SPINOFF, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(src)),
-                       parent=pop.uid[src], affil=pop.uid[src], start=p["startup_size"])
+                       parent=pop.uid[src], affil=pop.uid[src], start=p["startup_size"], tenant=src_unit)
             model.flows["spinoffs"] += np.bincount(cl, minlength=C)
 
 
