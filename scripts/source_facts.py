@@ -67,8 +67,8 @@ CLOSED_SEEDS = tuple(range(1, 73))
 #: spread widely (sd about 8 %); with 8 pairs its tie check passed in only 3 of 10 blocks of 8 seeds
 ANCHOR_LOSS_SEEDS = tuple(range(1, 25))
 #: seeds of the estate experiments (S4V-12, S4V-18): how full the waiting list is when new units open varies
-#: from seed to seed (the share of 64 units let within a year was 0.85, 0.85, 0.75 and 0.97 on blocks of 8
-#: seeds), so 32
+#: from seed to seed, so the share of S4V-18's 12 units let within a year was 0.74 to 1.08 on blocks of 8 seeds
+#: (2 of 12 blocks under 0.8) but 0.86, 0.86 and 0.98 on seeds 1-32, 33-64 and 65-96: 32
 ESTATE_SEEDS = tuple(range(1, 33))
 #: years of the Wonju-like runs: 1998 to 2020 (S4V-12)
 WONJU_YEARS = 22
