@@ -12,8 +12,9 @@ from sim.model.params import SCHEMA, ParameterError
 
 __all__ = ["NO_SLIDER", "SliderSpec", "slider_spec", "slider_specs"]
 
-#: Parameters without a slider: the scale follows from the firm count, the shift year from the shock button.
-NO_SLIDER = ("scale", "shock_year")
+#: Parameters without a slider: the scale follows from the firm count, the shift year from the shock button,
+#: and the waiting time acts only on estate units, which the classroom cluster has none of.
+NO_SLIDER = ("scale", "shock_year", "wait_years")
 
 
 @dataclass(frozen=True)
