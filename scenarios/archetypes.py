@@ -112,6 +112,12 @@ WONJU_ESTATE = 150.0
 WONJU_SHOWCASE_YEAR = 5.0
 #: The showcase's log-attractiveness (lever ``reputation``): an assumption (the source gives no size).
 WONJU_SHOWCASE = 1.0
+#: The year by which the Wonju-like estate is full, with applicants waiting, in most seeds (measured:
+#: ``docs/facts.md``, S4V-12).  Wonju's own estates were full by 2009 (year 11), when it lost the bid
+#: ([KRIHS-2020] S4V-15); the model's single estate, drawing applicants from the showcase of year 5, fills
+#: about four years later.  The experiments of S4V-15 (no new space from then on) and S4V-18 (new units
+#: then) start here.
+WONJU_FULL_YEAR = 15
 
 
 def wonju_setup(university: bool = True, space: float = WONJU_ESTATE) -> tuple[pd.DataFrame, list[dict]]:

@@ -857,6 +857,10 @@ class Estate(Policy):
     scaled: bool = Param(
         name="scaled", default=True, kind="bool", strict=True,
         doc="multiply the space by the model's 'scale' (true: 'intensity' is a real-world firm count)").as_field()
+    dedicated: bool = Param(
+        name="dedicated", default=False, kind="bool", strict=True,
+        doc="let the cluster's estate units only to firms of its home sector family (a dedicated estate, "
+            "like Wonju's 2004 medical-device complex); applies to all its units").as_field()
 
     name: ClassVar[str] = "estate"
     intensity_doc: ClassVar[str] = "firms the new estates can host, added to each targeted cluster's capacity at 'start'"
@@ -866,8 +870,10 @@ class Estate(Policy):
         "clusters.  Estate units are a market of their own beside the cluster's premises: they are let by "
         "application, so they draw newcomers in proportion to their share of the cluster's room whether "
         "full or not; at most the free units are let each quarter, and applicants who find them full wait "
-        "up to wait_years on a waiting list that new units serve first.  While active adds 'showcase' to "
-        "their log-attractiveness (lever reputation).  Without space, entry stops as the estate fills.")
+        "up to wait_years on a waiting list that new units serve first.  With 'dedicated' the units are let "
+        "only to firms of the cluster's home sector family, and only those newcomers are drawn by them.  "
+        "While active adds 'showcase' to their log-attractiveness (lever reputation).  Without space, entry "
+        "stops as the estate fills.")
     source: ClassVar[str] = (
         "[KRIHS-2020] S4V-12/S4V-15 (Wonju: 66 firms competed for a small estate; ten years without "
         "new estates or projects stopped entry), S4V-18 (Jeonju startup hub fully contracted), S4W-M7")
@@ -880,6 +886,8 @@ class Estate(Policy):
         if self.first_quarter(model) and self.intensity > 0:
             add = self.intensity * (model.p["scale"] if self.scaled else 1.0)
             model.space_extra[self._mask] += add
+            if self.dedicated:
+                model.space_dedicated[self._mask] = True
         if self.showcase:
             self._add(model, "reputation", self.showcase)
 

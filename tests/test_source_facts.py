@@ -28,7 +28,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-2": ("because of the brokerage",),
     "S4V-3": ("shrinks", "employment falls", "while renewal starts", "inclusiveness rank falls"),
     "S4V-5": ("low external ties", "low betweenness", "cohesive"),
-    "S4V-6": ("high performance",),
+    "S4V-6": ("high performance", "scores as locked within year"),
     "S4V-7": ("related variety rises",),
     "S4V-10": ("institution at the centre", "not a large firm"),
     "S4V-11": ("intermediary at the centre", "no anchor on top"),

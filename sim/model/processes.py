@@ -214,6 +214,19 @@ def estate_share(model) -> np.ndarray:
     return E / (E + H)
 
 
+def estate_accepts(model) -> np.ndarray | None:
+    r"""Which fine sectors each cluster's estate units are let to, :math:`a_{cs}` (``(C, F)``, 0 or 1):
+    every sector, but only the home sector family's in a cluster whose estate is dedicated
+    (``space_dedicated``: an ``estate`` policy with ``dedicated``).  ``None`` while no estate is
+    dedicated (every :math:`a_{cs} = 1`)."""
+    ded = model.space_dedicated
+    if not ded.any():
+        return None
+    acc = np.ones((model.n_clusters, tech.N_FINE))
+    acc[ded] = (tech.FINE_TO_COARSE[None, :] == model.home[ded, None]).astype(float)
+    return acc
+
+
 def newcomer_factor(model, count: np.ndarray, tenant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Space factor of each cluster for newcomers who choose it, :math:`F_c = (1 - \omega_c)\,f_c +
     \omega_c`, and the share of them who seek an estate unit, :math:`\omega_c / F_c`.
@@ -221,13 +234,27 @@ def newcomer_factor(model, count: np.ndarray, tenant: np.ndarray) -> tuple[np.nd
     The premises (:func:`free_space` :math:`f_c`, on the firms not in estate units ``tenant``) and the
     estate (:func:`estate_share` :math:`\omega_c`) are two markets: the premises are priced and draw
     less as they fill; estate units are let by application, so an estate draws applicants whether it
-    is full or not (they wait for a unit).  Without estate units :math:`F_c = f_c` exactly."""
+    is full or not (they wait for a unit).  Without estate units :math:`F_c = f_c` exactly.  Where an
+    estate is dedicated (:func:`estate_accepts` :math:`a_{cs}`) the factor is one per cluster and fine
+    sector, :math:`F_{cs} = (1 - \omega_c) f_c + \omega_c a_{cs}`, and so is the share seeking a unit,
+    :math:`\omega_c a_{cs} / F_{cs}`: both are ``(C, F)`` arrays then, ``(C,)`` otherwise."""
     f = free_space(model, count, tenant)
     w = estate_share(model)
-    F = (1.0 - w) * f + w
+    acc = estate_accepts(model)
+    if acc is None:
+        F = (1.0 - w) * f + w
+        open_ = w
+    else:
+        F = ((1.0 - w) * f)[:, None] + w[:, None] * acc
+        open_ = w[:, None] * acc
     with np.errstate(divide="ignore", invalid="ignore"):
-        seek = np.where(F > 0, w / F, 0.0)
+        seek = np.where(F > 0, open_ / F, 0.0)
     return F, seek
+
+
+def factor_for(free: np.ndarray, cl: np.ndarray, fs: np.ndarray) -> np.ndarray:
+    """The space factor :func:`newcomer_factor` of newcomers to clusters ``cl`` in fine sectors ``fs``."""
+    return free[cl] if free.ndim == 1 else free[cl, fs]
 
 
 def vacancies(model, tenant: np.ndarray) -> np.ndarray:
@@ -373,7 +400,9 @@ def entry(model) -> None:
     application, so an estate draws newcomers whether it is full or not: every newcomer weight here
     uses :func:`newcomer_factor` :math:`F_c = (1 - \omega_c) f_c + \omega_c` (:math:`\omega_c` the
     estate's share of the cluster's room, :func:`estate_share`) where it says free space, and a
-    newcomer seeks a unit with probability :math:`\omega_c / F_c`.  Each quarter at most
+    newcomer seeks a unit with probability :math:`\omega_c / F_c` (one a policy places there
+    :math:`\omega_c`); a dedicated estate (:func:`estate_accepts`) draws and takes only the home
+    sector family's newcomers.  Each quarter at most
     :func:`vacancies` units are let, in order of arrival (:func:`take_units`): the waiting list
     first (oldest first), then the pool's applicants, policy-funded startups, spin-offs, academic
     spin-offs and policy anchors (spin-offs in random order).  A pool applicant who finds no unit
@@ -410,7 +439,7 @@ def entry(model) -> None:
     # premises are priced (a smooth factor); estate units are let by application (a room and a waiting list)
     held = tenants(model)
     free, seek = newcomer_factor(model, count, held)
-    room = _Room(model, vacancies(model, held), seek, estate_share(model))
+    room = _Room(model, vacancies(model, held), seek, estate_share(model), estate_accepts(model))
     a = attractiveness(model, count.astype(float), hc)
     kernel = np.eye(F) + p["entry_relatedness"] * (model.phi - np.eye(F))
     base = cnt @ kernel
@@ -434,7 +463,10 @@ def entry(model) -> None:
             if k == 0:
                 continue
             s = tech.draw_from(np.broadcast_to(share, (k, F)), rng)
-            wc = base * (np.exp(a) * lv[lever][:-1] * free)[:, None] * devalued
+            if free.ndim == 1:
+                wc = base * (np.exp(a) * lv[lever][:-1] * free)[:, None] * devalued
+            else:  # a dedicated estate: the factor depends on the sector
+                wc = base * (np.exp(a) * lv[lever][:-1])[:, None] * free * devalued
             W = np.concatenate([wc, w_out[None, :]], axis=0)  # (C+1, F)
             dest = tech.draw_from(W[:, s].T, rng)
             ok = (dest >= 0) & (dest < C)
@@ -442,7 +474,7 @@ def entry(model) -> None:
             if len(cl) == 0:
                 continue
             model.applicants += np.bincount(cl, minlength=C)
-            got, unit = room.find(cl)
+            got, unit = room.find(cl, fs)
             if not got.all():  # estate applicants who find it full join its waiting list
                 if patience > 0:
                     n = int((~got).sum())
@@ -462,7 +494,7 @@ def entry(model) -> None:
     if len(cl):
         fs = tech.draw_from(base[cl], rng)
         fs = np.where(fs < 0, home[cl] * tech.FINE_PER_COARSE, fs)
-        got, unit = room.find(cl, placed=True)
+        got, unit = room.find(cl, fs, placed=True)
         cl, fs = cl[got], fs[got]
         ids = _new_firms(model, cl, fs, STARTUP, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                          start=p["startup_size"], tenant=unit[got])
@@ -477,7 +509,7 @@ def entry(model) -> None:
     cl = np.repeat(np.arange(C), k)
     if len(cl):
         fine = home[cl] * tech.FINE_PER_COARSE + rng.integers(0, tech.FINE_PER_COARSE, len(cl))
-        got, unit = room.find(cl, placed=True)
+        got, unit = room.find(cl, fine, placed=True)
         cl, fine = cl[got], fine[got]
         _new_firms(model, cl, fine, ANCHOR, model.anchor_draw(cl), rng.normal(0.0, QUALITY_SD, len(cl)),
                    age=rng.uniform(0, INITIAL_AGE_QUARTERS, len(cl)), tenant=unit[got])  # established, not young
@@ -489,26 +521,33 @@ class _Room:
 
     A newcomer to a cluster with estate units seeks a unit with probability ``seek[c]``
     (:func:`newcomer_factor`: for newcomers who chose the cluster or were spawned with its space
-    factor) or ``share[c]`` (:func:`estate_share`: for newcomers a policy places there, who did not
-    face the factor) and settles only if one is free (:func:`take_units`, in order of arrival); the
-    others settle in the premises.  Without estate units anywhere no random number is drawn."""
+    factor; ``seek[c, s]`` for sector ``s`` where an estate is dedicated) or ``share[c]``
+    (:func:`estate_share`: for newcomers a policy places there, who did not face the factor; times
+    ``accepts[c, s]``, :func:`estate_accepts`) and settles only if one is free (:func:`take_units`, in
+    order of arrival); the others settle in the premises.  Without estate units anywhere no random
+    number is drawn."""
 
-    def __init__(self, model, vac: np.ndarray, seek: np.ndarray, share: np.ndarray):
-        self.rng, self.vac, self.seek, self.share = model.rng, vac, seek, share
+    def __init__(self, model, vac: np.ndarray, seek: np.ndarray, share: np.ndarray,
+                 accepts: np.ndarray | None = None):
+        self.rng, self.vac, self.seek, self.share, self.accepts = model.rng, vac, seek, share, accepts
         self.any = bool((share > 0).any())
 
     def order(self, ids: np.ndarray) -> np.ndarray:
         """``ids`` in a random order of arrival (when estate units exist; else as given)."""
         return self.rng.permutation(ids) if self.any and len(ids) > 1 else ids
 
-    def find(self, cl: np.ndarray, placed: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Which newcomers to clusters ``cl`` find room, and which of them in an estate unit
-        (``placed``: placed by a policy, not drawn with the space factor)."""
+    def find(self, cl: np.ndarray, fs: np.ndarray, placed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Which newcomers to clusters ``cl`` in fine sectors ``fs`` find room, and which of them in an
+        estate unit (``placed``: placed by a policy, not drawn with the space factor)."""
         got = np.ones(len(cl), dtype=bool)
         unit = np.zeros(len(cl), dtype=bool)
         if self.any and len(cl):
-            cl = np.asarray(cl, dtype=np.int64)
-            unit = self.rng.random(len(cl)) < (self.share if placed else self.seek)[cl]
+            cl, fs = np.asarray(cl, dtype=np.int64), np.asarray(fs, dtype=np.int64)
+            if placed:
+                prob = self.share[cl] if self.accepts is None else self.share[cl] * self.accepts[cl, fs]
+            else:
+                prob = factor_for(self.seek, cl, fs)
+            unit = self.rng.random(len(cl)) < prob
             got[unit] = take_units(self.vac, cl[unit])
         return got, unit
 
@@ -575,42 +614,45 @@ def _incubate(model, ids, order, start, count, rng) -> None:
 
 def _spinoffs(model, par, inst, free, room) -> None:
     """Spin-offs of the firms ``par`` and academic spin-offs of the universities and research institutes
-    ``inst`` (see :func:`entry`), with the space factor ``free`` where :class:`_Room` ``room`` finds room."""
+    ``inst`` (see :func:`entry`), with the space factor ``free`` (of the parent's sector, where an estate
+    is dedicated) where :class:`_Room` ``room`` finds room for their sectors."""
     pop, rng, cp, lv, p = model.pop, model.rng, model.cpar, model.levers, model.p
     C = model.n_clusters
     if len(par):
         c_par = pop.cluster[par]
-        rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par] * free[c_par]
+        rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par]
+                * factor_for(free, c_par.astype(np.int64), pop.fine[par].astype(np.int64))
                 * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
         spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
         spawn = room.order(spawn)
-        got, unit = room.find(pop.cluster[spawn])
-        spawn, spawn_unit = spawn[got], unit[got]
     else:
-        spawn, spawn_unit = par, np.zeros(0, dtype=bool)
+        spawn = par
     if len(spawn):
         cl = pop.cluster[spawn].astype(np.int64)
-        n = len(spawn)
         fine = pop.fine[spawn].astype(np.int64)
-        branch = rng.random(n) < p["spinoff_branch"]
+        branch = rng.random(len(spawn)) < p["spinoff_branch"]
         fine = np.where(branch, _related_sector(model, fine, rng), fine)
+        got, unit = room.find(cl, fine)
+        spawn, cl, fine, unit = spawn[got], cl[got], fine[got], unit[got]
+        n = len(spawn)
         q = p["spinoff_heredity"] * pop.quality[spawn] + rng.normal(0.0, QUALITY_SD, n)
         ids = _new_firms(model, cl, fine, SPINOFF, model.size_draw(cl), q, parent=pop.uid[spawn],
-                         affil=pop.affil[spawn], start=p["startup_size"], tenant=spawn_unit)
+                         affil=pop.affil[spawn], start=p["startup_size"], tenant=unit)
         model.edges.add(ids, spawn)  # the spin-off keeps its tie to the parent (kinship crosses the barrier)
         model.flows["spinoffs"] += np.bincount(cl, minlength=C)
     if len(inst):
         ci = pop.cluster[inst]
-        ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci] * free[ci])
+        ki = rng.poisson(cp["inst_spinoff_rate"][ci] / Q * lv["spinoff_mult"][ci]
+                         * factor_for(free, ci.astype(np.int64), pop.fine[inst].astype(np.int64)))
         src = np.repeat(inst, ki)
         src = room.order(src)
-        got, unit = room.find(pop.cluster[src])
-        src, src_unit = src[got], unit[got]
         if len(src):
             cl = pop.cluster[src].astype(np.int64)
             fine = _related_sector(model, pop.fine[src].astype(np.int64), rng)
+            got, unit = room.find(cl, fine)
+            src, cl, fine, unit = src[got], cl[got], fine[got], unit[got]
             _new_firms(model, cl, fine, SPINOFF, model.size_draw(cl), rng.normal(0.0, QUALITY_SD, len(src)),
-                       parent=pop.uid[src], affil=pop.uid[src], start=p["startup_size"], tenant=src_unit)
+                       parent=pop.uid[src], affil=pop.uid[src], start=p["startup_size"], tenant=unit)
             model.flows["spinoffs"] += np.bincount(cl, minlength=C)
 
 

@@ -267,6 +267,7 @@ class ClusterSystem:
         self.capacity = n0 * self.cpar["space_headroom"][:-1]
         space = self.table["space"].to_numpy(float) if "space" in self.table.columns else np.full(C, np.nan)
         self.space_extra = np.where(np.isfinite(space), np.maximum(space * p["scale"] - self.capacity, 0.0), 0.0)
+        self.space_dedicated = np.zeros(C, dtype=bool)  # estate units let only to the home sector family
         cl = np.repeat(np.arange(C), n0)
         N = len(cl)
         share = self.cpar["init_home_share"][cl]
