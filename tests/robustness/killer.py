@@ -25,7 +25,8 @@ Usage (from the tests)::
     Ctrl-C at a fixed point: just after the first ``os.replace`` that publishes a file whose
     name matches ``glob`` (``fnmatch``) anywhere under ``TARGET`` (here a folder), SIGINT goes
     to the whole process group, as a terminal sends it.  The command then handles the
-    interrupt as it would handle a user's Ctrl-C.
+    interrupt as it would handle a user's Ctrl-C (the killer gives it Python's Ctrl-C handler first,
+    as at a terminal, even if it was started with SIGINT ignored).
 
 If the trigger never fires the command runs to its end and the exit code is its own.  When it
 fires, ``killer: write``, ``killer: rename`` or ``killer: sigint`` is printed to stderr just before the kill.
@@ -171,6 +172,12 @@ def main() -> int:
         Figure.savefig = savefig
     except ImportError:  # pragma: no cover
         pass
+
+    if mode.startswith("sigint:"):
+        # A command a user runs at a terminal has Python's Ctrl-C handler.  A process started in the
+        # background by a non-interactive shell inherits SIGINT as ignored, and Python then leaves it
+        # ignored: restore the terminal's situation, which is what this mode emulates.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from sim.face.cli import main as cli_main
 
