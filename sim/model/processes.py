@@ -196,22 +196,25 @@ def free_space(model, count: np.ndarray, tenant: np.ndarray | None = None) -> np
     balances exit.  Estate units (``space_extra``) are a market of their own: :func:`newcomer_factor`,
     :func:`vacancies`.
     """
-    cap = model.capacity
-    base = model.n0.astype(float)
     occupied = count if tenant is None else count - tenant
-    return np.maximum((cap - occupied) / np.maximum(cap - base, np.maximum(MIN_HEADROOM * base, 1.0)), 0.0)
+    return np.maximum((model.capacity - occupied) / headroom(model), 0.0)
+
+
+def headroom(model) -> np.ndarray:
+    r"""The room each cluster's premises offer at set-up, :math:`H_c = \max(K^0_c - n^0_c,`
+    :data:`MIN_HEADROOM` :math:`n^0_c, 1)`: the denominator of :func:`free_space`."""
+    base = model.n0.astype(float)
+    return np.maximum(model.capacity - base, np.maximum(MIN_HEADROOM * base, 1.0))
 
 
 def estate_share(model) -> np.ndarray:
     r"""The estate units' share of each cluster's room for newcomers, :math:`\omega_c = E_c / (E_c + H_c)`.
 
     :math:`E_c` is the cluster's estate units (``space_extra``: from an ``estate`` policy or a ``space``
-    column above the premises' capacity) and :math:`H_c` the denominator of :func:`free_space`: the
-    room the premises offer at set-up.  0 without estate units."""
+    column above the premises' capacity) and :math:`H_c` the room the premises offer at set-up
+    (:func:`headroom`).  0 without estate units."""
     E = model.space_extra
-    base = model.n0.astype(float)
-    H = np.maximum(model.capacity - base, np.maximum(MIN_HEADROOM * base, 1.0))
-    return E / (E + H)
+    return E / (E + headroom(model))
 
 
 def estate_accepts(model) -> np.ndarray | None:
@@ -253,7 +256,8 @@ def newcomer_factor(model, count: np.ndarray, tenant: np.ndarray) -> tuple[np.nd
 
 
 def factor_for(free: np.ndarray, cl: np.ndarray, fs: np.ndarray) -> np.ndarray:
-    """The space factor :func:`newcomer_factor` of newcomers to clusters ``cl`` in fine sectors ``fs``."""
+    """Entries of a per-cluster array, ``(C,)``, or of a per-cluster-and-sector one, ``(C, F)`` (where an
+    estate is dedicated: :func:`newcomer_factor`), for newcomers to clusters ``cl`` in fine sectors ``fs``."""
     return free[cl] if free.ndim == 1 else free[cl, fs]
 
 
@@ -523,13 +527,14 @@ class _Room:
     (:func:`newcomer_factor`: for newcomers who chose the cluster or were spawned with its space
     factor; ``seek[c, s]`` for sector ``s`` where an estate is dedicated) or ``share[c]``
     (:func:`estate_share`: for newcomers a policy places there, who did not face the factor; times
-    ``accepts[c, s]``, :func:`estate_accepts`) and settles only if one is free (:func:`take_units`, in
+    ``accepts[c, s]``, :func:`estate_accepts`, where an estate is dedicated) and settles only if one is free (:func:`take_units`, in
     order of arrival); the others settle in the premises.  Without estate units anywhere no random
     number is drawn."""
 
     def __init__(self, model, vac: np.ndarray, seek: np.ndarray, share: np.ndarray,
                  accepts: np.ndarray | None = None):
-        self.rng, self.vac, self.seek, self.share, self.accepts = model.rng, vac, seek, share, accepts
+        self.rng, self.vac, self.seek = model.rng, vac, seek
+        self.placed = share if accepts is None else share[:, None] * accepts
         self.any = bool((share > 0).any())
 
     def order(self, ids: np.ndarray) -> np.ndarray:
@@ -543,11 +548,7 @@ class _Room:
         unit = np.zeros(len(cl), dtype=bool)
         if self.any and len(cl):
             cl, fs = np.asarray(cl, dtype=np.int64), np.asarray(fs, dtype=np.int64)
-            if placed:
-                prob = self.share[cl] if self.accepts is None else self.share[cl] * self.accepts[cl, fs]
-            else:
-                prob = factor_for(self.seek, cl, fs)
-            unit = self.rng.random(len(cl)) < prob
+            unit = self.rng.random(len(cl)) < factor_for(self.placed if placed else self.seek, cl, fs)
             got[unit] = take_units(self.vac, cl[unit])
         return got, unit
 
