@@ -84,6 +84,12 @@ SHOWCASE_YEARS = (2, 3, 4)
 #: years of the Wonju-like runs: 1998 to 2020 (S4V-12)
 WONJU_YEARS = 22
 FULL_YEAR = WONJU_FULL_YEAR  # the Wonju-like estate full (S4V-12); S4V-15 and S4V-18 start here
+#: years of the Wonju-like runs that match the observations of S4V-1 (ch. 3's 2010 and 2020 networks; year 0 is 1998)
+YEAR_2010, YEAR_2020 = 12, WONJU_YEARS
+#: the Wonju Medical Industry Techno Valley, founded in 2004 (year 6): an intermediary whose staff support firms
+#: region-wide (S4W-M8 and the Wonju timeline of [KRIHS-2020] ch. 4); placed with the policy's default outreach
+TECHNO_VALLEY = {"policy": "hub_institution", "kind": "intermediary", "intensity": 1, "start": 6.0,
+                 "target": WONJU_CLUSTERS[0]}
 #: Jeonju's startup hub relative to its cluster (S4V-18): 64 units for the 861 firms of 2020 (table 3-4,
 #: ``data/economics_2020.csv``), the same share of the Wonju-like room (estate plus the premises of 11
 #: founding firms): 12 units
@@ -221,8 +227,10 @@ def wonju(seed: int, years: int = WONJU_YEARS, variant: str = "base", wait_years
     """The S4V-12 set-up, plus a variant: ``second_estate`` (a second estate with a showcase at
     :data:`FULL_YEAR`: the 2009 national project Wonju lost), ``hub`` (:data:`HUB_UNITS` units of space, no
     showcase, at :data:`FULL_YEAR`), ``hub64`` (64 units), ``spinoff_max`` (spin-off parameters at the top of
-    their sensitivity ranges), ``no_university``, ``showcase<Y>`` (the showcase from year ``Y``) or
-    ``no_university_showcase<Y>``; ``wait_years`` other than the default if given."""
+    their sensitivity ranges), ``techno_valley`` (:data:`TECHNO_VALLEY` from 2004), ``techno_valley_dedicated`` (and
+    the estate let only to medical-device firms, like Wonju's incubator, rental factories and 2004 complex), ``no_university``,
+    ``showcase<Y>`` (the showcase from year ``Y``) or ``no_university_showcase<Y>``; ``wait_years`` other than the
+    default if given."""
     tab, pols = wonju_setup(university=not variant.startswith("no_university"))
     moved = re.fullmatch(r"(?:no_university_)?showcase(\d+)", variant)
     if moved:  # the showcase from another year
@@ -237,6 +245,9 @@ def wonju(seed: int, years: int = WONJU_YEARS, variant: str = "base", wait_years
         pols.append({"policy": "estate", "intensity": units, "showcase": 0.0, "start": FULL_YEAR, "target": MEDICAL[0]})
     elif variant == "spinoff_max":
         params.update(spinoff_rate=0.04, spinoff_quality=2.0)
+    elif variant in ("techno_valley", "techno_valley_dedicated"):
+        pols.append(dict(TECHNO_VALLEY))
+        pols[0]["dedicated"] = variant.endswith("dedicated")
     elif variant not in ("base", "no_university") and not moved:
         raise ValueError(variant)
     r = simulate(params, seed, years, tab, pols, probe=_wonju_probe, probe_years=(10, FULL_YEAR + 1))
@@ -342,23 +353,37 @@ def _c(run, cid):
 
 
 # ----------------------------------------------------------------------------- experiments, one per testable fact
-def s4v_1(seeds=SEEDS) -> Outcome:
-    """University-led start: the S4V-12 set-up over 10 years; inclusiveness of the three medical clusters."""
-    inc = np.array([wonju(s)["incl"] for s in seeds])  # (seeds, 3 clusters, years+1)
-    rise = inc[:, :, 10] - inc[:, :, 0]
+def _s4v_1_text(inc: np.ndarray, y0: int, y1: int) -> str:
+    rise = inc[:, :, y1] - inc[:, :, y0]
+    return (f"{fmt(inc[:, 0, y0].mean())} -> {fmt(inc[:, 0, y1].mean())} (the two established clusters "
+            f"{fmt(inc[:, 1:, y0].mean())} -> {fmt(inc[:, 1:, y1].mean())}), the largest rise of the three in "
+            f"{np.mean(rise.argmax(1) == 0):.0%} of seeds, highest at year {y1} in "
+            f"{np.mean(inc[:, 0, y1] > inc[:, 1:, y1].max(1)):.0%}")
+
+
+def s4v_1(seeds=ESTATE_SEEDS) -> Outcome:
+    """University- and intermediary-led start: the S4V-12 set-up with the Techno Valley from 2004; inclusiveness of
+    the three medical clusters from 2010 to 2020 (years 12 to 22), as observed."""
+    y0, y1 = YEAR_2010, YEAR_2020
+    inc = np.array([wonju(s, variant="techno_valley")["incl"] for s in seeds])  # (seeds, 3 clusters, years+1)
+    rise = inc[:, :, y1] - inc[:, :, y0]
     largest = np.mean(rise.argmax(1) == 0)
-    last0 = np.mean(inc[:, 0, 0] < inc[:, 1:, 0].min(1))
-    top10 = np.mean(inc[:, 0, 10] > inc[:, 1:, 10].max(1))
-    measured = (f"Wonju-like inclusiveness {fmt(inc[:, 0, 0].mean())} -> {fmt(inc[:, 0, 10].mean())} in 10 years "
-                f"(rise t = {fmt(t_stat(rise[:, 0]), 1)}); the two established clusters "
-                f"{fmt(inc[:, 1:, 0].mean())} -> {fmt(inc[:, 1:, 10].mean())}; lowest of the 3 at the start in "
-                f"{last0:.0%} of seeds, highest at year 10 in {top10:.0%}")
+    last0 = np.mean(inc[:, 0, y0] < inc[:, 1:, y0].min(1))
+    top1 = np.mean(inc[:, 0, y1] > inc[:, 1:, y1].max(1))
+    plain = np.array([wonju(s)["incl"] for s in seeds])
+    ded = np.array([wonju(s, variant="techno_valley_dedicated")["incl"] for s in seeds])
+    measured = (f"with the Techno Valley from year 6 (2004), Wonju-like inclusiveness from year {y0} (2010) to {y1} "
+                f"(2020) {_s4v_1_text(inc, y0, y1)} (rise t = {fmt(t_stat(rise[:, 0]), 1)}); lowest of the three at "
+                f"year {y0} in {last0:.0%}. Without the Techno Valley (the S4V-12 set-up): {_s4v_1_text(plain, y0, y1)}; "
+                f"over years 0-10 {_s4v_1_text(plain, 0, 10)}. With the Techno Valley and the estate let only to "
+                f"medical-device firms (as Wonju's incubator, rental factories and 2004 complex were): "
+                f"{_s4v_1_text(ded, y0, y1)}")
     return Outcome(measured, [
         Check("fast rise", rise[:, 0].mean() >= 0.1 and t_stat(rise[:, 0]) > 3,
-              "inclusiveness rises by >= 0.1 in 10 years, t > 3"),
+              f"inclusiveness rises by >= 0.1 from year {y0} to {y1}, t > 3"),
         Check("largest rise", largest >= 0.75, f"largest rise of the clusters in >= 75% of seeds ({largest:.0%})"),
-        Check("from last to first", last0 >= 0.75 and top10 >= 0.5,
-              "lowest of the year's clusters at the start (>= 75% of seeds) and highest at year 10 (>= 50%)"),
+        Check("from last to first", last0 >= 0.75 and top1 >= 0.5,
+              f"lowest of the year's clusters at year {y0} (>= 75% of seeds) and highest at year {y1} (>= 50%)"),
     ])
 
 
@@ -520,14 +545,13 @@ def s4v_12(seeds=ESTATE_SEEDS) -> Outcome:
         sens.append(f"year {y}: {np.mean(n >= 100):.0%} and "
                     f"{np.mean([x['waiting'][FULL_YEAR - 1] > 0 for x in u]):.0%}")
     queue = np.array([x["waiting"][:FULL_YEAR].max() for x in w])
-    full = np.array([x["waiting"][FULL_YEAR - 1] for x in w]) > 0
     measured = (f"same set-up as {MECHANISM_TEST.split('::')[0]} (an estate of {WONJU_ESTATE:.0f} units, the "
                 f"showcase from year {WONJU_SHOWCASE_YEAR:g}): firms 11 -> {fmt(np.median(f[:, 6]), 0)} at year 6 -> "
                 f"{fmt(np.median(f[:, 11]), 0)} at year 11 -> {fmt(np.median(f[:, FULL_YEAR]), 0)} at year {FULL_YEAR} -> "
                 f"{fmt(np.median(f[:, WONJU_YEARS]), 0)} at year {WONJU_YEARS} (medians; observed 11 in 1998, 159 in "
                 f"2020); {fmt(np.median(app6), 0)} applicants in year 6 (range {app6.min():.0f}-{app6.max():.0f}; "
                 f"observed: 66 competed in 2004); a waiting list by the end of year {FULL_YEAR} in {np.mean(queue > 0):.0%} of "
-                f"seeds (longest {fmt(np.median(queue), 0)}, median), one at year {FULL_YEAR} in {np.mean(full):.0%}; "
+                f"seeds (longest {fmt(np.median(queue), 0)}, median); "
                 f"without the university {fmt(np.median(nu[:, 18]), 0)} firms at year 18 and "
                 f"{fmt(np.median(nu[:, WONJU_YEARS]), 0)} at year {WONJU_YEARS} (medians; {np.mean(nu[:, 18] >= 100):.0%} "
                 f"of seeds reach 100 by year 18; {np.mean(nu0[:, 18] >= 100):.0%} with the showcase from year 0). With the "
@@ -753,14 +777,18 @@ _NAT = _nat()
 FACTS: tuple[Fact, ...] = (
     Fact("S4V-1", "Wonju: not a cluster in 2010 (inclusiveness rank 96), rank 6 in 2020 (0.738); the largest rise of the 38.",
          "A university/intermediary-led, anchor-less start can raise local connectedness fast within about 10 years.",
-         f"S4V-12 set-up (11 firms + university + estate) beside the two other medical clusters, {_S} seeds, year 0 -> 10: "
-         "rise of inclusiveness (>= 0.1, t > 3); largest rise of the clusters (>= 75% of seeds); from lowest to highest "
-         "of the year's clusters (>= 75% / >= 50% of seeds).", s4v_1,
+         f"S4V-12 set-up (11 firms in 1998 + university + estate) with the Techno Valley (an intermediary, from 2004) beside "
+         f"the two other medical clusters, {len(ESTATE_SEEDS)} seeds, from year {YEAR_2010} to {YEAR_2020} (2010 -> 2020, "
+         "the observed years): rise of inclusiveness (>= 0.1, t > 3); largest rise of the clusters (>= 75% of seeds); from "
+         "lowest to highest of the year's clusters (>= 75% / >= 50% of seeds).", s4v_1,
          why_not="Every cluster's firms share one tie budget, search rate and decay (processes.budgets, "
                  "link_formation, link_decay), so the share of linked firms converges to a common level (about 0.45-0.5 at "
-                 "the defaults); the university lifts only its affiliates' co-affiliation utility (beta_inst, 10% of firms), "
-                 "not enough to overtake the established clusters. The start gap is small too: the burn-in gives the 11 "
-                 "founding firms a network of their own, like every cluster's (ClusterSystem._burn_in)."),
+                 "the defaults) and the Wonju-like cluster, full from year 15, rises by less than 0.1 in 2010-2020. Nor is it "
+                 "without a network in 2010: its newcomers search for partners from arrival at the common rate, so its share "
+                 "of linked firms lags its entry only briefly. What lifts its level above the others' in the model is a "
+                 "dedicated estate (the last sentence of the result): almost all its firms then share one sector family, so "
+                 "the barrier between families (processes.cross_group, accepts) no longer stops their local ties; but that "
+                 "lift comes with the firms, before 2010, so the 2010-2020 rise is no larger."),
     Fact("S4V-2", "Jeonju: inclusiveness rank 13 (2010) -> 1 (2020), 0.808, 694 links.",
          "An intermediary-brokered cluster should reach the highest local connectedness.",
          f"{_NAT}; Jeonju with an intermediary platform (living_lab policy) against "

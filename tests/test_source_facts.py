@@ -25,6 +25,7 @@ _spec.loader.exec_module(sf)
 
 #: Checks of each tested fact that pass (the table's "yes"); a fact absent here has no test in this file.
 CLAIMS: dict[str, tuple[str, ...]] = {
+    "S4V-1": ("largest rise",),
     "S4V-2": ("because of the brokerage",),
     "S4V-3": ("shrinks", "employment falls", "while renewal starts", "inclusiveness rank falls"),
     "S4V-5": ("low external ties", "low betweenness", "cohesive"),
@@ -117,6 +118,12 @@ def test_s4v_20():
 
 def test_s4v_21():
     _assert_claims("S4V-21", sf.s4v_21())
+
+
+@pytest.mark.slow
+def test_s4v_1():
+    """Three arms of 64 Wonju-like runs of 22 years (about two minutes): slow."""
+    _assert_claims("S4V-1", sf.s4v_1())
 
 
 # ----------------------------------------------------------------------------- the 38 clusters (slow)
