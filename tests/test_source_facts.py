@@ -38,7 +38,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "S4V-15": ("entry suppressed", "growth stops"),
     "S4V-17": ("large-firm entry", "drawn by the institute"),
     "S4V-18": ("fully let",),
-    "S4V-20": ("related", "marginal share"),
+    "S4V-20": ("related", "marginal share", "large effect"),
     "S4V-21": ("slow", "few participants"),
 }
 
