@@ -357,12 +357,20 @@ def _c(run, cid):
 
 
 # ----------------------------------------------------------------------------- experiments, one per testable fact
+def _largest_rise(inc: np.ndarray, y0: int, y1: int) -> float:
+    """Share of seeds in which the first cluster's inclusiveness ``inc`` (seeds, clusters, years) rises most."""
+    return float(np.mean((inc[:, :, y1] - inc[:, :, y0]).argmax(1) == 0))
+
+
+def _highest(inc: np.ndarray, y: int) -> float:
+    """Share of seeds in which the first cluster's inclusiveness is the highest at year ``y``."""
+    return float(np.mean(inc[:, 0, y] > inc[:, 1:, y].max(1)))
+
+
 def _s4v_1_text(inc: np.ndarray, y0: int, y1: int) -> str:
-    rise = inc[:, :, y1] - inc[:, :, y0]
     return (f"{fmt(inc[:, 0, y0].mean())} -> {fmt(inc[:, 0, y1].mean())} (the two established clusters "
             f"{fmt(inc[:, 1:, y0].mean())} -> {fmt(inc[:, 1:, y1].mean())}), the largest rise of the three in "
-            f"{np.mean(rise.argmax(1) == 0):.0%} of seeds, highest at year {y1} in "
-            f"{np.mean(inc[:, 0, y1] > inc[:, 1:, y1].max(1)):.0%}")
+            f"{_largest_rise(inc, y0, y1):.0%} of seeds, highest at year {y1} in {_highest(inc, y1):.0%}")
 
 
 def s4v_1(seeds=ESTATE_SEEDS, sensitivity: bool = True) -> Outcome:
@@ -372,9 +380,9 @@ def s4v_1(seeds=ESTATE_SEEDS, sensitivity: bool = True) -> Outcome:
     y0, y1 = YEAR_2010, YEAR_2020
     inc = np.array([wonju(s, variant="techno_valley")["incl"] for s in seeds])  # (seeds, 3 clusters, years+1)
     rise = inc[:, :, y1] - inc[:, :, y0]
-    largest = np.mean(rise.argmax(1) == 0)
+    largest = _largest_rise(inc, y0, y1)
     last0 = np.mean(inc[:, 0, y0] < inc[:, 1:, y0].min(1))
-    top1 = np.mean(inc[:, 0, y1] > inc[:, 1:, y1].max(1))
+    top1 = _highest(inc, y1)
     plain = np.array([wonju(s)["incl"] for s in seeds])
     ded = np.array([wonju(s, variant="techno_valley_dedicated")["incl"] for s in seeds])
     measured = (f"with the Techno Valley from year 6 (2004), Wonju-like inclusiveness from year {y0} (2010) to {y1} "
@@ -385,8 +393,7 @@ def s4v_1(seeds=ESTATE_SEEDS, sensitivity: bool = True) -> Outcome:
                 f"{_s4v_1_text(ded, y0, y1)}")
     if sensitivity:  # the largest-rise share is near its threshold: how it moves with the seeds and the outreach
         def share(variant, block):
-            r = np.array([wonju(s, variant=variant)["incl"] for s in block])
-            return f"{np.mean((r[:, :, y1] - r[:, :, y0]).argmax(1) == 0):.0%}"
+            return f"{_largest_rise(np.array([wonju(s, variant=variant)['incl'] for s in block]), y0, y1):.0%}"
         more = tuple(s + len(seeds) for s in seeds)
         measured += (f". The largest-rise share is near its threshold: {share('techno_valley', more)} on seeds "
                      f"{more[0]}-{more[-1]}, {share('techno_valley_outreach0.1', seeds)} and "
@@ -737,18 +744,20 @@ def s4v_20(seeds=SEEDS) -> Outcome:
     def diff(key, a, b="none"):
         return np.array([x[key] - y[key] for x, y in zip(runs[a], runs[b])])
 
+    def moved_in(arm):
+        return np.mean([x["moved"] for x in runs[arm]])
+
     share = diff("new_share", "renewal")
     related = np.array([x["related"] for x in runs["renewal"]])
     moved, own = diff("moved", "renewal"), diff("moved", "renewal", "broker")
-    base = np.mean([y["moved"] for y in runs["none"]])
-    office = np.mean([x["moved"] for x in runs["broker"]])
+    base, office = moved_in("none"), moved_in("broker")
     measured = (f"Sewoon-like renewal in an urban-manufacturing cluster (policy-funded makers and a brokerage office), years "
                 f"1-8: the new startups' relatedness to the incumbents' sector mix is {fmt(related.mean())} times that of a "
                 f"sector drawn at random; the renewal adds {share.mean():.1%} of the firms; incumbents that changed sector "
                 f"{fmt(base + moved.mean(), 3)} against {fmt(base, 3)} without renewal (paired t = {fmt(t_stat(moved), 1)}), "
                 f"{fmt(office, 3)} with the brokerage office alone (the renewal's excess over it {fmt(own.mean(), 3)}, "
                 f"paired t = {fmt(t_stat(own), 1)}) and "
-                f"{fmt(np.mean([x['moved'] for x in runs['makers']]), 3)} with the makers alone (paired t = "
+                f"{fmt(moved_in('makers'), 3)} with the makers alone (paired t = "
                 f"{fmt(t_stat(diff('moved', 'makers')), 1)})")
     return Outcome(measured, [
         Check("related", related.mean() >= 1.5,
@@ -819,8 +828,7 @@ FACTS: tuple[Fact, ...] = (
                  "of linked firms lags its entry only briefly. What lifts its level above the others' in the model is a "
                  "dedicated estate (the last sentence of the result), mostly because almost all its firms then share one "
                  "sector family, so the barrier between families (processes.cross_group, accepts) no longer stops their "
-                 "local ties; but that "
-                 "lift comes with the firms, before 2010, so the 2010-2020 rise is no larger.",
+                 "local ties; but that lift comes with the firms, before 2010, so the 2010-2020 rise is no larger.",
          note=f"the runs are dated by the calendar (year 0 is 1998), while S4V-15 and S4V-18 start when the model's "
               f"estate is full (year {WONJU_FULL_YEAR}; Wonju's was by 2009, year 11): the model's Wonju grows about four "
               "years late, so its 2010 is an earlier stage of its growth than Wonju's"),
