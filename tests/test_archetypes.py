@@ -81,22 +81,19 @@ def test_renewal_makes_the_difference_in_measured_recovery():
     assert _COMMON["scale"] == 1.0
 
 
-def test_resilient_loses_fewer_firms_to_the_same_shock_than_path_locked():
-    """Under the same standard shock (seeds 1-10, read five years on), the resilient set-up is measured as recovered
-    in at least 8 of 10 seeds and the path-locked one in at most half; against unshocked twins the shock takes a
-    smaller share of the resilient set-up's firms (95 % Welch interval of the difference above zero) and causes
-    fewer extra exits (interval below zero): locked-in firms fail more and the cluster does not reorient."""
-    df = shock_comparison(seeds=range(1, 11), jobs=2, variants=False)
-    res, pl = df[df.setup == "resilient"], df[df.setup == "path_locked"]
-    assert res.recovered.sum() >= 8 and pl.recovered.sum() <= 5, (res.recovered.tolist(), pl.recovered.tolist())
-
-    def welch(a, b):
-        d = a.mean() - b.mean()
-        return d, np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    d, se = welch(res.cost, pl.cost)
-    assert d - 2.1 * se > 0, (d, se, res.cost.round(3).tolist(), pl.cost.round(3).tolist())
-    d, se = welch(res.extra_exits, pl.extra_exits)
-    assert d + 2.1 * se < 0, (d, se, res.extra_exits.tolist(), pl.extra_exits.tolist())
+@pytest.mark.slow
+def test_resilient_is_measured_as_recovered_more_often_than_path_locked_under_the_same_shock():
+    """Under the same standard shock (read five years on), over seeds 1-100 (ten seeds are too few: seeds 1-10 are among
+    the most favourable blocks of ten), the resilient set-up is measured as recovered in at least 90 % of the seeds and
+    more often than the path-locked one (two-proportion z > 3): locked-in firms do not reorient.  What the shock
+    costs the two set-ups (firms against an unshocked twin, extra exits) differs little over these seeds and is
+    reported in docs/odd.md section 1, not asserted (``python -m scenarios.archetypes --shock --seeds 1-100
+    --no-variants``; about a minute on 2 cores)."""
+    df = shock_comparison(seeds=range(1, 101), jobs=2, variants=False)
+    res = df[df.setup == "resilient"].recovered.to_numpy(float)
+    pl = df[df.setup == "path_locked"].recovered.to_numpy(float)
+    se = np.sqrt(res.mean() * (1 - res.mean()) / len(res) + pl.mean() * (1 - pl.mean()) / len(pl))
+    assert res.mean() >= 0.9 and (res.mean() - pl.mean()) / se > 3, (res.mean(), pl.mean(), se)
 
 
 def test_odd_shock_table_is_what_the_command_prints():
