@@ -2,11 +2,11 @@
 employment after 10 and 30 years relative to its start, on the parameter defaults at scale 0.05 without a policy
 or a shock, and the number of anchors over 20 years (seed 1): the numbers of ``docs/odd.md`` 7.2 and 7.7.
 
-Run from the repository root (about a minute on one core)::
+Run from the repository root (about 20 s of CPU)::
 
     python scripts/rest_employment.py [name=value ...]
 
-``name=value`` pairs override parameters, as ``--set`` does on the command line.
+``name=value`` pairs override parameters, read as ``--set`` values are (sim.face.options.overrides).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ if str(ROOT) not in sys.path:  # the model of this checkout, not of an installed
 import numpy as np  # noqa: E402
 
 from sim.engine.runner import simulate  # noqa: E402
-from sim.model.params import ParameterError, parse_override  # noqa: E402
+from sim.face.options import overrides  # noqa: E402
+from sim.model.params import ParameterError  # noqa: E402
 from sim.model.population import ANCHOR  # noqa: E402
 from sim.model.system import ClusterSystem  # noqa: E402
 
@@ -58,14 +59,11 @@ def anchors_at_rest(params: dict, seed: int = 1, years: int = 20) -> list[int]:
 
 
 def main(argv: list[str]) -> int:
-    params = {}
-    for arg in argv:
-        try:
-            name, value = parse_override(arg, "rest_employment.py")
-        except ParameterError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        params[name] = value
+    try:
+        params = overrides(argv)
+    except ParameterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     med, mean = rest_employment(params)
     for j, y in enumerate(YEARS):
         print(f"after {y} years: median cluster employment x{med[:, j].mean():.2f} (mean of seeds "
