@@ -389,9 +389,11 @@ class Node(mesa.Agent):
                      - self.loss + self.random.gauss(0.0, p["perf_noise"]))
 
     def grow(self, mean_perf: float) -> None:
-        p = self.model.p
-        self.size = max(1.0, self.size * math.exp(p["maturation_rate"] / Q * math.log(self.target / self.size)
-                                                  + p["size_growth"] * (self.perf - mean_perf)))
+        m, p = self.model, self.model.p
+        pool = m.pool[self.cluster]  # the cluster's skilled-labour pool index (ReferenceModel.performance)
+        gap = math.log(self.target * pool ** p["pool_elasticity"] / self.size)
+        rate = p["maturation_rate"] * (pool ** p["pool_matching"] if gap > 0 else 1.0)
+        self.size = max(1.0, self.size * math.exp(rate / Q * gap + p["size_growth"] * (self.perf - mean_perf)))
 
     def maybe_exit(self, mean_perf: float) -> None:
         p = self.model.p
@@ -449,6 +451,8 @@ class ReferenceModel(mesa.Model):
         self.dominant = [h * K for h in self.home]  # dominant fine sector of each cluster (set by performance)
         self.devalued = list(self.dominant)  # the sector a technology shift devalues (set when the level rises)
         self.perf_ref = 0.0  # mean performance without the shift: the reference of growth and exit
+        self.pool_avg: list[float | None] = [None] * self.n_clusters  # moving average of each cluster's employment
+        self.pool = [1.0] * self.n_clusters  # skilled-labour pool index: employment against that average
         self.count_hist: deque[list[int]] = deque(maxlen=REPUTATION_WINDOW + 1)
         self.G = nx.Graph()
         self.new_ties: list = []
@@ -860,10 +864,22 @@ class ReferenceModel(mesa.Model):
         # the market's reference: the mean performance without the shift
         self.perf_ref = sum(f.perf + f.loss for f in firms) / len(firms) if len(firms) else 0.0
         if len(firms):
+            self.labour_pool(firms)
             firms.do("grow", self.perf_ref)
         for a in self.agents:
             a.age += 1.0
         self.shock = [s * p["shock_persistence"] for s in self.shock]
+
+    def labour_pool(self, firms) -> None:
+        """Each cluster's employment against its own moving average (time constant pool_memory years)."""
+        emp = [0.0] * self.n_clusters
+        for f in firms:
+            emp[f.cluster] += f.size
+        keep = math.exp(-1.0 / (Q * self.p["pool_memory"]))
+        for c in range(self.n_clusters):
+            avg = emp[c] if self.pool_avg[c] is None else self.pool_avg[c]
+            self.pool[c] = emp[c] / avg if avg > 0 else 1.0
+            self.pool_avg[c] = avg + (1.0 - keep) * (emp[c] - avg)
 
     def exit(self) -> None:
         firms = self.cluster_firms()

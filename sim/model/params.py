@@ -218,6 +218,17 @@ _DECLARED: tuple[Param, ...] = (
        0.1, 0.6),
     _P("size_growth", 0.01, 0.0, 0.5, "float", "performance",
        "growth of employment per quarter per unit of performance", 0.0, 0.05),
+    _P("pool_elasticity", 0.05, 0.0, 1.0, "float", "performance",
+       "elasticity of a firm's target employment to its cluster's skilled-labour pool (the cluster's employment "
+       "against its own moving average): target * pool^e (Marshall's labour pool)", 0.02, 0.1,
+       source="A-M2; Rosenthal & Strange 2004"),
+    _P("pool_matching", 0.5, 0.0, 3.0, "float", "performance",
+       "elasticity of a growing firm's hiring (its catch-up to its target) to the skilled-labour pool: "
+       "maturation_rate * pool^eta (matching function)", 0.3, 0.7,
+       source="S4P-M1, S4W-M6; Petrongolo & Pissarides 2001"),
+    _P("pool_memory", 10.0, 0.25, 100.0, "float", "performance",
+       "time constant in years of the moving average of a cluster's employment against which its "
+       "skilled-labour pool is judged (how long a lost pool is felt)", 5.0, 20.0),
     _P("shock_year", -1.0, -1.0, 200.0, "float", "performance",
        "year (from the start) of a technology shift that devalues every cluster's dominant technology (all "
        "clusters at once: growth and exit are measured against the performance without the shift, so it "

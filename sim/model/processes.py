@@ -1120,12 +1120,40 @@ def performance(model) -> None:
     model.perf_ref = float((perf + loss).mean()) if len(perf) else 0.0
     if len(perf):
         size = pop.size[firms]
-        d = (model.p["maturation_rate"] / Q * np.log(pop.target[firms] / size)
-             + model.p["size_growth"] * (perf - model.perf_ref))
+        pool = labour_pool(model, c, size)[c]
+        gap = np.log(pop.target[firms] * pool ** model.p["pool_elasticity"] / size)
+        rate = model.p["maturation_rate"] * np.where(gap > 0, pool ** model.p["pool_matching"], 1.0)
+        d = rate / Q * gap + model.p["size_growth"] * (perf - model.perf_ref)
         pop.size[firms] = np.maximum(1.0, size * np.exp(d))
     age = pop.age
     age += pop.alive  # every alive node ages a quarter (adding 0.0 leaves the others as they are)
     model.shock *= model.p["shock_persistence"]
+
+
+def labour_pool(model, c: np.ndarray, size: np.ndarray) -> np.ndarray:
+    r"""Each cluster's skilled-labour pool index, and one quarter's update of its reference.
+
+    The pool of cluster :math:`c` is its firms' employment :math:`P_c` judged against its own moving
+    average :math:`\bar P_c`, which follows it with time constant ``pool_memory`` :math:`\tau` (years):
+
+    :math:`r_c = P_c / \bar P_c`, then :math:`\bar P_c \leftarrow \bar P_c + (1 - e^{-1/(4\tau)})(P_c - \bar P_c)`
+
+    (:math:`\bar P_c = P_c` at the first step, so :math:`r_c = 1` there and at rest).  A cluster that
+    loses employment fast (its anchors leave, S4W-M6) has a thinner pool than its firms are used to
+    (:math:`r_c < 1`) until the average catches up; a fast-growing one a thicker pool.  Marshall's labour
+    pool (A-M2) scales a firm's target employment by :math:`r_c^{\epsilon}` (``pool_elasticity``) and the
+    matching of workers to jobs (S4P-M1) its hiring toward that target by :math:`r_c^{\eta}`
+    (``pool_matching``; :func:`performance`).  Reference: Rosenthal & Strange (2004) for the size of
+    agglomeration elasticities; Petrongolo & Pissarides (2001) for the matching function.
+
+    ``c`` and ``size`` are the cluster and employment of every cluster firm.
+    """
+    P = np.bincount(c, weights=size, minlength=model.n_clusters)
+    avg = model.pool_avg
+    avg[:] = np.where(np.isfinite(avg), avg, P)
+    r = np.divide(P, avg, out=np.ones_like(P), where=avg > 0)
+    avg += (1.0 - np.exp(-1.0 / (Q * model.p["pool_memory"]))) * (P - avg)
+    return r
 
 
 # ----------------------------------------------------------------------------- 8. exit

@@ -184,6 +184,9 @@ class ClusterSystem:
         self.applicants = np.zeros(C, dtype=np.int64)
         self.shock = np.zeros(C)
         self.perf_ref = 0.0  # mean performance without the technology shift (processes.performance)
+        # each cluster's employment as a moving average: the reference of its skilled-labour pool
+        # (processes.labour_pool; set at the first step)
+        self.pool_avg = np.full(C, np.nan)
         self.shock_t = np.full(C, -1)
         self.shock_firms = np.zeros(C)
         self.shock_sector = np.full(C, -1)
