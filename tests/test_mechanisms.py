@@ -19,7 +19,8 @@ from scenarios.policies import build_policies
 from sim.model import technology as tech
 from sim.model.model import ClusterModel
 from sim.model.params import SCHEMA
-from sim.model.population import SPINOFF
+from sim.model.population import ANCHOR, SPINOFF
+from sim.model.processes import labour_pool
 
 SEEDS = tuple(range(1, 9))
 
@@ -276,3 +277,55 @@ def test_wonju_happens_with_the_outside_world_inside_its_range():
     assert WONJU_PARAMS["outside_ratio"] > SCHEMA["outside_ratio"].sa_bounds[1]
     full = [_wonju(s, outside_ratio=SCHEMA["outside_ratio"].sa_bounds[1]) for s in SEEDS[:5]]
     assert 100 <= np.median(full) <= 200, full
+
+
+# ----------------------------------------------------------------------------- skilled-labour pool
+POOL_OFF = {"pool_elasticity": 0.0, "pool_matching": 0.0}
+ANCHOR_LOSS_SEEDS = tuple(range(1, 25))
+
+
+def _remaining_employment(seed: int, anchors_leave: bool, **params) -> float:
+    """Employment of the non-anchor firms of a 300-firm medical-device cluster with anchors (3% of the firms)
+    five years after every anchor left (year 1), or in the same seed without the loss."""
+    pols = [{"policy": "anchor_exit", "intensity": 1.0, "start": 1}] if anchors_leave else []
+    m = _run({"outside_ratio": 3.0, "anchor_share": 0.03, **params}, seed, 6,
+             table=_table(300, "medical_devices"), policies=pols)
+    pop = m.pop
+    f = pop.alive & (pop.role <= SPINOFF) & (pop.cluster == 0) & (pop.role != ANCHOR)
+    return float(pop.size[f].sum())
+
+
+@pytest.mark.slow
+def test_losing_the_anchors_thins_the_labour_pool_and_without_the_pool_it_does_not():
+    """S4W-M6: when the anchors leave, their workers leave the cluster's pool, and the remaining firms, which
+    hire from it, end smaller than in the same seeds without the loss (paired ratio below 0.98, t < -3).
+    Without the pool (both elasticities 0) the loss leaves the remaining firms' employment where it was
+    (|t| < 3): they lose only their few ties to the anchors."""
+    on = np.array([_remaining_employment(s, True) / _remaining_employment(s, False) for s in ANCHOR_LOSS_SEEDS])
+    off = np.array([_remaining_employment(s, True, **POOL_OFF) / _remaining_employment(s, False, **POOL_OFF)
+                    for s in ANCHOR_LOSS_SEEDS])
+    assert on.mean() < 0.98 and _t(on - 1) < -3, (on.mean(), _t(on - 1))
+    assert abs(_t(off - 1)) < 3, (off.mean(), _t(off - 1))
+
+
+def test_labour_pool_is_one_at_rest_and_follows_a_loss_back():
+    """The pool index is 1 at the first step; after a sudden loss it is the loss ratio and returns toward 1
+    with time constant pool_memory (a quarter's step closes 1 - exp(-1/(4 tau)) of the gap)."""
+    m = ClusterModel(params={"scale": 1.0, "pool_memory": 2.0}, cluster_table=_table(50), rng=1, handles=False)
+    c = np.zeros(4, dtype=np.int64)
+    assert labour_pool(m, c, np.full(4, 10.0))[0] == 1.0
+    r = labour_pool(m, c, np.full(4, 5.0))[0]
+    assert r == pytest.approx(0.5)
+    k = 1.0 - np.exp(-1.0 / (4 * 2.0))
+    assert m.pool_avg[0] == pytest.approx(40.0 - k * 20.0)
+    for _ in range(4 * 20):  # twenty years: the average has caught up
+        r = labour_pool(m, c, np.full(4, 5.0))[0]
+    assert r == pytest.approx(1.0, abs=1e-3)
+
+
+def test_without_the_elasticities_the_pool_changes_nothing():
+    """With both elasticities 0 the pool's memory has no effect on the run (the rule is inert when off)."""
+    a = _run({**POOL_OFF, "pool_memory": 1.0}, 3, 3, table=_table(200))
+    b = _run({**POOL_OFF, "pool_memory": 50.0}, 3, 3, table=_table(200))
+    assert np.array_equal(a.pop.size[: a.pop.n], b.pop.size[: b.pop.n])
+    assert np.array_equal(a.pop.fine[: a.pop.n], b.pop.fine[: b.pop.n])

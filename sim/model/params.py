@@ -221,7 +221,7 @@ _DECLARED: tuple[Param, ...] = (
     _P("pool_elasticity", 0.05, 0.0, 1.0, "float", "performance",
        "elasticity of a firm's target employment to its cluster's skilled-labour pool (the cluster's employment "
        "against its own moving average): target * pool^e (Marshall's labour pool)", 0.02, 0.1,
-       source="A-M2; Rosenthal & Strange 2004"),
+       source="KLRI-2016 §2.1 (Marshall); Rosenthal & Strange 2004"),
     _P("pool_matching", 0.5, 0.0, 3.0, "float", "performance",
        "elasticity of a growing firm's hiring (its catch-up to its target) to the skilled-labour pool: "
        "maturation_rate * pool^eta (matching function)", 0.3, 0.7,

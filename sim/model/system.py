@@ -72,7 +72,7 @@ SCHEDULE: tuple[tuple[str, str], ...] = (
     ("link formation", "search within a tie budget, logit partner choice and the cross-group barrier; broker introductions"),
     ("link decay", "trust grows; ties dissolve, less so when related, old and trusted"),
     ("technology", "cognitive lock-in, branching by relatedness density, collective coordination"),
-    ("performance and shocks", "performance, employment growth and the technology shift"),
+    ("performance and shocks", "performance, the skilled-labour pool, employment growth and the technology shift"),
     ("exit", "weak firms exit; anchors leave"),
     ("indicators", "indices, flows, scores, typology and development stage of every cluster"),
 )
