@@ -224,7 +224,8 @@ _DECLARED: tuple[Param, ...] = (
        source="KLRI-2016 §2.1 (Marshall); Rosenthal & Strange 2004"),
     _P("pool_matching", 0.5, 0.0, 3.0, "float", "performance",
        "elasticity of a growing firm's hiring (its catch-up to its target) to the skilled-labour pool: "
-       "maturation_rate * pool^eta (matching function)", 0.3, 0.7,
+       "maturation_rate * pool^eta (matching function; the survey's range of the elasticity of matches to "
+       "job seekers)", 0.5, 0.7,
        source="S4P-M1, S4W-M6; Petrongolo & Pissarides 2001"),
     _P("pool_memory", 10.0, 0.25, 100.0, "float", "performance",
        "time constant in years of the moving average of a cluster's employment against which its "
