@@ -129,7 +129,7 @@ def test_s4v_1():
 # ----------------------------------------------------------------------------- the 38 clusters (slow)
 @pytest.mark.slow
 def test_s4v_2():
-    _assert_claims("S4V-2", sf.s4v_2())
+    _assert_claims("S4V-2", sf.s4v_2(sensitivity=False))
 
 
 @pytest.mark.slow
