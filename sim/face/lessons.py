@@ -144,7 +144,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
             "runs are identical.\n\n"
             "**Watch.** After year 3 young and old firms trade with each other, and in years 8-12 the "
             "**centrifugal** score is higher than without the brokers "
-            "(on 9 of seeds 1-10 by more than 0.1 (0.27 to 0.73; 0.73 on the default seed)) "
+            "(on 8 of seeds 1-10 by more than 0.1 (0.22 to 0.68; 0.46 on the default seed)) "
             "and the **centripetal** score a little lower. "
             "The stage mostly still reads *path-locked* (now and then *mature*): brokers alone rarely unlock "
             "a cluster for good. Add **cheaper "
