@@ -91,7 +91,7 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               "cognitive lock-in pulls firms together; centripetal forces dominate and the gap does not close",
               {"external_cost": 0.5, "n_external": 4, "beta_local": 0.0}),
     Archetype("resilient", 300, 7, {"init_home_share": 0.4, "recombination_rate": 0.2, "external_cost": 0.5,
-                                    "n_external": 4, "space_headroom": 1.5, "startup_rate": 0.1,
+                                    "n_external": 4, "startup_rate": 0.1,
                                     "critical_mass": 50.0, **STANDARD_SHOCK},
               "renewal after the standard shock: hurt firms branch into related sectors and entrants, shunning "
               "the devalued technology, refill the vacated space: firms recover and the mix moves away from "
@@ -193,11 +193,11 @@ def measured_resilience(df: pd.DataFrame, year: float | None = None) -> int:
 
 
 #: Variants of the path-locked set-up under the standard shock, each lifting one part of it
-#: (:func:`shock_comparison`): the resilient set-up's initial mix, its entry and free space,
+#: (:func:`shock_comparison`): the resilient set-up's initial mix, its entry (startup rate),
 #: openness, no strong lock-in.
 PATH_LOCKED_VARIANTS: dict[str, dict] = {
     "path_locked with the resilient set-up's initial mix (init_home_share 0.4)": {"init_home_share": 0.4},
-    "path_locked with the resilient set-up's entry and space": {"startup_rate": 0.1, "space_headroom": 1.5},
+    "path_locked with the resilient set-up's entry": {"startup_rate": 0.1},
     "path_locked opened (its closure switched off)": dict(ARCHETYPES["path_locked"].off),
     "path_locked without strong lock-in (lock_in 2, convergence_rate 0.1)": {"lock_in": 2.0,
                                                                             "convergence_rate": 0.1},

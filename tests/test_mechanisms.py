@@ -116,12 +116,17 @@ def _cross_share(m: ClusterModel) -> float:
     return float(cross_group(m, E.u[loc], E.v[loc]).mean())
 
 
+#: Seeds of the broker test: the ratio it checks varies much between blocks of eight seeds (with the labour pool
+#: 2.6, 3.6, 24 and 15 on seeds 1-8, 9-16, 17-24 and 25-32; without it 4.2, 6.3, 11.7 and 7.1), so it takes 24.
+BROKER_SEEDS = tuple(range(1, 25))
+
+
 def test_brokers_matter_through_the_barrier():
     """Broker introductions raise cross-group ties; relative to what forms anyway, several times more when
     the groups do not mix naturally (a barrier) than when they do."""
     base = {"init_home_share": 0.4, "institutions_per_1000": 20.0, "outside_ratio": 1.0}
     with_barrier, without = [], []
-    for s in SEEDS:
+    for s in BROKER_SEEDS:
         for acc, out in ((0.1, with_barrier), (1.0, without)):
             p = {**base, "cross_accept": acc}
             a = _cross_per_firm(_run({**p, "broker_intros": 0.0}, s, 4, _table(400)))
