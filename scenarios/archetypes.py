@@ -262,15 +262,25 @@ def shock_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def setup_gap(df: pd.DataFrame, col: str) -> tuple[float, float]:
+    r"""Resilient minus path-locked mean of ``col`` in :func:`shock_comparison`, and its Welch standard error.
+
+    The two set-ups are paired by nothing but the shock, so the standard error is that of two independent
+    means, :math:`\sqrt{s_a^2 / n_a + s_b^2 / n_b}` (Welch 1947).
+    """
+    a = df.loc[df.setup == "resilient", col].to_numpy(float)
+    b = df.loc[df.setup == "path_locked", col].to_numpy(float)
+    return float(a.mean() - b.mean()), float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+
+
 def shock_gaps(df: pd.DataFrame) -> str:
     """Resilient minus path-locked in :func:`shock_comparison` (the two set-ups, paired by nothing but the shock):
     mean differences with Welch standard errors, and the shares measured as recovered."""
     res, pl = df[df.setup == "resilient"], df[df.setup == "path_locked"]
 
     def gap(col: str, digits: int) -> str:
-        a, b = res[col].to_numpy(float), pl[col].to_numpy(float)
-        se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-        return f"{a.mean() - b.mean():+.{digits}f} (standard error {se:.{digits}f})"
+        d, se = setup_gap(df, col)
+        return f"{d:+.{digits}f} (standard error {se:.{digits}f})"
     return (f"resilient minus path_locked over {len(res)} seeds: firms / unshocked twin {gap('cost', 3)}; extra exits "
             f"{gap('extra_exits', 1)}; measured as recovered {res.recovered.mean():.0%} against {pl.recovered.mean():.0%}")
 
