@@ -31,6 +31,10 @@ from sim.model.population import ANCHOR, INTERMEDIARY, SPINOFF, UNIVERSITY
 
 CL = ["wonju_medical_devices", "jeonju_machinery", "euljiro_urban_manufacturing", "osong_ochang_medical_devices"]
 SEEDS = tuple(range(101, 121))
+#: Seeds of the two checks whose paired t varies most between blocks of 20 seeds (with the skilled-labour pool,
+#: brokered ties of the hub t = 2.6, 2.1 and 5.0 on seeds 101-120, 121-140 and 141-160; the external-linkage
+#: policy's centrifugal score 2.4, 4.0 and 7.0; without the pool 3.6, 3.2, 4.0 and 2.8, 6.1, 3.7): 60 seeds.
+MORE_SEEDS = tuple(range(101, 161))
 STEPS = 20
 SMALL = {"scale": 0.1}
 
@@ -88,10 +92,10 @@ def _baseline(seed: int, params: tuple = ()) -> ClusterModel:
     return _model((), seed, params=dict(params))
 
 
-def _paired(policies, value, params: dict | None = None) -> np.ndarray:
+def _paired(policies, value, params: dict | None = None, seeds=SEEDS) -> np.ndarray:
     """Per-seed differences value(policy model) - value(baseline model)."""
     p = tuple(sorted((params or {}).items()))
-    return np.array([value(_model(policies, s, params=dict(p))) - value(_baseline(s, p)) for s in SEEDS], float)
+    return np.array([value(_model(policies, s, params=dict(p))) - value(_baseline(s, p)) for s in seeds], float)
 
 
 def _t(d: np.ndarray) -> float:
@@ -234,7 +238,8 @@ def test_hub_institution_places_institutions_and_builds_brokered_local_network()
     assert placed.tolist() == [0, 2, 2, 0]  # a university and an intermediary in each target
     roles = m.pop.role[m.pop.alive & (m.pop.birth > 0) & (m.pop.role >= UNIVERSITY) & (m.pop.role <= 7)]
     assert sorted(roles.tolist()) == [UNIVERSITY, UNIVERSITY, INTERMEDIARY, INTERMEDIARY]
-    assert_up(_paired(pol, lambda m: _measures(m)["brokered_ties"][tgt].sum()), "ties formed through an introduction")
+    assert_up(_paired(pol, lambda m: _measures(m)["brokered_ties"][tgt].sum(), seeds=MORE_SEEDS),
+              "ties formed through an introduction")
     # v2: the hub bridges (spin-offs into related sectors, talent, introductions); it does not pull
     every = [{"policy": "hub_institution", "outreach": 0.5, "intensity": 2}]
     assert_up(_paired(every, lambda m: _final(m)["firms"].sum()), "firms")
@@ -299,8 +304,9 @@ def test_external_linkage_raises_external_linkage():
     pol = [{"policy": "external_linkage", "intensity": 1.0}]
     assert_up(_paired(pol, _pooled_external_share), "external share of ties (pooled)")
     # the composite score moves less surely than the share it is built from: a one-sided paired t of 2.5
-    # (19 degrees of freedom, p < 0.011)
-    assert_up(_paired(pol, lambda m: _final(m)["centrifugal"].mean()), "centrifugal score", t_min=2.5)
+    # (59 degrees of freedom over MORE_SEEDS, p < 0.008)
+    assert_up(_paired(pol, lambda m: _final(m)["centrifugal"].mean(), seeds=MORE_SEEDS), "centrifugal score",
+              t_min=2.5)
 
 
 def test_living_lab_brokers_old_new_ties_and_raises_recombination():
