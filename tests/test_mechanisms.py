@@ -334,3 +334,16 @@ def test_without_the_elasticities_the_pool_changes_nothing():
     b = _run({**POOL_OFF, "pool_memory": 50.0}, 3, 3, table=_table(200))
     assert np.array_equal(a.pop.size[: a.pop.n], b.pop.size[: b.pop.n])
     assert np.array_equal(a.pop.fine[: a.pop.n], b.pop.fine[: b.pop.n])
+
+
+def test_the_pool_shapes_the_network_only_through_tie_budgets():
+    """Firm size enters the network, entry and exit only through the size-scaled tie budget (processes.budgets):
+    with budgets that do not scale with size (tie_size_elasticity 0) the pool changes employment and nothing else."""
+    flat = {"tie_size_elasticity": 0.0}
+    a = _run(flat, 3, 4, table=_table(200))
+    b = _run({**flat, **POOL_OFF}, 3, 4, table=_table(200))
+    n = a.pop.n
+    assert n == b.pop.n and np.array_equal(a.pop.fine[:n], b.pop.fine[:n])
+    assert np.array_equal(a.pop.alive[:n], b.pop.alive[:n])
+    assert np.array_equal(a.edges.u, b.edges.u) and np.array_equal(a.edges.v, b.edges.v)
+    assert not np.array_equal(a.pop.size[:n], b.pop.size[:n])  # the pool is on: employment differs
