@@ -393,7 +393,9 @@ class Node(mesa.Agent):
         pool = m.pool[self.cluster]  # the cluster's skilled-labour pool index (ReferenceModel.performance)
         gap = math.log(self.target * pool ** p["pool_elasticity"] / self.size)
         rate = p["maturation_rate"] * (pool ** p["pool_matching"] if gap > 0 else 1.0)
-        self.size = max(1.0, self.size * math.exp(rate / Q * gap + p["size_growth"] * (self.perf - mean_perf)))
+        # a quarter closes at most the whole log gap (processes.performance)
+        self.size = max(1.0, self.size * math.exp(min(rate / Q, 1.0) * gap
+                                                  + p["size_growth"] * (self.perf - mean_perf)))
 
     def maybe_exit(self, mean_perf: float) -> None:
         p = self.model.p

@@ -1123,7 +1123,8 @@ def performance(model) -> None:
         pool = labour_pool(model, c, size)[c]
         gap = np.log(pop.target[firms] * pool ** model.p["pool_elasticity"] / size)
         rate = model.p["maturation_rate"] * np.where(gap > 0, pool ** model.p["pool_matching"], 1.0)
-        d = rate / Q * gap + model.p["size_growth"] * (perf - model.perf_ref)
+        # a quarter closes at most the whole log gap: a thick pool cannot hire past the target
+        d = np.minimum(rate / Q, 1.0) * gap + model.p["size_growth"] * (perf - model.perf_ref)
         pop.size[firms] = np.maximum(1.0, size * np.exp(d))
     age = pop.age
     age += pop.alive  # every alive node ages a quarter (adding 0.0 leaves the others as they are)
