@@ -150,7 +150,10 @@ def test_effects_are_paired_differences_with_confidence_intervals(proj):
     assert row["ci_low"] < row["diff"] < row["ci_high"]
     half = 4.302652729911275 * d.std(ddof=1) / np.sqrt(3)  # t(0.975, 2)
     assert row["ci_high"] - row["diff"] == pytest.approx(half)
-    assert row["diff"] > 0  # four times the startups
+    # No sign is asserted here: that a startup inflow raises firm counts is a model claim, tested on 20 seeds
+    # in tests/test_policies.py (test_startup_inflow_raises_startups_and_firms). On the calibrated base at
+    # scale 0.05, three replicates of three years, extra startups can displace other newcomers (vacated
+    # premises refill anyway; docs/policies.md 5.1): this row read -1.33 firms on the current calibration.
     groups = set(eff[eff.scenario == "startups"].cluster)
     assert groups == {"euljiro_urban_manufacturing", "(targeted)", "(others)"}
     assert set(eff.scenario) == {"startups", "hub"}
