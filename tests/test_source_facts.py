@@ -92,13 +92,22 @@ def test_s4v_12_is_judged_by_the_mechanism_test_with_the_same_set_up():
     assert test_mechanisms._wonju(1) == sf.wonju(1)["firms"][18]
 
 
+def test_s4v_14_is_the_anchor_loss_of_the_mechanism_test():
+    """S4V-14's anchor loss is the set-up of the labour pool's mechanism test in tests/test_mechanisms.py (which adds
+    the arm without the pool): same seed, same run."""
+    import test_mechanisms
+
+    for exit_ in (True, False):
+        assert test_mechanisms._remaining_employment(2, exit_) == sf._anchor_loss(2, exit_)[6]["emp"]
+
+
 # ----------------------------------------------------------------------------- Wonju-like set-up (fast)
 def test_s4v_10():
     _assert_claims("S4V-10", sf.s4v_10())
 
 
 def test_s4v_12():
-    _assert_claims("S4V-12", sf.s4v_12())
+    _assert_claims("S4V-12", sf.s4v_12(sensitivity=False))
 
 
 def test_s4v_15():
