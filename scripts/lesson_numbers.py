@@ -34,7 +34,7 @@ from sim.indices.scores import STAGES  # noqa: E402
 SEEDS = tuple(range(1, 11))
 QUARTERS = 48          # the broker lesson's twelve years
 WINDOW = slice(32, None)  # years 8-12
-LOCK_QUARTERS = 40     # the lock-in lesson's ten years
+TEN_YEARS = 40         # the lock-in lesson, and the critical-mass lesson without a push
 PUSH = (12, 36)        # the critical-mass lesson: three years at x10 startups, then nine at x1
 FILES = (ROOT / "sim" / "face" / "lessons.py", ROOT / "docs" / "app.md")
 _NUM = r"-?[0-9.]+"
@@ -67,7 +67,7 @@ def related_variety_drain(seeds=SEEDS) -> np.ndarray:
     out = []
     for s in seeds:
         d = DemoSession(lesson="lock_in", seed=s, render=False)
-        d.step(LOCK_QUARTERS, redraw=False)
+        d.step(TEN_YEARS, redraw=False)
         rv = np.asarray(d.history()["related_variety"], float)
         out.append((rv[:4].mean(), rv[-8:].mean()))
     return np.array(out)
@@ -88,7 +88,7 @@ def critical_mass_runs(seeds=SEEDS) -> np.ndarray:
     out = []
     for s in seeds:
         still = DemoSession(lesson="critical_mass", seed=s, render=False)
-        still.step(LOCK_QUARTERS, redraw=False)
+        still.step(TEN_YEARS, redraw=False)
         pushed = DemoSession(lesson="critical_mass", seed=s, render=False)
         pushed.set_startup_inflow(10.0)
         pushed.step(PUSH[0], redraw=False)

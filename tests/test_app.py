@@ -114,7 +114,7 @@ def test_lesson_claims_hold_for_seed_1():
 
 @pytest.mark.slow
 def test_lesson_numbers_are_the_ones_the_script_measures():
-    """The lock-in and broker lessons' numbers (lesson text and docs/app.md) are what
+    """The numbers the three lessons quote (lesson texts and docs/app.md) are what
     scripts/lesson_numbers.py measures on the current model: run it with --write after a change of the
     model's behaviour."""
     import importlib.util

@@ -13,9 +13,9 @@ The numbers in each text are measured over seeds 1-10 by ``scripts/lesson_number
 for seed 1, the seed the class sees first):
 
 * ``lock_in``: related variety drains (on most seeds of 1-10; ``scripts/lesson_numbers.py``
-  measures how far, and the text quotes it) as firms convert to the sector of their trusted partners, external linkage stays under 5 %, the
-  centripetal score stays more than 1.4 above the centrifugal one and the stage reads
-  path-locked;
+  measures how far, and the text quotes it) as firms convert to the sector of their trusted
+  partners, external linkage stays under 5 %, the centripetal score stays more than 1.4 above
+  the centrifugal one and the stage reads path-locked;
 * ``broker``: the same cluster with a brokerage platform from year 3 ends (years 8-12)
   with a higher centrifugal score (by 0.1-0.6) and a lower centripetal one (by about
   0.1-0.2); the stage reads path-locked in at least half of the quarters of years 8-12 (it
