@@ -317,7 +317,7 @@ def main(argv=None) -> int:
         return 2
     modes = ["batch", "mesa"] if a.mode == "both" else [a.mode]
     results = []
-    t0 = time.time()
+    t0 = time.perf_counter()
     for mode in modes:
         child_cfg = {**cfg, "mode": mode}
         env = dict(os.environ)
@@ -341,7 +341,7 @@ def main(argv=None) -> int:
             print("\n".join(verdict_lines(run, ass)))
     ok = all(r["assessment"]["ok"] for r in results)
     doc = {"command": " ".join(["python", "benchmarks/soak.py"] + (argv if argv is not None else sys.argv[1:])),
-           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "ok": ok, "wall_s": time.time() - t0,
+           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "ok": ok, "wall_s": time.perf_counter() - t0,
            "machine": {"platform": platform.platform(), "python": platform.python_version(),
                        "cpus": os.cpu_count()},
            "config": {**cfg, "band": list(cfg["band"])}, "results": results}
@@ -350,7 +350,7 @@ def main(argv=None) -> int:
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(json.dumps(doc, indent=1) + "\n")
     os.replace(tmp, out)
-    print(f"\nsoak: {'all checks held' if ok else 'SOME CHECKS FAILED'}; wrote {out} in {time.time() - t0:.0f}s")
+    print(f"\nsoak: {'all checks held' if ok else 'SOME CHECKS FAILED'}; wrote {out} in {time.perf_counter() - t0:.0f}s")
     return 0 if ok else 1
 
 

@@ -92,7 +92,7 @@ def calibrate(cfg: Config = FULL, out: str | os.PathLike | None = None, *, clust
     obs : mapping, optional
         Targets replacing the published data (parameter recovery uses synthetic targets).
     """
-    t0 = time.time()
+    t0 = time.perf_counter()
     data = data or load_all()
     fit_ids = resolve_fit_clusters(data, clusters, exclude)
     obs = obs or observed_targets(data, cfg)
@@ -122,8 +122,8 @@ def calibrate(cfg: Config = FULL, out: str | os.PathLike | None = None, *, clust
                   cfg.seed + 1000, None if store is None else store / "final", n_jobs=n_jobs, backend=backend,
                   scheduler=scheduler, resume=resume, progress=progress)
     result = summarize(cfg, data, obs, fit_ids, states, setup_hist, problem, est, theta_hat, theta_boot,
-                       params_hat, model_hat, run_hat, fb, exclude=exclude, command=command, wall=time.time() - t0)
+                       params_hat, model_hat, run_hat, fb, exclude=exclude, command=command, wall=time.perf_counter() - t0)
     if out_p is not None:
         write_outputs(result, out_p, figures=figures)
-        log(progress, f"wrote {out_p / 'params.json'}, {out_p / 'fit.csv'} in {time.time() - t0:.0f}s")
+        log(progress, f"wrote {out_p / 'params.json'}, {out_p / 'fit.csv'} in {time.perf_counter() - t0:.0f}s")
     return result["params"]

@@ -225,7 +225,7 @@ def main(argv=None) -> int:
 
     from sim.face.cli import main as cli_main
 
-    t0 = time.time()
+    t0 = time.perf_counter()
     rc = cli_main(run)
     if rc != 0:
         print(f"the documented command failed (exit {rc}); the doc is unchanged", file=sys.stderr)
@@ -236,7 +236,7 @@ def main(argv=None) -> int:
     for name in sorted(shown):
         if (out / name).exists():
             shutil.copyfile(out / name, IMG / name)
-    print(f"rewrote {DOC.relative_to(ROOT)} ({time.time() - t0:.0f} s) and docs/img/{', '.join(sorted(shown))}; "
+    print(f"rewrote {DOC.relative_to(ROOT)} ({time.perf_counter() - t0:.0f} s) and docs/img/{', '.join(sorted(shown))}; "
           f"run hash {gold}")
     reading_hash = recorded_hashes(new)["reading"]
     if reading_hash != gold:

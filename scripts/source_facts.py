@@ -1138,10 +1138,10 @@ def run_all(verbose: bool = True) -> dict[str, Outcome | None]:
         if f.run is None:
             results[f.id] = None
             continue
-        t0 = time.time()
+        t0 = time.perf_counter()
         results[f.id] = f.run()
         if verbose:
-            print(f"{f.id:<7} {verdict(f, results[f.id]):<15} {time.time() - t0:5.1f}s  {results[f.id].measured}",
+            print(f"{f.id:<7} {verdict(f, results[f.id]):<15} {time.perf_counter() - t0:5.1f}s  {results[f.id].measured}",
                   file=sys.stderr)
     return results
 
@@ -1169,9 +1169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog=COMMAND, description="Run the source-fact experiments and write docs/facts.md.")
     ap.add_argument("--print", action="store_true", help="print the table instead of writing docs/facts.md")
     a = ap.parse_args(argv)
-    t0 = time.time()
+    t0 = time.perf_counter()
     results = run_all()
-    text = block(results, time.time() - t0)
+    text = block(results, time.perf_counter() - t0)
     if a.print:
         print(text)
     else:

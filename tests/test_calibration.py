@@ -481,8 +481,8 @@ def test_killed_calibration_resumes_without_redoing_runs(tmp_path, micro_run):
     p = subprocess.Popen(args + [str(out)], env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     runs = out / "store" / "round-00" / "runs"
-    t0 = time.time()
-    while time.time() - t0 < 120 and p.poll() is None:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 120 and p.poll() is None:
         if runs.exists() and len(list(runs.glob("*.parquet"))) >= 2:
             break
         time.sleep(0.02)

@@ -324,7 +324,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
                          extra={"cluster_table": None if cluster_table is None
                                 else pd.util.hash_pandas_object(cluster_table, index=False).sum().item(),
                                 "labeller": labeller_digest(labeller)}).to_cell(lenient=True)
-    t0 = time.time()
+    t0 = time.perf_counter()
     res = run_experiments(func, design, replicates=replicates, seed=seed,
                           out_dir=None if out is None else Path(out) / "store",
                           backend=backend if n_jobs not in (1, None) else "sequential",
@@ -333,7 +333,7 @@ def run(years: float = 10, seed: int = 1, replicates: int = 1, *, clusters: Sequ
     df = res.outcomes
     df = df[INDICATOR_COLUMNS].sort_values(["replicate", "step", "indicator", "cluster"], kind="stable")
     df = df.reset_index(drop=True)
-    wall = time.time() - t0
+    wall = time.perf_counter() - t0
     if out is not None:
         write_outputs(df, out, manifest=manifest(seed=seed, replicates=replicates, params=full, years=years,
                                                  clusters=kw["clusters"], policies=policies,

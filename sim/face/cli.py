@@ -55,7 +55,7 @@ def cmd_run(a) -> int:
     confirm_size("run", a.replicates, firm_steps(a.years, over.get("scale"), clusters), a.jobs, a.yes,
                  "fewer --replicates, fewer --years, a smaller --scale or fewer --clusters", quiet=a.quiet)
     out = prepare_output(a.out, "run", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    t0 = time.time()
+    t0 = time.perf_counter()
     df = run(years=a.years, seed=a.seed, replicates=a.replicates, clusters=clusters,
              params=over, out=out, resume=a.resume, n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
              progress=not a.quiet, command=" ".join(["clustersim"] + sys.argv[1:]), base=base)
@@ -65,7 +65,7 @@ def cmd_run(a) -> int:
         n_cl = df["cluster"].nunique()
         print(f"wrote {out / 'indicators.parquet'} ({len(df):,} rows, {n_cl} clusters, "
               f"{a.replicates} replicate(s)), {out / 'manifest.json'}"
-              + ("" if a.no_figure else f", {out / 'scores.png'}") + f" in {time.time() - t0:.1f}s")
+              + ("" if a.no_figure else f", {out / 'scores.png'}") + f" in {time.perf_counter() - t0:.1f}s")
     return 0
 
 

@@ -64,7 +64,7 @@ def cmd_project(a) -> int:
     check_backend(a.backend, a.jobs, a.scheduler, quiet=a.quiet)
     _confirm(a)
     out = prepare_output(a.out, "project", resume=a.resume, force=a.force, overwrite=a.overwrite)
-    t0 = time.time()
+    t0 = time.perf_counter()
     proj = project(a.scenario, out, replicates=a.replicates, seed=a.seed, clusters=csv_list(a.clusters),
                    scale=a.scale, quick=a.quick, params_file=a.params, baseline=a.baseline,
                    n_jobs=a.jobs, backend=a.backend, scheduler=a.scheduler, resume=a.resume, progress=not a.quiet,
@@ -73,7 +73,7 @@ def cmd_project(a) -> int:
         st = proj.settings
         print(f"projected {len(proj.scenarios)} scenario(s) ({', '.join(proj.names)}; baseline "
               f"{proj.baseline}) x {st['replicates']} replicates, {st['start_year']}-{st['end_year']}, "
-              f"in {time.time() - t0:.1f}s -> {out}/indicators.parquet, effects.csv, transitions.csv, "
+              f"in {time.perf_counter() - t0:.1f}s -> {out}/indicators.parquet, effects.csv, transitions.csv, "
               f"cluster_outcomes.csv" + ("" if a.no_figures else ", figures/") + ", manifest.json\n"
               f"make the report with: clustersim report {out}")
     return 0

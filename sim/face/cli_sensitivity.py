@@ -142,7 +142,7 @@ def cmd_sensitivity(a) -> int:
           "out_dir": out / "store", "backend": a.backend if a.jobs != 1 else "sequential", "n_jobs": a.jobs,
           "scheduler": a.scheduler, "resume": a.resume, "progress": not a.quiet,
           "constants": {**base, CONFIG_KEY: config}}
-    t0 = time.time()
+    t0 = time.perf_counter()
     if a.method == "morris":
         res = morris(func, bounds, outcomes, n_trajectories=a.n, **kw)
         plot = plot_morris
@@ -157,14 +157,14 @@ def cmd_sensitivity(a) -> int:
         per_cluster=[c for c in (model.record or {}).get("per_cluster") or [] if c not in explicit],
         labeller={"source": (model.labeller or Labeller.default()).source,
                   "sha256": labeller_digest(model.labeller)},
-        wall_time=time.time() - t0))
+        wall_time=time.perf_counter() - t0))
     note = StepProgress("figures", len(outcomes), not a.quiet)
     for o in outcomes:
         note(f"{a.method} {o}")
         atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")
     if not a.quiet:
         print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "
-              f"in {time.time() - t0:.0f}s")
+              f"in {time.perf_counter() - t0:.0f}s")
         cols = ["outcome", "parameter", "mu_star", "sigma"] if a.method == "morris" else \
             ["outcome", "parameter", "S1", "ST"]
         top = res.indices.sort_values(cols[2], ascending=False).groupby("outcome").head(5)

@@ -52,7 +52,7 @@ def main() -> None:
         for i, case in enumerate(cases):
             err_path = os.path.join(tmp, f"err{i}")
             open(err_path, "w").close()
-            t0 = time.time()
+            t0 = time.perf_counter()
             pid = os.fork()
             if pid == 0:
                 _child(case["argv"], case["cwd"], err_path, timeout)
@@ -60,7 +60,7 @@ def main() -> None:
             rc = os.waitstatus_to_exitcode(status)
             with open(err_path, encoding="utf-8", errors="replace") as fh:
                 err = fh.read()
-            results.append({"rc": rc, "stderr": err, "maxrss_kb": usage.ru_maxrss, "seconds": time.time() - t0})
+            results.append({"rc": rc, "stderr": err, "maxrss_kb": usage.ru_maxrss, "seconds": time.perf_counter() - t0})
     print(json.dumps(results))
 
 

@@ -193,9 +193,9 @@ def test_demo_server_binds_localhost_only(tmp_path):
     proc = subprocess.Popen(CLI + args, cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
-        deadline = time.time() + 90
+        deadline = time.perf_counter() + 90
         addrs: list[str] = []
-        while time.time() < deadline and proc.poll() is None:
+        while time.perf_counter() < deadline and proc.poll() is None:
             addrs = _listening(port)
             if addrs:
                 break
@@ -249,8 +249,8 @@ def demo_server():
     proc = subprocess.Popen(CLI + ["demo", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline and proc.poll() is None:
+        deadline = time.perf_counter() + 90
+        while time.perf_counter() < deadline and proc.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=2):
                     break
