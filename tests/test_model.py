@@ -24,7 +24,7 @@ from sim.model.population import (
     stable_argsort_ids,
     unique_inverse,
 )
-from sim.model.processes import _first_max_per_group
+from sim.model.processes import _first_max_per_group, gumbel
 from sim.model.system import ClusterSystem
 
 SMALL = ["wonju_medical_devices", "jeonju_machinery", "daegu_gumi_chemicals"]
@@ -588,9 +588,10 @@ def test_first_max_per_group_is_the_lexsort_choice():
     assert len(_first_max_per_group(np.empty(0, np.int64), np.empty(0))) == 0
 
 
-@pytest.mark.parametrize("n", [50, 70_000, 10_000_000])
+@pytest.mark.parametrize("n", [50, 256, 257, 70_000, 10_000_000, 1 << 25])
 def test_radix_sorts_equal_numpy(n):
-    """stable_argsort_ids and unique_inverse (radix sorts on 16-bit digits) give numpy's stable argsort and unique."""
+    """stable_argsort_ids and unique_inverse (radix sorts on 8- and 16-bit digits) give numpy's stable
+    argsort and unique, on every branch of the digit widths."""
     rng = np.random.default_rng(n)
     for size in (0, 1, 7, 3000):
         k = rng.integers(0, n, size)
@@ -625,3 +626,32 @@ def test_population_fields_cannot_be_rebound():
         pop.age += 1.0
     pop.add(2, size=np.ones(2))
     assert len(pop.age) == 5
+
+
+def test_gumbel_is_numpys_draw():
+    """processes.gumbel gives rng.gumbel's values and leaves the generator where rng.gumbel does."""
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    for size in (0, 1, (3000, 7), 100_000):
+        assert np.array_equal(gumbel(a, size), b.gumbel(size=size))
+    assert np.array_equal(a.random(5), b.random(5))
+
+
+def test_gumbel_rewinds_on_a_redraw():
+    """Where a uniform is 0 (U == 1, which numpy redraws), the stream is rewound and numpy draws."""
+    class ZeroFirst:
+        """A generator whose uniforms start with 0.0, standing for the 2**-53 event."""
+        def __init__(self):
+            self.rng = np.random.default_rng(3)
+            self.bit_generator = self.rng.bit_generator
+
+        def random(self, size):
+            out = self.rng.random(size)
+            out.flat[0] = 0.0
+            return out
+
+        def gumbel(self, size):
+            return self.rng.gumbel(size=size)
+
+    z, ref = ZeroFirst(), np.random.default_rng(3)
+    assert np.array_equal(gumbel(z, 50), ref.gumbel(size=50))
+    assert np.array_equal(z.rng.random(5), ref.random(5))

@@ -272,12 +272,17 @@ def unique_inverse(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def stable_argsort_ids(ids: np.ndarray, n: int) -> np.ndarray:
     """``np.argsort(ids, kind="stable")`` for ids in ``0..n-1``: an LSD radix sort on 16-bit digits.
 
-    numpy sorts integers of at most 16 bits with a radix sort; wider ones with
-    timsort, which is several times slower on long arrays.
+    numpy sorts integers of at most 16 bits with a radix sort (one pass per byte); wider ones
+    with timsort, which is several times slower on long arrays.  The narrowest digit type that
+    holds the ids is used: one byte when there are at most 256 ids (clusters), else two, and
+    one byte for the high digit below 2**24.
     """
+    if n <= 1 << 8:
+        return np.argsort(ids.astype(np.uint8), kind="stable")
     if n <= 1 << 16:
         return np.argsort(ids.astype(np.uint16), kind="stable")
     if n > 1 << 32:
         return np.argsort(ids, kind="stable")
     o = np.argsort((ids & 0xFFFF).astype(np.uint16), kind="stable")
-    return o[np.argsort((ids[o] >> 16).astype(np.uint16), kind="stable")]
+    high = np.uint8 if n <= 1 << 24 else np.uint16
+    return o[np.argsort((ids[o] >> 16).astype(high), kind="stable")]

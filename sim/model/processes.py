@@ -94,21 +94,38 @@ def pick_members(rng, order, start, count, clusters):
     clusters = np.asarray(clusters, dtype=np.int64)
     cnt = count[clusters]
     off = (rng.random(len(clusters)) * np.maximum(cnt, 1)).astype(np.int64)
-    out = np.full(len(clusters), -1, dtype=np.int64)
-    ok = cnt > 0
-    out[ok] = order[start[clusters[ok]] + off[ok]]
-    return out
+    if len(order) == 0:
+        return np.full(len(clusters), -1, dtype=np.int64)
+    # an empty cluster's position is clipped into range and its pick replaced by -1
+    return np.where(cnt > 0, order[np.minimum(start[clusters] + off, len(order) - 1)], -1)
 
 
 def random_neighbour(rng, indptr, indices, nodes):
     """A uniformly random neighbour of each node (-1 for nodes without one)."""
     nodes = np.asarray(nodes, dtype=np.int64)
-    deg = indptr[nodes + 1] - indptr[nodes]
+    lo = indptr[nodes]
+    deg = indptr[nodes + 1] - lo
     off = (rng.random(len(nodes)) * np.maximum(deg, 1)).astype(np.int64)
-    out = np.full(len(nodes), -1, dtype=np.int64)
-    ok = deg > 0
-    out[ok] = indices[indptr[nodes[ok]] + off[ok]]
-    return out
+    if len(indices) == 0:
+        return np.full(len(nodes), -1, dtype=np.int64)
+    # a node without neighbours reads a clipped position and gets -1
+    return np.where(deg > 0, indices[np.minimum(lo + off, len(indices) - 1)], -1)
+
+
+def gumbel(rng, size) -> np.ndarray:
+    """Standard Gumbel draws: the values of ``rng.gumbel(size=size)``, from the same stream, in fewer passes.
+
+    numpy draws each value as ``0 - log(-log(U))`` with ``U = 1 - u`` for a uniform ``u`` of
+    ``rng.random()``, drawing again where ``U == 1``; here the logs run over the whole array.
+    In the rare case of a redraw (probability 2**-53 per value) the stream is rewound and numpy
+    draws, so the values and the generator's state after the call are always numpy's.
+    """
+    state = rng.bit_generator.state
+    U = 1.0 - rng.random(size)
+    if (U == 1.0).any():
+        rng.bit_generator.state = state
+        return rng.gumbel(size=size)
+    return 0.0 - np.log(-np.log(U))
 
 
 def cluster_firms(pop) -> np.ndarray:
@@ -130,10 +147,8 @@ def cross_group(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def institution_of(model, ids: np.ndarray) -> np.ndarray:
     """Population position of each firm's institution (-1: none or no longer alive)."""
     pop = model.pop
-    a = pop.affil[ids]
-    table = model.uid_positions()
-    pos = np.where(a >= 0, table[np.maximum(a, 0)], -1)
-    return np.where((pos >= 0) & pop.alive[np.maximum(pos, 0)], pos, -1)
+    pos = model.uid_positions()[pop.affil[ids]]  # affil -1 (none) reads the table's last entry, -1
+    return np.where(np.append(pop.alive, False)[pos], pos, -1)  # and pos -1 the appended False
 
 
 def budgets(model) -> np.ndarray:
@@ -621,7 +636,7 @@ def _spinoffs(model, par, inst, free, room) -> None:
     C = model.n_clusters
     if len(par):
         c_par = pop.cluster[par]
-        rate = (cp["spinoff_rate"][c_par] / Q * lv["spinoff_mult"][c_par]
+        rate = ((cp["spinoff_rate"] / Q * lv["spinoff_mult"])[c_par]
                 * factor_for(free, c_par.astype(np.int64), pop.fine[par].astype(np.int64))
                 * np.exp(np.clip(cp["spinoff_quality"][c_par] * pop.quality[par], -10, 5)))
         spawn = par[rng.random(len(par)) < np.minimum(rate, 1.0)]
@@ -763,7 +778,7 @@ def link_formation(model) -> None:
         ext_cost = np.maximum(cp["external_cost"][cs] + lv["external_cost_shift"][cs], 0.0)
         ext_cost = np.where(gk, ext_cost * (1.0 - model.p["gatekeeper_discount"]), ext_cost)
         ai = pop.affil[i]
-        noise = rng.gumbel(size=Cm.shape)
+        noise = gumbel(rng, Cm.shape)
         # utilities of the valid candidates only (the others cannot be chosen)
         u = (cp["beta_pop"][cr] * np.log1p(kj)
              + cp["beta_tri"][cr] * (kind[k] == 1)
@@ -777,7 +792,7 @@ def link_formation(model) -> None:
             U[r, k] = u
             best = np.argmax(U, axis=1)
             u_best = U[np.arange(len(S)), best]
-            u0 = cp["link_threshold"][cs] + rng.gumbel(size=len(S))
+            u0 = cp["link_threshold"][cs] + gumbel(rng, len(S))
             ok = u_best > u0
             a, b = S[ok], Cm[np.arange(len(S)), best][ok]
             acc = accepts(model, a, b, rng, brokered=False)
@@ -987,7 +1002,7 @@ def technology(model) -> None:
     ipos = institution_of(model, firms)
     irole = np.where(ipos >= 0, pop.role[np.maximum(ipos, 0)], -1)
     talent = (irole == UNIVERSITY) | (irole == RESEARCH)
-    pr = (cp["recombination_rate"][c] / Q * lv["recombination_mult"][c]
+    pr = ((cp["recombination_rate"] / Q * lv["recombination_mult"])[c]
           * (1.0 + p["absorptive_boost"] * talent)
           * (1.0 + np.maximum(-pop.perf[firms], 0.0))
           * np.exp(-cp["lock_in"][c] * L[firms]))
@@ -1120,9 +1135,9 @@ def performance(model) -> None:
     model.perf_ref = float((perf + loss).mean()) if len(perf) else 0.0
     if len(perf):
         size = pop.size[firms]
-        pool = labour_pool(model, c, size)[c]
-        gap = np.log(pop.target[firms] * pool ** model.p["pool_elasticity"] / size)
-        rate = model.p["maturation_rate"] * np.where(gap > 0, pool ** model.p["pool_matching"], 1.0)
+        pool = labour_pool(model, c, size)  # per cluster: its powers are taken once per cluster
+        gap = np.log(pop.target[firms] * (pool ** model.p["pool_elasticity"])[c] / size)
+        rate = model.p["maturation_rate"] * np.where(gap > 0, (pool ** model.p["pool_matching"])[c], 1.0)
         # a quarter closes at most the whole log gap: a thick pool cannot hire past the target
         d = np.minimum(rate / Q, 1.0) * gap + model.p["size_growth"] * (perf - model.perf_ref)
         pop.size[firms] = np.maximum(1.0, size * np.exp(d))
@@ -1172,9 +1187,10 @@ def exit_(model) -> None:
     c = pop.cluster[firms]
     perf = pop.perf[firms]
     rel = perf - model.perf_ref
-    h = cp["exit_rate"][c] / Q * lv["exit_mult"][c] * np.exp(np.clip(-cp["exit_sensitivity"][c] * rel, -20, 20))
+    base = (cp["exit_rate"] / Q * lv["exit_mult"])[c]  # per-cluster factors, then per firm
+    h = base * np.exp(np.clip(-cp["exit_sensitivity"][c] * rel, -20, 20))
     anchor = pop.role[firms] == ANCHOR
-    h = h + anchor * (cp["anchor_exit_rate"][c] + lv["anchor_exit"][c]) / Q
+    h = h + anchor * ((cp["anchor_exit_rate"] + lv["anchor_exit"]) / Q)[c]
     out = firms[rng.random(len(firms)) < np.minimum(h, 1.0)]
     remove_nodes(model, out)
     model.flows["exits"] += np.bincount(pop.cluster[out], minlength=model.n_clusters)

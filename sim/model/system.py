@@ -381,10 +381,13 @@ class ClusterSystem:
         return OutsidePool(members)
 
     def uid_positions(self) -> np.ndarray:
-        """Table from permanent ``uid`` to current population position (-1: never used or compacted away)."""
+        """Table from permanent ``uid`` to current population position (-1: never used or compacted away).
+
+        It has one more entry than there are uids, a last -1, so that indexing it with -1 (no
+        affiliation) gives -1."""
         t = self._uid_table
-        if t is None or len(t) != self.pop.next_uid:
-            t = np.full(self.pop.next_uid, -1, dtype=np.int64)
+        if t is None or len(t) != self.pop.next_uid + 1:
+            t = np.full(self.pop.next_uid + 1, -1, dtype=np.int64)
             t[self.pop.uid] = np.arange(self.pop.n)
             self._uid_table = t
         return t
