@@ -5,7 +5,9 @@ with and asserts the checks the table reports as passed (paired t statistics, ra
 A check fails if the mechanism stops producing the pattern.  Facts judged *not reproduced*, *not
 testable here* or left to the calibration have no test here (the table says why);
 S4V-12 is also tested by ``tests/test_mechanisms.py``, whose set-up the Wonju experiments reuse.
-The experiments on the 38 clusters take longer and are marked ``slow``.
+The experiments on the 38 clusters take longer and are marked ``slow``.  Facts that read the same runs
+(``national`` and ``wonju`` cache each run in the process) share an ``xdist_group``, so that pytest-xdist
+(``--dist loadgroup``, set in pyproject.toml) runs them in one worker and each run is made once.
 """
 
 from __future__ import annotations
@@ -101,19 +103,28 @@ def test_s4v_14_is_the_anchor_loss_of_the_mechanism_test():
         assert test_mechanisms._remaining_employment(2, exit_) == sf._anchor_loss(2, exit_)[6]["emp"]
 
 
+#: the facts on the Wonju-like runs (sf.wonju) and on the 38 clusters (sf.national): one worker each
+WONJU = pytest.mark.xdist_group("source_facts_wonju")
+NATIONAL = pytest.mark.xdist_group("source_facts_national")
+
+
 # ----------------------------------------------------------------------------- Wonju-like set-up (fast)
+@WONJU
 def test_s4v_10():
     _assert_claims("S4V-10", sf.s4v_10())
 
 
+@WONJU
 def test_s4v_12():
     _assert_claims("S4V-12", sf.s4v_12(sensitivity=False))
 
 
+@WONJU
 def test_s4v_15():
     _assert_claims("S4V-15", sf.s4v_15())
 
 
+@WONJU
 def test_s4v_18():
     _assert_claims("S4V-18", sf.s4v_18(sensitivity=False))
 
@@ -128,21 +139,25 @@ def test_s4v_21():
 
 
 # ----------------------------------------------------------------------------- the 38 clusters (slow)
+@NATIONAL
 @pytest.mark.slow
 def test_s4v_2():
     _assert_claims("S4V-2", sf.s4v_2(sensitivity=False))
 
 
+@NATIONAL
 @pytest.mark.slow
 def test_s4v_3():
     _assert_claims("S4V-3", sf.s4v_3())
 
 
+@NATIONAL
 @pytest.mark.slow
 def test_s4v_5():
     _assert_claims("S4V-5", sf.s4v_5())
 
 
+@NATIONAL
 @pytest.mark.slow
 def test_s4v_6():
     _assert_claims("S4V-6", sf.s4v_6())
@@ -153,11 +168,13 @@ def test_s4v_14():
     _assert_claims("S4V-14", sf.s4v_14(sensitivity=False))
 
 
+@NATIONAL
 @pytest.mark.slow
 def test_s4v_17():
     _assert_claims("S4V-17", sf.s4v_17())
 
 
+@NATIONAL
 @pytest.mark.slow
 def test_s4v_11():
     _assert_claims("S4V-11", sf.s4v_11())
