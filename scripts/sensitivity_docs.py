@@ -5,6 +5,7 @@ Run it from anywhere, on purpose, after a change of the model's behaviour (a new
 
     python scripts/sensitivity_docs.py            # runs the documented command, rewrites the doc
     python scripts/sensitivity_docs.py --check    # only compares the doc's run hash with the golden one
+    python scripts/sensitivity_docs.py --figures  # redraws the doc's figures from the command's finished output
 
 It takes the ``clustersim sensitivity --method morris ...`` command written in the section
 "The command" of ``docs/sensitivity.md``, runs it with this checkout's code (into the command's
@@ -191,12 +192,42 @@ def replace_block(text: str, new: str) -> str:
 
 
 # ----------------------------------------------------------------------------- main
+def redraw(text: str, gold: str) -> int:
+    """Redraw the figures the doc shows from the documented command's output, if that output is the one the doc's
+    numbers came from (same creation date, run hash golden); the doc's text is not touched."""
+    from sim.core.io import atomic_savefig
+    from sim.engine.sensitivity import FIGURE_DPI, plot_morris
+
+    cmd = documented_command(text)
+    out = (ROOT / (option(cmd, "--out") or "")).resolve()
+    try:
+        man = json.loads((out / "manifest.json").read_text())
+        idx = pd.read_csv(out / "morris_indices.csv")
+    except (OSError, ValueError) as e:
+        print(f"no finished output of the documented command in {out} ({e}); run python scripts/sensitivity_docs.py",
+              file=sys.stderr)
+        return 2
+    rec = recorded_hashes(text)["numbers"]
+    if f"Generated on {man['created'][:10]} " not in text or rec != gold:
+        print(f"{out} is not the output the doc's numbers came from (created {man['created'][:10]}, doc's run hash "
+              f"{rec}, golden {gold}); run python scripts/sensitivity_docs.py", file=sys.stderr)
+        return 2
+    names = sorted(set(re.findall(r"\(img/morris_(\w+)\.png\)", text)))
+    for o in names:
+        atomic_savefig(IMG / f"morris_{o}.png", plot_morris(idx, o), dpi=FIGURE_DPI, bbox_inches="tight")
+    print(f"redrew docs/img/morris_{{{','.join(names)}}}.png from {out.relative_to(ROOT)}; the doc is unchanged")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true",
                     help="compare the doc's recorded run hashes with the golden one, run nothing")
     ap.add_argument("--resume", action="store_true",
                     help="reuse finished runs of an interrupted regeneration (same model only!)")
+    ap.add_argument("--figures", action="store_true",
+                    help="redraw the doc's figures with this checkout's plotting code from the documented command's "
+                         "finished output (its morris_indices.csv); runs no model, changes no number")
     a = ap.parse_args(argv)
 
     from sim.engine import baseline
@@ -210,6 +241,9 @@ def main(argv=None) -> int:
             print(f"docs/sensitivity.md: {k} recorded for run hash {v}, golden is {gold}")
         print("sensitivity doc: " + ("stale" if bad else "current"))
         return 1 if bad else 0
+
+    if a.figures:
+        return redraw(text, gold)
 
     now = baseline.run_hash()
     if now != gold:

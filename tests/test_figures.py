@@ -118,6 +118,18 @@ def test_morris_labels_do_not_overlap_each_other_or_the_legend():
     assert not any(_overlap(extent(t), legend) for t in _texts(ax))
 
 
+def test_morris_plot_labels_eighteen_factors_and_shows_whole_error_bars():
+    """The documented screening has 18 factors: every one is labelled, and the axes hold the whole error bar of
+    the factor furthest right (its mu* plus its confidence half-width)."""
+    names = [f"factor_{i}" for i in range(18)]
+    mu = np.linspace(0.05, 1.5, 18)
+    idx = pd.DataFrame({"outcome": "y", "parameter": names, "mu_star": mu, "mu_star_conf": 0.2 + 0.0 * mu,
+                        "sigma": 0.4 + 0.0 * mu})
+    ax = plot_morris(idx, "y").axes[0]
+    assert {t.get_text() for t in _texts(ax)} == set(names)
+    assert ax.get_xlim()[1] >= 1.5 + 0.2
+
+
 # ----------------------------------------------------------------------------- the plane
 def test_plane_legend_is_clear_of_the_quadrant_names():
     scen = ["base", "hub", "inflow", "broker"]

@@ -510,8 +510,12 @@ def _axes(ax):
     return ax.figure, ax
 
 
-#: Largest number of labelled points in a Morris plot (a screening of every parameter has about 60).
-MORRIS_LABELS = 15
+#: Resolution at which the command line saves the sensitivity figures (dots per inch).
+FIGURE_DPI = 110
+
+#: Largest number of labelled points in a Morris plot (a screening of every parameter has about 60;
+#: the documented one has 18 factors, all labelled).
+MORRIS_LABELS = 20
 
 
 def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None):
@@ -540,9 +544,11 @@ def plot_morris(indices: SensitivityResult | pd.DataFrame, outcome: str, ax=None
     sub = _select(indices, outcome, ["parameter", "mu_star", "mu_star_conf", "sigma"])
     fig, ax = _axes(ax)
     x, y = sub["mu_star"].to_numpy(float), sub["sigma"].to_numpy(float)
-    ax.errorbar(x, y, xerr=sub["mu_star_conf"].to_numpy(float), fmt="o", color="C0", ecolor="0.6",
+    conf = np.nan_to_num(sub["mu_star_conf"].to_numpy(float))
+    ax.errorbar(x, y, xerr=conf, fmt="o", color="C0", ecolor="0.6",
                 capsize=3, zorder=3)
-    top = float(np.nanmax(np.concatenate([x, y]))) * 1.1 if len(x) else 1.0
+    # the axes hold every point and the whole of every error bar
+    top = float(np.nanmax(np.concatenate([x + conf, y]))) * 1.1 if len(x) else 1.0
     top = top if top > 0 else 1.0
     ax.plot([0, top], [0, top], ls="--", lw=0.8, color="0.5", label=r"$\sigma = \mu^*$")
     ax.set_xlim(0, top)

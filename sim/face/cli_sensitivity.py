@@ -32,7 +32,7 @@ from sim.engine.runner import (
     labeller_digest,
     manifest,
 )
-from sim.engine.sensitivity import morris, plot_morris, plot_sobol, save_indices, sobol
+from sim.engine.sensitivity import FIGURE_DPI, morris, plot_morris, plot_sobol, save_indices, sobol
 from sim.engine.settings import RunSettings
 from sim.face.options import (
     MAX_REPLICATES,
@@ -161,7 +161,7 @@ def cmd_sensitivity(a) -> int:
     note = StepProgress("figures", len(outcomes), not a.quiet)
     for o in outcomes:
         note(f"{a.method} {o}")
-        atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=110, bbox_inches="tight")
+        atomic_savefig(out / f"{a.method}_{o}.png", plot(res, o), dpi=FIGURE_DPI, bbox_inches="tight")
     if not a.quiet:
         print(f"wrote {a.method} indices for {len(outcomes)} outcome(s) x {len(bounds)} factors to {out} "
               f"in {time.perf_counter() - t0:.0f}s")
