@@ -713,7 +713,8 @@ def _let(seeds, wait_years=None, variant="hub"):
     the next quarter), so a seed's share is noisy (it can exceed 1); the mean over seeds is the estimate."""
     units = HUB_UNITS if variant == "hub" else 64
     free = np.array([wonju(s, variant=variant, wait_years=wait_years)["free"] for s in seeds], float)
-    free0 = np.array([wonju(s, wait_years=wait_years)["free"] for s in seeds], float)
+    base = {} if wait_years is None else {"wait_years": wait_years}  # as S4V-12 calls it: one cached run
+    free0 = np.array([wonju(s, **base)["free"] for s in seeds], float)
     return 1.0 - (free - free0) / units
 
 

@@ -5,14 +5,23 @@ with and asserts the checks the table reports as passed (paired t statistics, ra
 A check fails if the mechanism stops producing the pattern.  Facts judged *not reproduced*, *not
 testable here* or left to the calibration have no test here (the table says why);
 S4V-12 is also tested by ``tests/test_mechanisms.py``, whose set-up the Wonju experiments reuse.
-The experiments on the 38 clusters take longer and are marked ``slow``.  Facts that read the same runs
-(``national`` and ``wonju`` cache each run in the process) share an ``xdist_group``, so that pytest-xdist
-(``--dist loadgroup``, set in pyproject.toml) runs them in one worker and each run is made once.
+The experiments on the 38 clusters take longer and are marked ``slow``.
+
+Several facts read the same runs (the control arm of the 38 clusters serves four of them, S4V-11
+reads S4V-2's platform runs, S4V-12 and S4V-18 share 64 Wonju-like runs).  ``national`` and
+``wonju`` cache each run in the process; here each run is also kept on disk for the test session
+(``_RunStore``), so that a run one pytest-xdist worker made is read, not made again, by the other.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
 import importlib.util
+import inspect
+import os
+import pickle
 import re
 import sys
 from pathlib import Path
@@ -24,6 +33,59 @@ _spec = importlib.util.spec_from_file_location("source_facts", ROOT / "scripts" 
 sf = importlib.util.module_from_spec(_spec)
 sys.modules["source_facts"] = sf
 _spec.loader.exec_module(sf)
+
+class _RunStore:
+    """The runs of ``sf.national`` and ``sf.wonju`` of this test session, on disk, shared by the xdist workers.
+
+    Each run is a pickle named by a hash of the function and its arguments (defaults filled in), in a folder of the session's
+    base temporary directory that all its workers share (a fresh one every session, so code changes never read
+    old runs).  A lock file per run makes the first worker to ask make it; another asking meanwhile waits and
+    reads it.  Outside a session (``folder`` None) the functions run as they are.
+    """
+
+    folder: Path | None = None
+
+    @classmethod
+    def wrap(cls, fn):
+        inner = fn.__wrapped__  # the function under its functools.cache
+        signature = inspect.signature(inner)
+
+        @functools.cache
+        def stored(*args, **kwargs):
+            if cls.folder is None:
+                return inner(*args, **kwargs)
+            call = signature.bind(*args, **kwargs)
+            call.apply_defaults()  # wonju(1) and wonju(1, wait_years=None) are one run
+            key = hashlib.sha256(repr((fn.__name__, sorted(call.arguments.items()))).encode()).hexdigest()[:32]
+            path = cls.folder / f"{key}.pkl"
+            with open(cls.folder / f"{key}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if path.exists():
+                    return pickle.loads(path.read_bytes())
+                out = inner(*args, **kwargs)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(pickle.dumps(out))
+                os.replace(tmp, path)
+                return out
+        stored.__wrapped__ = inner
+        return stored
+
+
+# the script's own calls (sf.s4v_2 calling national, ...) look the names up in its module: they read the store
+sf.national = _RunStore.wrap(sf.national)
+sf.wonju = _RunStore.wrap(sf.wonju)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_runs(tmp_path_factory):
+    base = tmp_path_factory.getbasetemp()
+    # under xdist each worker's base is popen-gwN inside the session's folder, which the workers share
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "source_fact_runs"
+    folder.mkdir(exist_ok=True)
+    _RunStore.folder = folder
+    yield
+    _RunStore.folder = None
+
 
 #: Checks of each tested fact that pass (the table's "yes"); a fact absent here has no test in this file.
 CLAIMS: dict[str, tuple[str, ...]] = {
@@ -103,28 +165,19 @@ def test_s4v_14_is_the_anchor_loss_of_the_mechanism_test():
         assert test_mechanisms._remaining_employment(2, exit_) == sf._anchor_loss(2, exit_)[6]["emp"]
 
 
-#: the facts on the Wonju-like runs (sf.wonju) and on the 38 clusters (sf.national): one worker each
-WONJU = pytest.mark.xdist_group("source_facts_wonju")
-NATIONAL = pytest.mark.xdist_group("source_facts_national")
-
-
 # ----------------------------------------------------------------------------- Wonju-like set-up (fast)
-@WONJU
 def test_s4v_10():
     _assert_claims("S4V-10", sf.s4v_10())
 
 
-@WONJU
 def test_s4v_12():
     _assert_claims("S4V-12", sf.s4v_12(sensitivity=False))
 
 
-@WONJU
 def test_s4v_15():
     _assert_claims("S4V-15", sf.s4v_15())
 
 
-@WONJU
 def test_s4v_18():
     _assert_claims("S4V-18", sf.s4v_18(sensitivity=False))
 
@@ -139,25 +192,21 @@ def test_s4v_21():
 
 
 # ----------------------------------------------------------------------------- the 38 clusters (slow)
-@NATIONAL
 @pytest.mark.slow
 def test_s4v_2():
     _assert_claims("S4V-2", sf.s4v_2(sensitivity=False))
 
 
-@NATIONAL
 @pytest.mark.slow
 def test_s4v_3():
     _assert_claims("S4V-3", sf.s4v_3())
 
 
-@NATIONAL
 @pytest.mark.slow
 def test_s4v_5():
     _assert_claims("S4V-5", sf.s4v_5())
 
 
-@NATIONAL
 @pytest.mark.slow
 def test_s4v_6():
     _assert_claims("S4V-6", sf.s4v_6())
@@ -168,13 +217,11 @@ def test_s4v_14():
     _assert_claims("S4V-14", sf.s4v_14(sensitivity=False))
 
 
-@NATIONAL
 @pytest.mark.slow
 def test_s4v_17():
     _assert_claims("S4V-17", sf.s4v_17())
 
 
-@NATIONAL
 @pytest.mark.slow
 def test_s4v_11():
     _assert_claims("S4V-11", sf.s4v_11())
