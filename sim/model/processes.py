@@ -89,27 +89,28 @@ def members_by_cluster(model, firms_only: bool = True):
     return order, start, count
 
 
+def pick_in_segments(rng, values, lo, cnt) -> np.ndarray:
+    """A uniformly random element of each segment ``values[lo:lo + cnt]`` (-1 where a segment is empty).
+
+    One uniform per segment, drawn for empty segments too; an empty segment's position is clipped
+    into range and its pick replaced by -1."""
+    off = (rng.random(len(lo)) * np.maximum(cnt, 1)).astype(np.int64)
+    if len(values) == 0:
+        return np.full(len(lo), -1, dtype=np.int64)
+    return np.where(cnt > 0, values[np.minimum(lo + off, len(values) - 1)], -1)
+
+
 def pick_members(rng, order, start, count, clusters):
     """One uniformly random member of each given cluster (-1 where the cluster is empty)."""
     clusters = np.asarray(clusters, dtype=np.int64)
-    cnt = count[clusters]
-    off = (rng.random(len(clusters)) * np.maximum(cnt, 1)).astype(np.int64)
-    if len(order) == 0:
-        return np.full(len(clusters), -1, dtype=np.int64)
-    # an empty cluster's position is clipped into range and its pick replaced by -1
-    return np.where(cnt > 0, order[np.minimum(start[clusters] + off, len(order) - 1)], -1)
+    return pick_in_segments(rng, order, start[clusters], count[clusters])
 
 
 def random_neighbour(rng, indptr, indices, nodes):
     """A uniformly random neighbour of each node (-1 for nodes without one)."""
     nodes = np.asarray(nodes, dtype=np.int64)
     lo = indptr[nodes]
-    deg = indptr[nodes + 1] - lo
-    off = (rng.random(len(nodes)) * np.maximum(deg, 1)).astype(np.int64)
-    if len(indices) == 0:
-        return np.full(len(nodes), -1, dtype=np.int64)
-    # a node without neighbours reads a clipped position and gets -1
-    return np.where(deg > 0, indices[np.minimum(lo + off, len(indices) - 1)], -1)
+    return pick_in_segments(rng, indices, lo, indptr[nodes + 1] - lo)
 
 
 def gumbel(rng, size) -> np.ndarray:
@@ -148,7 +149,7 @@ def institution_of(model, ids: np.ndarray) -> np.ndarray:
     """Population position of each firm's institution (-1: none or no longer alive)."""
     pop = model.pop
     pos = model.uid_positions()[pop.affil[ids]]  # affil -1 (none) reads the table's last entry, -1
-    return np.where(np.append(pop.alive, False)[pos], pos, -1)  # and pos -1 the appended False
+    return np.where((pos >= 0) & pop.alive[pos], pos, -1)  # pos -1 reads some alive flag, masked out
 
 
 def budgets(model) -> np.ndarray:
