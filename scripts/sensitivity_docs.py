@@ -192,14 +192,26 @@ def replace_block(text: str, new: str) -> str:
 
 
 # ----------------------------------------------------------------------------- main
+def output_dir(cmd: list[str]) -> Path:
+    """The documented command's ``--out``, relative to the repository root."""
+    out_arg = option(cmd, "--out")
+    if out_arg is None:
+        raise SystemExit("the documented command has no --out")
+    return (ROOT / out_arg).resolve()
+
+
+def shown_figures(text: str) -> list[str]:
+    """File names of the Morris figures the doc shows (``morris_<outcome>.png``)."""
+    return sorted(set(re.findall(r"\(img/(morris_\w+\.png)\)", text)))
+
+
 def redraw(text: str, gold: str) -> int:
     """Redraw the figures the doc shows from the documented command's output, if that output is the one the doc's
     numbers came from (same creation date, run hash golden); the doc's text is not touched."""
     from sim.core.io import atomic_savefig
     from sim.engine.sensitivity import FIGURE_DPI, plot_morris
 
-    cmd = documented_command(text)
-    out = (ROOT / (option(cmd, "--out") or "")).resolve()
+    out = output_dir(documented_command(text))
     try:
         man = json.loads((out / "manifest.json").read_text())
         idx = pd.read_csv(out / "morris_indices.csv")
@@ -212,10 +224,11 @@ def redraw(text: str, gold: str) -> int:
         print(f"{out} is not the output the doc's numbers came from (created {man['created'][:10]}, doc's run hash "
               f"{rec}, golden {gold}); run python scripts/sensitivity_docs.py", file=sys.stderr)
         return 2
-    names = sorted(set(re.findall(r"\(img/morris_(\w+)\.png\)", text)))
-    for o in names:
-        atomic_savefig(IMG / f"morris_{o}.png", plot_morris(idx, o), dpi=FIGURE_DPI, bbox_inches="tight")
-    print(f"redrew docs/img/morris_{{{','.join(names)}}}.png from {out.relative_to(ROOT)}; the doc is unchanged")
+    names = shown_figures(text)
+    for name in names:
+        outcome = name[len("morris_"):-len(".png")]
+        atomic_savefig(IMG / name, plot_morris(idx, outcome), dpi=FIGURE_DPI, bbox_inches="tight")
+    print(f"redrew docs/img/{', '.join(names)} from {out.relative_to(ROOT)}; the doc is unchanged")
     return 0
 
 
@@ -252,9 +265,7 @@ def main(argv=None) -> int:
         return 1
     cmd = documented_command(text)
     out_arg = option(cmd, "--out")
-    if out_arg is None:
-        raise SystemExit("the documented command has no --out")
-    out = (ROOT / out_arg).resolve()
+    out = output_dir(cmd)
     run = [c if c != out_arg else str(out) for c in cmd[1:]] + ["--resume" if a.resume else "--overwrite"]
 
     from sim.face.cli import main as cli_main
@@ -266,8 +277,8 @@ def main(argv=None) -> int:
         return rc
     new = replace_block(text, block(cmd, out, gold))
     DOC.write_text(new, encoding="utf-8")
-    shown = set(re.findall(r"\(img/(morris_\w+\.png)\)", new))
-    for name in sorted(shown):
+    shown = shown_figures(new)
+    for name in shown:
         if (out / name).exists():
             shutil.copyfile(out / name, IMG / name)
     print(f"rewrote {DOC.relative_to(ROOT)} ({time.perf_counter() - t0:.0f} s) and docs/img/{', '.join(sorted(shown))}; "
