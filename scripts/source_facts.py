@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import functools
+import inspect
 import re
 import subprocess
 import sys
@@ -152,6 +153,29 @@ class Run:
     waiting: np.ndarray | None = None     # (years, clusters): waiting lists for estate units at each year's end
 
 
+def run_cache(fn):
+    """``functools.cache`` keyed by the call with its defaults filled in, so that ``wonju(1)`` and
+    ``wonju(1, wait_years=None)`` are one run.  ``cached.call_key(*args, **kwargs)`` is that key and
+    ``cached.uncached`` the function itself (tests/test_source_facts.py shares runs between processes by them)."""
+    signature = inspect.signature(fn)
+
+    def call_key(*args, **kwargs) -> tuple:
+        call = signature.bind(*args, **kwargs)
+        call.apply_defaults()
+        return (fn.__name__, tuple(call.arguments.items()))
+
+    @functools.cache
+    def by_key(key):
+        return fn(**dict(key[1]))
+
+    @functools.wraps(fn)
+    def cached(*args, **kwargs):
+        return by_key(call_key(*args, **kwargs))
+
+    cached.call_key, cached.uncached = call_key, fn
+    return cached
+
+
 def simulate(params: dict, seed: int, years: float, table: pd.DataFrame | None = None, policies=(),
              probe: Callable[[ClusterModel, int], dict] | None = None, probe_years=()) -> Run:
     """One run: indicators recorded every year, flows summed per year, ``probe(model, year)`` at ``probe_years``."""
@@ -222,7 +246,7 @@ def _wonju_probe(m, year):
     return {"centre": centrality_top(m, 0), "lineage": lineage(m, 0)}
 
 
-@functools.cache
+@run_cache
 def wonju(seed: int, years: int = WONJU_YEARS, variant: str = "base", wait_years: float | None = None) -> dict:
     """The S4V-12 set-up, plus a variant: ``second_estate`` (a second estate with a showcase at
     :data:`FULL_YEAR`: the 2009 national project Wonju lost), ``hub`` (:data:`HUB_UNITS` units of space, no
@@ -315,7 +339,7 @@ def intercluster(m: ClusterModel) -> dict:
     return {"wdeg": W.sum(1), "ncl": (W > 0).sum(1), "btw": np.array([bt[i] for i in range(C)])}
 
 
-@functools.cache
+@run_cache
 def national(arm: str, seed: int) -> dict:
     """One run of the 38 clusters (scale ``NATIONAL_SCALE``, ``NATIONAL_YEARS`` years) under an arm of ``ARMS``;
     the indicators of every cluster at the start and the end, flows, and the measures some facts need."""
@@ -713,8 +737,7 @@ def _let(seeds, wait_years=None, variant="hub"):
     the next quarter), so a seed's share is noisy (it can exceed 1); the mean over seeds is the estimate."""
     units = HUB_UNITS if variant == "hub" else 64
     free = np.array([wonju(s, variant=variant, wait_years=wait_years)["free"] for s in seeds], float)
-    base = {} if wait_years is None else {"wait_years": wait_years}  # as S4V-12 calls it: one cached run
-    free0 = np.array([wonju(s, **base)["free"] for s in seeds], float)
+    free0 = np.array([wonju(s, wait_years=wait_years)["free"] for s in seeds], float)
     return 1.0 - (free - free0) / units
 
 

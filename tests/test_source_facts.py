@@ -19,7 +19,6 @@ import fcntl
 import functools
 import hashlib
 import importlib.util
-import inspect
 import os
 import pickle
 import re
@@ -37,37 +36,36 @@ _spec.loader.exec_module(sf)
 class _RunStore:
     """The runs of ``sf.national`` and ``sf.wonju`` of this test session, on disk, shared by the xdist workers.
 
-    Each run is a pickle named by a hash of the function and its arguments (defaults filled in), in a folder of the session's
-    base temporary directory that all its workers share (a fresh one every session, so code changes never read
-    old runs).  A lock file per run makes the first worker to ask make it; another asking meanwhile waits and
-    reads it.  Outside a session (``folder`` None) the functions run as they are.
+    Each run is a pickle named by a hash of the script's cache key (the call with its defaults filled in,
+    ``sf.run_cache``), in a folder of the session's base temporary directory that all its workers share (a
+    fresh one every session, so code changes never read old runs).  A lock file per run makes the first worker
+    to ask make it; another asking meanwhile waits and reads it.  Outside a session (``folder`` None) the
+    functions run as they are.
     """
 
     folder: Path | None = None
 
     @classmethod
     def wrap(cls, fn):
-        inner = fn.__wrapped__  # the function under its functools.cache
-        signature = inspect.signature(inner)
-
         @functools.cache
-        def stored(*args, **kwargs):
+        def by_key(key):
             if cls.folder is None:
-                return inner(*args, **kwargs)
-            call = signature.bind(*args, **kwargs)
-            call.apply_defaults()  # wonju(1) and wonju(1, wait_years=None) are one run
-            key = hashlib.sha256(repr((fn.__name__, sorted(call.arguments.items()))).encode()).hexdigest()[:32]
-            path = cls.folder / f"{key}.pkl"
-            with open(cls.folder / f"{key}.lock", "w") as lock:
+                return fn.uncached(**dict(key[1]))
+            name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+            path = cls.folder / f"{name}.pkl"
+            with open(cls.folder / f"{name}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 if path.exists():
                     return pickle.loads(path.read_bytes())
-                out = inner(*args, **kwargs)
+                out = fn.uncached(**dict(key[1]))
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_bytes(pickle.dumps(out))
                 os.replace(tmp, path)
                 return out
-        stored.__wrapped__ = inner
+
+        @functools.wraps(fn)
+        def stored(*args, **kwargs):
+            return by_key(fn.call_key(*args, **kwargs))
         return stored
 
 
