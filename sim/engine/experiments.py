@@ -45,6 +45,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from sim.core.allocator import keep_freed_memory
 from sim.engine.backends import get_backend, n_workers
 from sim.engine.design import (
     design_hash,
@@ -239,7 +240,12 @@ def _as_frame(out: Any) -> pd.DataFrame:
 
 
 def _run_one(func: Callable, params: dict, seed: int, experiment: int, replicate: int):
-    """Worker-side call of one run; returns (experiment, replicate, frame, wall seconds)."""
+    """Worker-side call of one run; returns (experiment, replicate, frame, wall seconds).
+
+    The worker's C allocator first keeps freed memory for reuse
+    (:func:`sim.core.allocator.keep_freed_memory`, once per process; no number changes).
+    """
+    keep_freed_memory()
     t0 = time.perf_counter()
     try:
         frame = _as_frame(func(params, seed))
