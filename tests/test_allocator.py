@@ -64,3 +64,36 @@ def test_every_engine_run_sets_the_allocator():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**clean, "PYTHONPATH": str(ROOT)}, check=True).stdout.split()
     assert out == [str(_glibc())]
+
+
+def test_an_engine_run_gives_the_kept_memory_back():
+    """Freed memory is kept within a run but not after it: a worker's size after a run is what it holds."""
+    code = textwrap.dedent("""
+        import json, os
+        import numpy as np
+        import pandas as pd
+        from sim.core.allocator import keep_freed_memory
+        from sim.engine.experiments import _run_one
+
+        def rss():
+            return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+        def work(params, seed):
+            arrays = [np.ones(1 << 18) for _ in range(40)]  # 80 MiB in 2 MiB arrays, all freed
+            del arrays
+            return pd.DataFrame({"x": [1.0]})
+
+        on = keep_freed_memory()
+        r0 = rss()
+        work({}, 1)
+        kept = rss() - r0
+        _run_one(work, {}, 1, 0, 0)
+        print(json.dumps({"on": on, "kept": kept, "after": rss() - r0}))
+    """)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    got = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                                    env={**clean, "PYTHONPATH": str(ROOT)}, check=True).stdout)
+    assert got["on"] is _glibc()
+    if _glibc():
+        assert got["kept"] > 60, got    # kept for reuse outside a run
+        assert got["after"] < 20, got   # given back at the run's end

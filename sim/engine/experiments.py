@@ -45,7 +45,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from sim.core.allocator import keep_freed_memory
+from sim.core.allocator import keep_freed_memory, release_freed_memory
 from sim.engine.backends import get_backend, n_workers
 from sim.engine.design import (
     design_hash,
@@ -242,8 +242,8 @@ def _as_frame(out: Any) -> pd.DataFrame:
 def _run_one(func: Callable, params: dict, seed: int, experiment: int, replicate: int):
     """Worker-side call of one run; returns (experiment, replicate, frame, wall seconds).
 
-    The worker's C allocator first keeps freed memory for reuse
-    (:func:`sim.core.allocator.keep_freed_memory`, once per process; no number changes).
+    The worker's C allocator keeps freed memory for reuse during the run and gives it back after
+    it (:mod:`sim.core.allocator`; no number changes).
     """
     keep_freed_memory()
     t0 = time.perf_counter()
@@ -254,6 +254,8 @@ def _run_one(func: Callable, params: dict, seed: int, experiment: int, replicate
             f"run failed: experiment {experiment}, replicate {replicate}, seed {seed}, params {params}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+    finally:
+        release_freed_memory()
     return experiment, replicate, frame, time.perf_counter() - t0
 
 
