@@ -27,11 +27,16 @@ _CHURN = textwrap.dedent("""
 """)
 
 
-def _churn(mode: str, **env) -> dict:
+def _python(code: str, *args: str, **env) -> str:
+    """Standard output of ``code`` run in a fresh interpreter, the allocator settings of this
+    environment removed and ``env`` added."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    proc = subprocess.run([sys.executable, "-c", _CHURN, mode], capture_output=True, text=True, cwd=ROOT,
-                          env={**clean, "PYTHONPATH": str(ROOT), **env}, check=True)
-    return json.loads(proc.stdout)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**clean, "PYTHONPATH": str(ROOT), **env}, check=True).stdout
+
+
+def _churn(mode: str, **env) -> dict:
+    return json.loads(_python(_CHURN, mode, **env))
 
 
 def _glibc() -> bool:
@@ -60,10 +65,7 @@ def test_every_engine_run_sets_the_allocator():
         _run_one(lambda params, seed: pd.DataFrame({"x": [1.0]}), {}, 1, 0, 0)
         print(allocator._applied)
     """)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={**clean, "PYTHONPATH": str(ROOT)}, check=True).stdout.split()
-    assert out == [str(_glibc())]
+    assert _python(code).split() == [str(_glibc())]
 
 
 def test_an_engine_run_gives_the_kept_memory_back():
@@ -90,9 +92,7 @@ def test_an_engine_run_gives_the_kept_memory_back():
         _run_one(work, {}, 1, 0, 0)
         print(json.dumps({"on": on, "kept": kept, "after": rss() - r0}))
     """)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    got = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                                    env={**clean, "PYTHONPATH": str(ROOT)}, check=True).stdout)
+    got = json.loads(_python(code))
     assert got["on"] is _glibc()
     if _glibc():
         assert got["kept"] > 60, got    # kept for reuse outside a run
