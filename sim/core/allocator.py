@@ -13,7 +13,9 @@ about 54,000 with it; system time 0.9-1.2 s without it, 0.2-0.3 s with it; peak 
 about 35 MB higher (freed memory is kept, up to :data:`TRIM_THRESHOLD`).
 
 A process whose environment already sets any ``MALLOC_*`` variable or ``GLIBC_TUNABLES`` keeps
-the settings it asked for; on other C libraries nothing is done.  :func:`release_freed_memory`
+the settings it asked for (dask's nanny, for one, starts its workers with
+``MALLOC_TRIM_THRESHOLD_``, so runs on a dask cluster keep dask's setting); on other C libraries
+nothing is done.  :func:`release_freed_memory`
 gives the kept memory back between runs, so that a worker's resident size after a run is that of
 what it still holds (loky's leak guard reads it), not of the run's largest moment.
 """
