@@ -119,7 +119,10 @@ def gumbel(rng, size) -> np.ndarray:
     numpy draws each value as ``0 - log(-log(U))`` with ``U = 1 - u`` for a uniform ``u`` of
     ``rng.random()``, drawing again where ``U == 1``; here the logs run over the whole array.
     In the rare case of a redraw (probability 2**-53 per value) the stream is rewound and numpy
-    draws, so the values and the generator's state after the call are always numpy's.
+    draws, so the generator's state after the call is always numpy's.  The values are numpy's
+    bit for bit where numpy's vectorised ``log`` is the C library's, as in the portable arithmetic
+    of :mod:`sim.engine.baseline`; on CPUs with AVX-512 numpy's own ``log`` may differ from it in
+    the last bit (as every ``log`` of the model does there), and so may the draws.
     """
     state = rng.bit_generator.state
     U = 1.0 - rng.random(size)
